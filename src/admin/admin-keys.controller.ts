@@ -1,0 +1,26 @@
+import { Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuditService } from '../audit/audit.service';
+import { KeysService } from '../keys/keys.service';
+import type { BearerRequest } from '../tokens/bearer-token.guard';
+import { AdminOnly } from './admin-only.decorator';
+
+@ApiTags('Admin: keys')
+@AdminOnly()
+@Controller('admin/keys')
+export class AdminKeysController {
+  constructor(
+    private readonly keys: KeysService,
+    private readonly audit: AuditService,
+  ) {}
+
+  @Post('rotate')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Make new signing keys current; the previous ones stay in the JWKS until their tokens expire' })
+  @ApiOkResponse({ description: '{"kids": [new key ids]}' })
+  async rotate(@Req() req: BearerRequest): Promise<{ kids: string[] }> {
+    const result = await this.keys.rotate();
+    await this.audit.record({ type: 'admin.keys.rotated', clientId: req.accessToken?.clientId, details: result });
+    return result;
+  }
+}

@@ -1,0 +1,70 @@
+import 'reflect-metadata';
+import { LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { adminValidationPipe } from './admin/validation';
+import { AppModule } from './app.module';
+import { AppConfig } from './config/app-config';
+import { parseForm } from './oauth/form';
+import { OAuthExceptionFilter } from './oauth/oauth-exception.filter';
+
+const BODY_LIMIT = 64 * 1024;
+const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
+
+/** Builds the Gatehouse application (not listening): used by main.ts and by every e2e test. */
+export async function createApp(config: AppConfig, options: { logger?: LogLevel[] | false } = {}): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT,
+    trustProxy: config.trustedProxies.length ? config.trustedProxies : false,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bodyParser: false,
+    logger: options.logger ?? LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
+  });
+
+  // Form bodies keep repeated names as arrays so the OAuth endpoints can refuse them (RFC 6749 §3.2).
+  app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit: BODY_LIMIT }, async (_req: unknown, body: Buffer) =>
+    parseForm(body.toString('utf8')),
+  );
+  app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT }, async (_req: unknown, body: Buffer) => {
+    const text = body.toString('utf8');
+    if (text.trim() === '') return undefined;
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw Object.assign(new Error('The request body is not valid JSON'), { statusCode: 400 });
+    }
+  });
+  // Any other media type reaches the handlers as text, which then refuse it with a proper error.
+  app.useBodyParser('*', { bodyLimit: BODY_LIMIT }, async (_req: unknown, body: Buffer) => body.toString('utf8'));
+
+  const fastify = app.getHttpAdapter().getInstance();
+  // RFC 6749 §5.1 / RFC 6750: token material is never cached. Endpoints that publish public data set their own.
+  fastify.addHook('onSend', async (_req: FastifyRequest, reply: FastifyReply) => {
+    if (!reply.hasHeader('cache-control')) {
+      void reply.header('Cache-Control', 'no-store');
+      void reply.header('Pragma', 'no-cache');
+    }
+  });
+
+  app.useGlobalFilters(new OAuthExceptionFilter());
+  app.useGlobalPipes(adminValidationPipe());
+  app.enableShutdownHooks();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Gatehouse')
+      .setDescription('OAuth 2.0 / OpenID Connect identity service: token endpoint, discovery and admin API.')
+      .setVersion('0.1.0')
+      .addServer(config.issuer)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token with scope "admin" (client_credentials of an admin client)' }, 'admin')
+      .addBasicAuth({ type: 'http', scheme: 'basic', description: 'client_id and client_secret (client_secret_basic)' }, 'client')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return app;
+}

@@ -1,0 +1,40 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AdminModule } from './admin/admin.module';
+import { AuditModule } from './audit/audit.module';
+import { ClientsModule } from './clients/clients.module';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { dataSourceOptions } from './database/data-source-options';
+import { DiscoveryController } from './discovery/discovery.controller';
+import { GrantsModule } from './grants/grants.module';
+import { HealthModule } from './health/health.module';
+import { KeysModule } from './keys/keys.module';
+import { PolicyModule } from './policy/policy.module';
+import { TokensModule } from './tokens/tokens.module';
+import { UsersModule } from './users/users.module';
+import { BootstrapService } from './bootstrap.service';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl)),
+        AuditModule,
+        KeysModule,
+        TokensModule,
+        PolicyModule,
+        UsersModule,
+        ClientsModule,
+        GrantsModule,
+        AdminModule,
+        HealthModule,
+      ],
+      controllers: [DiscoveryController],
+      providers: [BootstrapService],
+    };
+  }
+}

@@ -1,0 +1,42 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { oauthParams } from '../../oauth/form';
+import { InvalidClient, InvalidRequest, OAuthError } from '../../oauth/errors';
+import type { Client } from '../client.entity';
+import { CLIENT_AUTHENTICATORS, ClientAuthenticator, hasBasicAuthorization } from './client-authenticator';
+
+export type ClientRequest = FastifyRequest & { client?: Client };
+
+const BASIC_CHALLENGE = 'Basic realm="gatehouse"';
+
+/**
+ * Client authentication for the token, introspection and revocation endpoints: exactly one method
+ * presented, and it must be the one registered on the client. Unknown client, wrong secret, wrong
+ * method and disabled client all read "Bad client credentials".
+ */
+@Injectable()
+export class ClientAuthGuard implements CanActivate {
+  constructor(@Inject(CLIENT_AUTHENTICATORS) private readonly authenticators: ClientAuthenticator[]) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const req = context.switchToHttp().getRequest<ClientRequest>();
+    const params = oauthParams(req);
+    const usesBasic = hasBasicAuthorization(req);
+    // Credentials of any kind, including methods no authenticator handles yet, count toward "two at once".
+    const presented = [usesBasic, params.client_secret !== undefined, params.client_assertion !== undefined].filter(Boolean).length;
+    if (presented > 1) throw new InvalidRequest('Only one client authentication method may be used per request');
+
+    const challenge = (error: OAuthError) => (usesBasic ? error.withHeader('WWW-Authenticate', BASIC_CHALLENGE) : error);
+    const authenticator = this.authenticators.find((a) => a.matches(req, params));
+    if (!authenticator) throw challenge(new InvalidClient());
+    let client: Client;
+    try {
+      client = await authenticator.authenticate(req, params);
+    } catch (error) {
+      throw error instanceof OAuthError ? challenge(error) : error;
+    }
+    if (client.tokenEndpointAuthMethod !== authenticator.method || client.disabled) throw challenge(new InvalidClient());
+    req.client = client;
+    return true;
+  }
+}

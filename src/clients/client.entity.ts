@@ -1,0 +1,103 @@
+import type { JWK } from 'jose';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { epochMs } from '../database/epoch.transformer';
+
+export const TOKEN_ENDPOINT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'none',
+] as const;
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'password', 'client_credentials'] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+export type AccessTokenFormat = 'jwt' | 'opaque';
+
+@Entity('clients')
+export class Client {
+  @PrimaryColumn({ name: 'client_id', type: 'varchar', length: 128 })
+  clientId!: string;
+
+  @Column({ name: 'client_name', type: 'varchar', length: 255, nullable: true })
+  clientName!: string | null;
+
+  /** SHA-256 (or HMAC-SHA-256 with the pepper) of the secret, hex; null for public clients. */
+  @Column({ name: 'secret_digest', type: 'varchar', length: 64, nullable: true })
+  secretDigest!: string | null;
+
+  @Column({ name: 'token_endpoint_auth_method', type: 'varchar', length: 40 })
+  tokenEndpointAuthMethod!: TokenEndpointAuthMethod;
+
+  @Column({ name: 'grant_types', type: 'simple-json' })
+  grantTypes!: GrantType[];
+
+  @Column({ name: 'redirect_uris', type: 'simple-json' })
+  redirectUris!: string[];
+
+  /** Space-separated scopes the client may request, custom ones included. */
+  @Column({ type: 'text' })
+  scope!: string;
+
+  @Column({ name: 'default_scope', type: 'varchar', length: 1024 })
+  defaultScope!: string;
+
+  @Column({ type: 'simple-json', nullable: true })
+  jwks!: { keys: JWK[] } | null;
+
+  @Column({ name: 'jwks_uri', type: 'varchar', length: 2048, nullable: true })
+  jwksUri!: string | null;
+
+  @Column({ name: 'tls_client_auth_subject_dn', type: 'varchar', length: 1024, nullable: true })
+  tlsClientAuthSubjectDn!: string | null;
+
+  @Column({ name: 'require_pkce', type: 'boolean', default: false })
+  requirePkce!: boolean;
+
+  @Column({ name: 'require_mfa', type: 'boolean', default: false })
+  requireMfa!: boolean;
+
+  @Column({ name: 'allow_pkce_plain', type: 'boolean', default: false })
+  allowPkcePlain!: boolean;
+
+  @Column({ name: 'access_token_format', type: 'varchar', length: 8, default: 'jwt' })
+  accessTokenFormat!: AccessTokenFormat;
+
+  @Column({ name: 'access_token_ttl', type: 'int', default: 3600 })
+  accessTokenTtl!: number;
+
+  @Column({ name: 'id_token_ttl', type: 'int', default: 3600 })
+  idTokenTtl!: number;
+
+  @Column({ name: 'refresh_token_ttl', type: 'int', default: 2592000 })
+  refreshTokenTtl!: number;
+
+  @Column({ name: 'max_exchange_period_hours', type: 'int', default: 4320 })
+  maxExchangePeriodHours!: number;
+
+  @Column({ name: 'refresh_token_without_offline_access', type: 'boolean', default: false })
+  refreshTokenWithoutOfflineAccess!: boolean;
+
+  @Column({ name: 'access_token_audience', type: 'varchar', length: 1024, nullable: true })
+  accessTokenAudience!: string | null;
+
+  @Column({ name: 'id_token_signed_response_alg', type: 'varchar', length: 8, default: 'RS256' })
+  idTokenSignedResponseAlg!: string;
+
+  @Column({ type: 'boolean', default: false })
+  disabled!: boolean;
+
+  @Column({ name: 'created_at', type: 'bigint', transformer: epochMs })
+  createdAt!: Date;
+
+  @Column({ name: 'updated_at', type: 'bigint', transformer: epochMs })
+  updatedAt!: Date;
+
+  get isPublic(): boolean {
+    return this.tokenEndpointAuthMethod === 'none';
+  }
+
+  allowedScopes(): Set<string> {
+    return new Set(this.scope.split(' ').filter(Boolean));
+  }
+}

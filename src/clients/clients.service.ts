@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { validationFailed, type FieldErrors } from '../admin/validation';
+import { AuditService } from '../audit/audit.service';
+import { Clock } from '../common/clock';
+import { digestsEqual, randomToken, secretDigest } from '../common/crypto';
+import { AppConfig } from '../config/app-config';
+import { isUniqueViolation } from '../database/errors';
+import { ADMIN_SCOPE, formatScope, parseScope, STANDARD_SCOPES } from '../oauth/scopes';
+import { Client } from './client.entity';
+import { CreateClientDto, UpdateClientDto } from './dto/client.dto';
+
+export const DEFAULT_CLIENT_SCOPE = formatScope(STANDARD_SCOPES);
+export const DEFAULT_DEFAULT_SCOPE = 'openid profile';
+const BOOTSTRAP_ADMIN_CLIENT_ID = 'gatehouse-admin';
+
+/** Comparing against this when the client does not exist keeps unknown-client timing equal to wrong-secret. */
+const DUMMY_DIGEST = 'f'.repeat(64);
+
+@Injectable()
+export class ClientsService {
+  private readonly logger = new Logger(ClientsService.name);
+
+  constructor(
+    @InjectRepository(Client) private readonly repo: Repository<Client>,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+  ) {}
+
+  findById(clientId: string): Promise<Client | null> {
+    if (clientId.length > 128) return Promise.resolve(null);
+    return this.repo.findOne({ where: { clientId } });
+  }
+
+  /** Constant-time check of a presented secret; false for a missing client or a public one. */
+  verifySecret(client: Client | null, secret: string): boolean {
+    const presented = secretDigest(secret, this.config.keyEncryptionSecret);
+    const stored = client?.secretDigest ?? DUMMY_DIGEST;
+    return digestsEqual(presented, stored) && !!client?.secretDigest;
+  }
+
+  list(): Promise<Client[]> {
+    return this.repo.find({ order: { createdAt: 'ASC', clientId: 'ASC' } });
+  }
+
+  async get(clientId: string): Promise<Client> {
+    const client = await this.findById(clientId);
+    if (!client) throw new NotFoundException(`Client "${clientId}" not found`);
+    return client;
+  }
+
+  async create(dto: CreateClientDto, actor?: string): Promise<{ client: Client; secret?: string }> {
+    const now = this.clock.now();
+    const method = dto.token_endpoint_auth_method ?? 'client_secret_basic';
+    const client = this.repo.create({
+      clientId: dto.client_id ?? randomUUID(),
+      tokenEndpointAuthMethod: method,
+      grantTypes: dto.grant_types ?? ['authorization_code'],
+      redirectUris: dto.redirect_uris ?? [],
+      scope: dto.scope ?? DEFAULT_CLIENT_SCOPE,
+      defaultScope: '',
+      requirePkce: false,
+      requireMfa: false,
+      allowPkcePlain: false,
+      accessTokenFormat: 'jwt',
+      accessTokenTtl: 3600,
+      idTokenTtl: 3600,
+      refreshTokenTtl: 30 * 24 * 3600,
+      maxExchangePeriodHours: 4320,
+      refreshTokenWithoutOfflineAccess: false,
+      idTokenSignedResponseAlg: 'RS256',
+      disabled: false,
+      createdAt: now,
+      updatedAt: now,
+    });
+    this.apply(client, dto);
+    if (dto.default_scope === undefined) {
+      const allowed = client.allowedScopes();
+      client.defaultScope = formatScope(parseScope(DEFAULT_DEFAULT_SCOPE).filter((s) => allowed.has(s)));
+    }
+    const errors = this.check(client);
+    if (method === 'none' && dto.client_secret) errors.client_secret = ['a public client (token_endpoint_auth_method none) has no secret'];
+    if (Object.keys(errors).length) throw validationFailed(errors);
+
+    const secret = method === 'none' ? undefined : (dto.client_secret ?? randomToken());
+    client.secretDigest = secret ? secretDigest(secret, this.config.keyEncryptionSecret) : null;
+    try {
+      await this.repo.insert(client);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictException(`Client "${client.clientId}" already exists`);
+      throw error;
+    }
+    await this.audit.record({ type: 'admin.client.created', clientId: client.clientId, details: { by: actor } });
+    return { client, secret };
+  }
+
+  async update(clientId: string, dto: UpdateClientDto, actor?: string): Promise<{ client: Client; secret?: string }> {
+    const client = await this.get(clientId);
+    const wasPublic = client.isPublic;
+    this.apply(client, dto);
+    const errors = this.check(client);
+    if (Object.keys(errors).length) throw validationFailed(errors);
+    // A public client that becomes confidential needs a secret: it gets one, shown once, as on create.
+    let secret: string | undefined;
+    if (client.isPublic) client.secretDigest = null;
+    else if (wasPublic || !client.secretDigest) {
+      secret = randomToken();
+      client.secretDigest = secretDigest(secret, this.config.keyEncryptionSecret);
+    }
+    client.updatedAt = this.clock.now();
+    await this.repo.save(client);
+    await this.audit.record({ type: 'admin.client.updated', clientId, details: { by: actor, fields: Object.keys(dto) } });
+    return { client, secret };
+  }
+
+  async remove(clientId: string, actor?: string): Promise<void> {
+    const result = await this.repo.delete({ clientId });
+    if (!result.affected) throw new NotFoundException(`Client "${clientId}" not found`);
+    await this.audit.record({ type: 'admin.client.deleted', clientId, details: { by: actor } });
+  }
+
+  async rotateSecret(clientId: string, actor?: string): Promise<string> {
+    const client = await this.get(clientId);
+    if (client.isPublic) throw validationFailed({ token_endpoint_auth_method: ['a public client has no secret to rotate'] });
+    const secret = randomToken();
+    await this.repo.update({ clientId }, { secretDigest: secretDigest(secret, this.config.keyEncryptionSecret), updatedAt: this.clock.now() });
+    await this.audit.record({ type: 'admin.client.secret_rotated', clientId, details: { by: actor } });
+    return secret;
+  }
+
+  /**
+   * On first start, when no client may obtain the admin scope, creates the bootstrap admin client
+   * from BOOTSTRAP_ADMIN_CLIENT_ID / _SECRET, or with a generated secret printed once to the log.
+   */
+  async ensureBootstrapAdmin(): Promise<void> {
+    const clients = await this.repo.find({ select: { clientId: true, scope: true, grantTypes: true, disabled: true } });
+    if (clients.some((c) => !c.disabled && c.grantTypes.includes('client_credentials') && parseScope(c.scope).includes(ADMIN_SCOPE))) return;
+    const clientId = this.config.bootstrapAdminClientId ?? BOOTSTRAP_ADMIN_CLIENT_ID;
+    const generated = !this.config.bootstrapAdminClientSecret;
+    let secret: string | undefined;
+    try {
+      ({ secret } = await this.create({
+        client_id: clientId,
+        client_name: 'Gatehouse bootstrap admin',
+        client_secret: this.config.bootstrapAdminClientSecret,
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['client_credentials'],
+        scope: ADMIN_SCOPE,
+        default_scope: ADMIN_SCOPE,
+      }));
+    } catch (error) {
+      // Another instance created it at the same moment.
+      if (error instanceof ConflictException) return;
+      throw error;
+    }
+    this.logger.log(`Created the bootstrap admin client "${clientId}"`);
+    // Printed exactly once, on the start that generated it; only its digest is stored.
+    if (generated) this.logger.warn(`Bootstrap admin client secret (shown once, store it now): ${secret}`);
+  }
+
+  private apply(client: Client, dto: UpdateClientDto): void {
+    const set = <K extends keyof Client>(key: K, value: Client[K] | undefined) => {
+      if (value !== undefined) client[key] = value;
+    };
+    set('clientName', dto.client_name);
+    set('tokenEndpointAuthMethod', dto.token_endpoint_auth_method);
+    set('grantTypes', dto.grant_types);
+    set('redirectUris', dto.redirect_uris);
+    set('scope', dto.scope === undefined ? undefined : formatScope(parseScope(dto.scope)));
+    set('defaultScope', dto.default_scope === undefined ? undefined : formatScope(parseScope(dto.default_scope)));
+    set('jwks', dto.jwks);
+    set('jwksUri', dto.jwks_uri);
+    set('tlsClientAuthSubjectDn', dto.tls_client_auth_subject_dn);
+    set('requirePkce', dto.require_pkce);
+    set('requireMfa', dto.require_mfa);
+    set('allowPkcePlain', dto.allow_pkce_plain);
+    set('accessTokenFormat', dto.access_token_format);
+    set('accessTokenTtl', dto.access_token_ttl);
+    set('idTokenTtl', dto.id_token_ttl);
+    set('refreshTokenTtl', dto.refresh_token_ttl);
+    set('maxExchangePeriodHours', dto.max_exchange_period_hours);
+    set('refreshTokenWithoutOfflineAccess', dto.refresh_token_without_offline_access);
+    set('accessTokenAudience', dto.access_token_audience);
+    set('idTokenSignedResponseAlg', dto.id_token_signed_response_alg);
+    set('disabled', dto.disabled);
+    client.clientName ??= null;
+    client.jwks ??= null;
+    client.jwksUri ??= null;
+    client.tlsClientAuthSubjectDn ??= null;
+    client.accessTokenAudience ??= null;
+  }
+
+  /** Rules across fields, checked on the merged client so create and update agree. */
+  private check(client: Client): FieldErrors {
+    const errors: FieldErrors = {};
+    const allowed = client.allowedScopes();
+    const outside = parseScope(client.defaultScope).filter((s) => !allowed.has(s));
+    if (outside.length) errors.default_scope = [`default_scope must be a subset of scope (not allowed: ${outside.join(' ')})`];
+    if (client.isPublic && client.grantTypes.includes('client_credentials')) {
+      errors.grant_types = ['client_credentials needs a confidential client (token_endpoint_auth_method other than none)'];
+    }
+    if (client.grantTypes.includes('authorization_code') && client.redirectUris.length === 0) {
+      errors.redirect_uris = ['at least one redirect_uri is required for the authorization_code grant'];
+    }
+    return errors;
+  }
+}

@@ -1,0 +1,226 @@
+import type { JWK } from 'jose';
+import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  registerDecorator,
+} from 'class-validator';
+import { SIGNING_ALGS } from '../../keys/keys.service';
+import { GRANT_TYPES, TOKEN_ENDPOINT_AUTH_METHODS, type GrantType, type TokenEndpointAuthMethod } from '../client.entity';
+
+/** An absolute URI without a fragment (RFC 6749 §3.1.2); custom schemes are allowed for native apps. */
+function IsRedirectUri(): PropertyDecorator {
+  return (object, propertyName) =>
+    registerDecorator({
+      name: 'isRedirectUri',
+      target: object.constructor,
+      propertyName: propertyName as string,
+      options: { each: true, message: '$property must contain absolute URIs without a fragment' },
+      validator: {
+        validate(value: unknown) {
+          if (typeof value !== 'string' || value.length > 2048 || value.includes('#')) return false;
+          try {
+            new URL(value);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+      },
+    });
+}
+
+const SCOPE_LIST = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+
+/** RFC 7591 client metadata, plus Gatehouse's token policy fields. */
+export class CreateClientDto {
+  @ApiPropertyOptional({ description: 'Generated when absent', example: 'my-backend' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[\x21-\x7e]{1,128}$/, { message: 'client_id must be 1-128 printable ASCII characters without spaces' })
+  client_id?: string;
+
+  @ApiPropertyOptional({ example: 'My backend' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  client_name?: string;
+
+  @ApiPropertyOptional({ description: 'At least 32 characters; generated (256 bits) when absent. Returned only once.' })
+  @IsOptional()
+  @IsString()
+  @MinLength(32)
+  @MaxLength(512)
+  client_secret?: string;
+
+  @ApiPropertyOptional({ enum: TOKEN_ENDPOINT_AUTH_METHODS, default: 'client_secret_basic' })
+  @IsOptional()
+  @IsIn(TOKEN_ENDPOINT_AUTH_METHODS)
+  token_endpoint_auth_method?: TokenEndpointAuthMethod;
+
+  @ApiPropertyOptional({ enum: GRANT_TYPES, isArray: true, default: ['authorization_code'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayUnique()
+  @IsIn(GRANT_TYPES, { each: true })
+  grant_types?: GrantType[];
+
+  @ApiPropertyOptional({ type: [String], example: ['https://app.example.com/callback'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsRedirectUri()
+  redirect_uris?: string[];
+
+  @ApiPropertyOptional({
+    description: 'Space-separated scopes the client may request, custom ones included',
+    default: 'openid profile email address phone offline_access groups',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4096)
+  @Matches(SCOPE_LIST, { message: 'scope must be space-separated scope tokens' })
+  scope?: string;
+
+  @ApiPropertyOptional({ description: 'Scope used when a request has none; a subset of scope', default: 'openid profile' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  @Matches(SCOPE_LIST, { message: 'default_scope must be space-separated scope tokens' })
+  default_scope?: string;
+
+  @ApiPropertyOptional({ description: 'JWK Set for private_key_jwt', type: 'object', additionalProperties: true })
+  @IsOptional()
+  @IsObject()
+  jwks?: { keys: JWK[] };
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  @MaxLength(2048)
+  jwks_uri?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  tls_client_auth_subject_dn?: string;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  require_pkce?: boolean;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  require_mfa?: boolean;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  allow_pkce_plain?: boolean;
+
+  @ApiPropertyOptional({ enum: ['jwt', 'opaque'], default: 'jwt' })
+  @IsOptional()
+  @IsIn(['jwt', 'opaque'])
+  access_token_format?: 'jwt' | 'opaque';
+
+  @ApiPropertyOptional({ description: 'Seconds, 60..86400', default: 3600 })
+  @IsOptional()
+  @IsInt()
+  @Min(60)
+  @Max(86400)
+  access_token_ttl?: number;
+
+  @ApiPropertyOptional({ description: 'Seconds, 60..86400', default: 3600 })
+  @IsOptional()
+  @IsInt()
+  @Min(60)
+  @Max(86400)
+  id_token_ttl?: number;
+
+  @ApiPropertyOptional({ description: 'Seconds, 60..31536000', default: 2592000 })
+  @IsOptional()
+  @IsInt()
+  @Min(60)
+  @Max(31536000)
+  refresh_token_ttl?: number;
+
+  @ApiPropertyOptional({ description: 'Hours, 1..4320', default: 4320 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(4320)
+  max_exchange_period_hours?: number;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  refresh_token_without_offline_access?: boolean;
+
+  @ApiPropertyOptional({ description: 'aud of JWT access tokens; default the client_id' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1024)
+  access_token_audience?: string;
+
+  @ApiPropertyOptional({ enum: SIGNING_ALGS, default: 'RS256' })
+  @IsOptional()
+  @IsIn(SIGNING_ALGS)
+  id_token_signed_response_alg?: string;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  disabled?: boolean;
+}
+
+export class UpdateClientDto extends PartialType(OmitType(CreateClientDto, ['client_id', 'client_secret'] as const)) {}
+
+export class ClientResponseDto {
+  @ApiProperty() client_id!: string;
+  @ApiPropertyOptional({ description: 'Only in the responses to create and rotate-secret' }) client_secret?: string;
+  @ApiProperty({ nullable: true }) client_name!: string | null;
+  @ApiProperty({ enum: TOKEN_ENDPOINT_AUTH_METHODS }) token_endpoint_auth_method!: string;
+  @ApiProperty({ type: [String] }) grant_types!: string[];
+  @ApiProperty({ type: [String] }) redirect_uris!: string[];
+  @ApiProperty() scope!: string;
+  @ApiProperty() default_scope!: string;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true }) jwks!: unknown;
+  @ApiProperty({ nullable: true }) jwks_uri!: string | null;
+  @ApiProperty({ nullable: true }) tls_client_auth_subject_dn!: string | null;
+  @ApiProperty() require_pkce!: boolean;
+  @ApiProperty() require_mfa!: boolean;
+  @ApiProperty() allow_pkce_plain!: boolean;
+  @ApiProperty() access_token_format!: string;
+  @ApiProperty() access_token_ttl!: number;
+  @ApiProperty() id_token_ttl!: number;
+  @ApiProperty() refresh_token_ttl!: number;
+  @ApiProperty() max_exchange_period_hours!: number;
+  @ApiProperty() refresh_token_without_offline_access!: boolean;
+  @ApiProperty({ nullable: true }) access_token_audience!: string | null;
+  @ApiProperty() id_token_signed_response_alg!: string;
+  @ApiProperty() disabled!: boolean;
+  @ApiProperty() created_at!: string;
+  @ApiProperty() updated_at!: string;
+}
+
+export class ClientSecretResponseDto {
+  @ApiProperty() client_id!: string;
+  @ApiProperty({ description: 'Shown only once' }) client_secret!: string;
+}

@@ -1,0 +1,120 @@
+import { isIP } from 'node:net';
+
+export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+
+/** Typed configuration. The only place in Gatehouse that reads process.env is {@link loadConfig}. */
+export class AppConfig {
+  port!: number;
+  issuer!: string;
+  databaseUrl!: string;
+  keyEncryptionSecret?: string;
+  bootstrapAdminClientId?: string;
+  bootstrapAdminClientSecret?: string;
+  clusterWorkers!: number;
+  logLevel!: LogLevel;
+  trustedProxies!: string[];
+  trustedClientCertHeader?: string;
+  /** Seconds between purges of expired codes, tokens and replay-cache rows; 0 disables the timer. */
+  purgeIntervalSeconds!: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${message}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function url(name: string, raw: string): URL {
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error();
+    return parsed;
+  } catch {
+    throw new ConfigError(name, `must be an http(s) URL, got "${raw}"`);
+  }
+}
+
+function databaseUrl(raw: string): string {
+  if (raw.startsWith('sqlite:')) {
+    if (raw.length === 'sqlite:'.length) throw new ConfigError('DATABASE_URL', 'needs a file path after "sqlite:"');
+    return raw;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'must be sqlite:<path> or mysql://user:pass@host:port/db');
+  }
+  if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') {
+    throw new ConfigError('DATABASE_URL', `has unsupported scheme "${parsed.protocol}" (use sqlite: or mysql:)`);
+  }
+  if (parsed.pathname.length <= 1) throw new ConfigError('DATABASE_URL', 'must name a database, e.g. mysql://root@127.0.0.1:3306/gatehouse');
+  return raw;
+}
+
+const LOG_LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const config = new AppConfig();
+  config.port = integer(env, 'PORT', 3000, 1, 65535);
+  config.issuer = url('ISSUER', env.ISSUER || `http://localhost:${config.port}`).href.replace(/\/+$/, '');
+  config.databaseUrl = databaseUrl(env.DATABASE_URL || 'sqlite:./data/gatehouse.sqlite');
+
+  const kek = env.KEY_ENCRYPTION_SECRET;
+  if (kek !== undefined && kek !== '') {
+    if (kek.length < 32) throw new ConfigError('KEY_ENCRYPTION_SECRET', 'must be at least 32 characters');
+    config.keyEncryptionSecret = kek;
+  }
+
+  const adminId = env.BOOTSTRAP_ADMIN_CLIENT_ID;
+  const adminSecret = env.BOOTSTRAP_ADMIN_CLIENT_SECRET;
+  if (adminId) {
+    if (!/^[\x21-\x7e]{1,128}$/.test(adminId)) {
+      throw new ConfigError('BOOTSTRAP_ADMIN_CLIENT_ID', 'must be 1-128 printable ASCII characters without spaces');
+    }
+    config.bootstrapAdminClientId = adminId;
+  }
+  if (adminSecret) {
+    if (adminSecret.length < 32) throw new ConfigError('BOOTSTRAP_ADMIN_CLIENT_SECRET', 'must be at least 32 characters');
+    if (!adminId) throw new ConfigError('BOOTSTRAP_ADMIN_CLIENT_SECRET', 'is set but BOOTSTRAP_ADMIN_CLIENT_ID is not');
+    config.bootstrapAdminClientSecret = adminSecret;
+  }
+
+  config.clusterWorkers = integer(env, 'CLUSTER_WORKERS', 1, 1, 64);
+  const level = (env.LOG_LEVEL || 'log') as LogLevel;
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  config.logLevel = level;
+
+  config.trustedProxies = (env.TRUSTED_PROXIES || '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const proxy of config.trustedProxies) {
+    const [address, prefix] = proxy.split('/');
+    if (!isIP(address) || (prefix !== undefined && !/^\d{1,3}$/.test(prefix))) {
+      throw new ConfigError('TRUSTED_PROXIES', `has an invalid address "${proxy}" (comma-separated IPs or CIDRs)`);
+    }
+  }
+  if (env.TRUSTED_CLIENT_CERT_HEADER) {
+    if (!/^[A-Za-z0-9-]+$/.test(env.TRUSTED_CLIENT_CERT_HEADER)) {
+      throw new ConfigError('TRUSTED_CLIENT_CERT_HEADER', 'must be an HTTP header name');
+    }
+    config.trustedClientCertHeader = env.TRUSTED_CLIENT_CERT_HEADER.toLowerCase();
+  }
+  config.purgeIntervalSeconds = integer(env, 'PURGE_INTERVAL_SECONDS', 600, 0, 86400);
+  return config;
+}

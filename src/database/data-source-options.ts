@@ -1,0 +1,76 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { DataSourceOptions } from 'typeorm';
+import { AuditEvent } from '../audit/audit-event.entity';
+import { Client } from '../clients/client.entity';
+import { StoredKey } from '../keys/signing-key.entity';
+import { Policy } from '../policy/policy.entity';
+import { AccessToken } from '../tokens/access-token.entity';
+import { AuthorizationCode } from '../tokens/authorization-code.entity';
+import { RefreshToken } from '../tokens/refresh-token.entity';
+import { TokenFamily } from '../tokens/token-family.entity';
+import { UsedJti } from '../tokens/used-jti.entity';
+import { User } from '../users/user.entity';
+import { InitialSchema1763850000000 } from './migrations/1763850000000-initial-schema';
+
+export const ENTITIES = [
+  Client,
+  User,
+  Policy,
+  StoredKey,
+  TokenFamily,
+  RefreshToken,
+  AccessToken,
+  AuthorizationCode,
+  UsedJti,
+  AuditEvent,
+];
+
+export const MIGRATIONS = [InitialSchema1763850000000];
+
+/**
+ * TypeORM options for a DATABASE_URL: `sqlite:<path>` (better-sqlite3, the default) or
+ * `mysql://user:pass@host:port/db` (mysql2; MySQL 8 and MariaDB 10.11). Migrations run at start-up;
+ * synchronize is never on.
+ */
+export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: true,
+    migrationsTransactionMode: 'each' as const,
+    synchronize: false,
+    logging: false,
+  };
+  if (databaseUrl.startsWith('sqlite:')) {
+    const path = databaseUrl.slice('sqlite:'.length);
+    const database = path === ':memory:' ? path : resolve(path);
+    if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true });
+    return {
+      ...common,
+      type: 'better-sqlite3',
+      database,
+      // WAL lets several worker processes read while one writes; busy_timeout makes writers queue.
+      prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+        db.pragma('journal_mode = WAL');
+        db.pragma('busy_timeout = 5000');
+        db.pragma('foreign_keys = ON');
+      },
+    };
+  }
+  const url = new URL(databaseUrl.replace(/^mariadb:/, 'mysql:'));
+  return {
+    ...common,
+    type: 'mysql',
+    host: url.hostname,
+    port: url.port ? Number(url.port) : 3306,
+    username: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: decodeURIComponent(url.pathname.slice(1)),
+    charset: 'utf8mb4_unicode_ci',
+    timezone: 'Z',
+    poolSize: 10,
+    connectTimeout: 5000,
+    extra: { enableKeepAlive: true },
+  };
+}

@@ -1,0 +1,39 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AppConfig } from '../config/app-config';
+import { GrantRegistry } from '../grants/grant-registry';
+import { SIGNING_ALGS } from '../keys/keys.service';
+import { STANDARD_SCOPES } from '../oauth/scopes';
+
+/**
+ * OIDC Discovery 1.0 and RFC 8414 metadata. Only what is implemented is advertised: grant types come
+ * from the grant registry, endpoints from `endpoints` below.
+ */
+@ApiTags('OpenID Connect')
+@Controller('.well-known')
+export class DiscoveryController {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly grants: GrantRegistry,
+  ) {}
+
+  @Get(['openid-configuration', 'oauth-authorization-server'])
+  @Header('Cache-Control', 'public, max-age=300')
+  @ApiOperation({ summary: 'Discovery metadata (OIDC Discovery 1.0, RFC 8414)' })
+  @ApiOkResponse({ description: 'Provider metadata' })
+  metadata(): Record<string, unknown> {
+    const issuer = this.config.issuer;
+    return {
+      issuer,
+      token_endpoint: `${issuer}/oauth2/token`,
+      jwks_uri: `${issuer}/oauth2/jwks`,
+      grant_types_supported: this.grants.grantTypes,
+      response_types_supported: [],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      scopes_supported: [...STANDARD_SCOPES],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: [...SIGNING_ALGS],
+      service_documentation: `${issuer}/docs`,
+    };
+  }
+}

@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { ClientsModule } from '../clients/clients.module';
+import { PolicyModule } from '../policy/policy.module';
+import { TokensModule } from '../tokens/tokens.module';
+import { UsersModule } from '../users/users.module';
+import { ClientCredentialsGrant } from './client-credentials.grant';
+import { GRANT_HANDLERS } from './grant-handler';
+import { GrantRegistry } from './grant-registry';
+import { TokenController } from './token.controller';
+
+/** One provider per grant_type; add a handler here and to HANDLERS to support a new grant. */
+const HANDLERS = [ClientCredentialsGrant];
+
+@Module({
+  imports: [AuditModule, ClientsModule, PolicyModule, TokensModule, UsersModule],
+  controllers: [TokenController],
+  providers: [...HANDLERS, { provide: GRANT_HANDLERS, useFactory: (...handlers) => handlers, inject: HANDLERS }, GrantRegistry],
+  exports: [GrantRegistry],
+})
+export class GrantsModule {}

@@ -1,0 +1,56 @@
+import { Controller, Delete, Get, HttpCode, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
+import { ApiBasicAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ClientAuthGuard, type ClientRequest } from '../clients/auth/client-auth.guard';
+import { OAuthFormGuard, oauthParams } from '../oauth/form';
+import { InvalidRequest } from '../oauth/errors';
+import type { TokenResponse } from '../tokens/tokens.service';
+import { GrantRegistry } from './grant-registry';
+
+export const TOKEN_PATHS = ['oauth2/token', 'oidc/token', 'api/v1/oauth2/token'];
+
+@ApiTags('OAuth 2.0')
+@Controller()
+export class TokenController {
+  constructor(private readonly grants: GrantRegistry) {}
+
+  @Post(TOKEN_PATHS)
+  @HttpCode(200)
+  @UseGuards(OAuthFormGuard, ClientAuthGuard)
+  @ApiOperation({
+    summary: 'Token endpoint (RFC 6749 §3.2)',
+    description:
+      'Form-encoded. Client authentication: HTTP Basic (client_secret_basic), client_id + client_secret in the body ' +
+      '(client_secret_post) or client_id alone for public clients (none); exactly one per request.',
+  })
+  @ApiBasicAuth('client')
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['grant_type'],
+      properties: {
+        grant_type: { type: 'string', enum: ['client_credentials', 'password', 'authorization_code', 'refresh_token'] },
+        client_id: { type: 'string' },
+        client_secret: { type: 'string' },
+        scope: { type: 'string' },
+        token_format: { type: 'string', enum: ['jwt', 'opaque'] },
+      },
+    },
+  })
+  @ApiOkResponse({ description: '{"access_token", "token_type": "Bearer", "expires_in", "scope", "refresh_token"?, "id_token"?}' })
+  @ApiResponse({ status: 400, description: 'invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope' })
+  @ApiResponse({ status: 401, description: 'invalid_client: "Bad client credentials"' })
+  token(@Req() req: ClientRequest): Promise<TokenResponse> {
+    return this.grants.handle({ params: oauthParams(req), client: req.client!, ip: req.ip });
+  }
+
+  /** Any other method: 405 with an OAuth error body. */
+  @Get(TOKEN_PATHS)
+  @Put(TOKEN_PATHS)
+  @Patch(TOKEN_PATHS)
+  @Delete(TOKEN_PATHS)
+  @ApiOperation({ summary: 'Any method but POST: 405 invalid_request', deprecated: true })
+  wrongMethod(): never {
+    throw new InvalidRequest('The token endpoint accepts only POST', 405).withHeader('Allow', 'POST');
+  }
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { JwksController } from './jwks.controller';
+import { KeysService } from './keys.service';
+import { StoredKey } from './signing-key.entity';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([StoredKey])],
+  controllers: [JwksController],
+  providers: [KeysService],
+  exports: [KeysService],
+})
+export class KeysModule {}

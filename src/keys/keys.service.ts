@@ -1,0 +1,198 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  exportPKCS8,
+  generateKeyPair,
+  importPKCS8,
+  jwtVerify,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+  type JWTVerifyOptions,
+  SignJWT,
+} from 'jose';
+import { IsNull, Repository } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { Clock } from '../common/clock';
+import { StoredKey } from './signing-key.entity';
+import { decryptPrivate, encryptPrivate } from './key-encryption';
+
+export const SIGNING_ALGS = ['RS256', 'ES256', 'EdDSA'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+/**
+ * How long a retired key stays in the JWKS: longer than any token it can have signed (access and
+ * id token lifetimes are capped at 24 hours by the admin API), plus clock skew.
+ */
+export const RETIRED_KEY_PUBLISH_SECONDS = 24 * 3600 + 300;
+const RELOAD_INTERVAL_MS = 60_000;
+
+interface LoadedKey {
+  kid: string;
+  alg: SigningAlg;
+  publicJwk: JWK;
+  privateKey: CryptoKey;
+  current: boolean;
+}
+
+/**
+ * Signing keys: generated on first start (one per supported algorithm), kept in the database with
+ * the private part encrypted when KEY_ENCRYPTION_SECRET is set, rotated through the admin API, and
+ * re-read periodically so that every instance signs with, and publishes, the same keys.
+ */
+@Injectable()
+export class KeysService implements OnModuleInit {
+  private readonly logger = new Logger(KeysService.name);
+  private keys = new Map<string, LoadedKey>();
+  private loadedAt = 0;
+  private loading?: Promise<void>;
+
+  constructor(
+    @InjectRepository(StoredKey) private readonly repo: Repository<StoredKey>,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.ensureCurrentKeys();
+  }
+
+  /** Signs a JWT with the current key of `alg`. */
+  async sign(payload: JWTPayload, options: { alg?: SigningAlg; typ?: string } = {}): Promise<string> {
+    const key = await this.currentKey(options.alg ?? 'RS256');
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, ...(options.typ ? { typ: options.typ } : {}) })
+      .sign(key.privateKey);
+  }
+
+  /** Verifies a JWT signed by one of our published keys; throws on any failure. */
+  async verify(token: string, options: JWTVerifyOptions): Promise<JWTPayload> {
+    const { payload } = await jwtVerify(
+      token,
+      async (header) => {
+        const key = await this.publishedKey(header.kid);
+        if (!key || key.alg !== header.alg) throw new Error('Unknown signing key');
+        return key.publicJwk;
+      },
+      { ...options, algorithms: [...SIGNING_ALGS], currentDate: this.clock.now() },
+    );
+    return payload;
+  }
+
+  /** The JWKS: current keys and retired ones still within their publication window. */
+  async jwks(): Promise<{ keys: JWK[] }> {
+    await this.refreshIfStale();
+    return { keys: [...this.keys.values()].map((k) => k.publicJwk) };
+  }
+
+  /** Makes a new key current for every algorithm; the old ones stay published until their tokens expire. */
+  async rotate(): Promise<{ kids: string[] }> {
+    const now = this.clock.now();
+    const expiresAt = new Date(now.getTime() + RETIRED_KEY_PUBLISH_SECONDS * 1000);
+    const kids: string[] = [];
+    for (const alg of SIGNING_ALGS) {
+      const fresh = await this.generate(alg);
+      await this.repo.update(
+        { purpose: 'signing', alg, retiredAt: IsNull() },
+        { retiredAt: now, expiresAt },
+      );
+      await this.repo.insert(fresh);
+      kids.push(fresh.kid);
+    }
+    await this.reload();
+    return { kids };
+  }
+
+  private async currentKey(alg: SigningAlg): Promise<LoadedKey> {
+    await this.refreshIfStale();
+    for (const key of this.keys.values()) if (key.current && key.alg === alg) return key;
+    await this.ensureCurrentKeys();
+    for (const key of this.keys.values()) if (key.current && key.alg === alg) return key;
+    throw new Error(`No current ${alg} signing key`);
+  }
+
+  private async publishedKey(kid: string | undefined): Promise<LoadedKey | undefined> {
+    if (!kid) return undefined;
+    await this.refreshIfStale();
+    if (!this.keys.has(kid) && this.clock.nowMs() - this.loadedAt > 1000) await this.reload();
+    return this.keys.get(kid);
+  }
+
+  private async ensureCurrentKeys(): Promise<void> {
+    await this.reload();
+    const missing = SIGNING_ALGS.filter((alg) => ![...this.keys.values()].some((k) => k.current && k.alg === alg));
+    if (missing.length === 0) return;
+    for (const alg of missing) {
+      await this.repo.insert(await this.generate(alg));
+      this.logger.log(`Generated ${alg} signing key`);
+    }
+    await this.reload();
+  }
+
+  private async refreshIfStale(): Promise<void> {
+    if (this.clock.nowMs() - this.loadedAt > RELOAD_INTERVAL_MS) await this.reload();
+  }
+
+  private reload(): Promise<void> {
+    // Concurrent callers share one database read.
+    this.loading ??= this.load().finally(() => (this.loading = undefined));
+    return this.loading;
+  }
+
+  private async load(): Promise<void> {
+    const now = this.clock.nowMs();
+    const rows = await this.repo.find({ where: { purpose: 'signing' }, order: { createdAt: 'ASC', kid: 'ASC' } });
+    const next = new Map<string, LoadedKey>();
+    const currentAlgs = new Set<string>();
+    for (const row of rows) {
+      if (row.retiredAt && row.expiresAt && row.expiresAt.getTime() <= now) continue;
+      const alg = row.alg as SigningAlg;
+      // Two instances starting together may both generate a key: all of them pick the oldest.
+      const current = !row.retiredAt && !currentAlgs.has(alg);
+      if (current) currentAlgs.add(alg);
+      const cached = this.keys.get(row.kid);
+      next.set(row.kid, {
+        kid: row.kid,
+        alg,
+        publicJwk: JSON.parse(row.publicKey) as JWK,
+        privateKey: cached?.privateKey ?? (await importPKCS8(this.openPrivate(row), alg)),
+        current,
+      });
+    }
+    this.keys = next;
+    this.loadedAt = now;
+  }
+
+  private openPrivate(row: StoredKey): string {
+    if (!row.privateKeyEncrypted) return row.privateKey;
+    if (!this.config.keyEncryptionSecret) {
+      throw new Error(`Signing key ${row.kid} is encrypted but KEY_ENCRYPTION_SECRET is not set`);
+    }
+    return decryptPrivate(row.privateKey, this.config.keyEncryptionSecret);
+  }
+
+  private async generate(alg: SigningAlg): Promise<StoredKey> {
+    const { publicKey, privateKey } = await generateKeyPair(alg, {
+      extractable: true,
+      ...(alg === 'RS256' ? { modulusLength: 2048 } : {}),
+      ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+    });
+    const jwk = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint(jwk);
+    const pem = await exportPKCS8(privateKey);
+    const secret = this.config.keyEncryptionSecret;
+    return this.repo.create({
+      kid,
+      purpose: 'signing',
+      alg,
+      publicKey: JSON.stringify({ ...jwk, kid, alg, use: 'sig' }),
+      privateKey: secret ? encryptPrivate(pem, secret) : pem,
+      privateKeyEncrypted: !!secret,
+      createdAt: this.clock.now(),
+      retiredAt: null,
+      expiresAt: null,
+    });
+  }
+}

@@ -1,0 +1,34 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsInt, Max, Min } from 'class-validator';
+
+export class PolicyDto {
+  @ApiProperty({ description: 'Consecutive failed logins that lock the user', default: 5, minimum: 1, maximum: 100 })
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  lockout_threshold!: number;
+
+  @ApiProperty({ description: 'Lock duration in seconds; 0 = until an administrator unlocks', default: 900 })
+  @IsInt()
+  @Min(0)
+  @Max(31536000)
+  lockout_duration_seconds!: number;
+
+  @ApiProperty({ description: 'Password lifetime in days; 0 = never expires', default: 0 })
+  @IsInt()
+  @Min(0)
+  @Max(3650)
+  password_max_age_days!: number;
+
+  @ApiProperty({ description: 'Lifetime of an initial (admin-set) password in hours', default: 72 })
+  @IsInt()
+  @Min(1)
+  @Max(8760)
+  initial_password_ttl_hours!: number;
+
+  @ApiProperty({ description: 'Seconds a rotated refresh token may still be presented once', default: 0 })
+  @IsInt()
+  @Min(0)
+  @Max(300)
+  refresh_token_grace_seconds!: number;
+}

@@ -1,0 +1,29 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { epochMs } from '../database/epoch.transformer';
+
+/** The global security policy: a single row with id 1. */
+@Entity('policy')
+export class Policy {
+  @PrimaryColumn({ type: 'int' })
+  id!: number;
+
+  @Column({ name: 'lockout_threshold', type: 'int', default: 5 })
+  lockoutThreshold!: number;
+
+  /** 0 = locked until an administrator unlocks. */
+  @Column({ name: 'lockout_duration_seconds', type: 'int', default: 900 })
+  lockoutDurationSeconds!: number;
+
+  /** 0 = passwords never expire by age. */
+  @Column({ name: 'password_max_age_days', type: 'int', default: 0 })
+  passwordMaxAgeDays!: number;
+
+  @Column({ name: 'initial_password_ttl_hours', type: 'int', default: 72 })
+  initialPasswordTtlHours!: number;
+
+  @Column({ name: 'refresh_token_grace_seconds', type: 'int', default: 0 })
+  refreshTokenGraceSeconds!: number;
+
+  @Column({ name: 'updated_at', type: 'bigint', transformer: epochMs })
+  updatedAt!: Date;
+}

@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { Clock } from '../common/clock';
+import { Policy } from './policy.entity';
+import { PolicyDto } from './policy.dto';
+
+const POLICY_ID = 1;
+
+/**
+ * The global security policy. It is read from the database on every use (one primary-key read),
+ * so that a PUT on any instance takes effect on all of them at once.
+ */
+@Injectable()
+export class PolicyService {
+  constructor(
+    @InjectRepository(Policy) private readonly repo: Repository<Policy>,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+  ) {}
+
+  async get(): Promise<Policy> {
+    const policy = await this.repo.findOne({ where: { id: POLICY_ID } });
+    if (!policy) throw new Error('The policy row is missing: the initial migration did not run');
+    return policy;
+  }
+
+  async update(dto: PolicyDto, actor?: string): Promise<Policy> {
+    await this.repo.update(
+      { id: POLICY_ID },
+      {
+        lockoutThreshold: dto.lockout_threshold,
+        lockoutDurationSeconds: dto.lockout_duration_seconds,
+        passwordMaxAgeDays: dto.password_max_age_days,
+        initialPasswordTtlHours: dto.initial_password_ttl_hours,
+        refreshTokenGraceSeconds: dto.refresh_token_grace_seconds,
+        updatedAt: this.clock.now(),
+      },
+    );
+    await this.audit.record({ type: 'admin.policy.updated', clientId: actor ?? null, details: { ...dto } });
+    return this.get();
+  }
+}
+
+export function toPolicyDto(policy: Policy): PolicyDto {
+  return {
+    lockout_threshold: policy.lockoutThreshold,
+    lockout_duration_seconds: policy.lockoutDurationSeconds,
+    password_max_age_days: policy.passwordMaxAgeDays,
+    initial_password_ttl_hours: policy.initialPasswordTtlHours,
+    refresh_token_grace_seconds: policy.refreshTokenGraceSeconds,
+  };
+}

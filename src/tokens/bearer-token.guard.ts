@@ -1,0 +1,40 @@
+import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { InsufficientScope, InvalidToken } from '../oauth/errors';
+import { AccessTokenInfo, TokensService } from './tokens.service';
+
+const REQUIRED_SCOPE = 'gatehouse:required-scope';
+
+/** Requires a bearer access token (RFC 6750) carrying `scope`. */
+export const RequireScope = (scope: string) => SetMetadata(REQUIRED_SCOPE, scope);
+
+export type BearerRequest = FastifyRequest & { accessToken?: AccessTokenInfo };
+
+/** Reads the bearer token of the Authorization header (RFC 6750 §2.1); null when there is none. */
+export function bearerToken(req: FastifyRequest): string | null {
+  const header = req.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+  return match ? match[1] : null;
+}
+
+@Injectable()
+export class BearerTokenGuard implements CanActivate {
+  constructor(
+    private readonly tokens: TokensService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const req = context.switchToHttp().getRequest<BearerRequest>();
+    const token = bearerToken(req);
+    if (!token) throw new InvalidToken('A bearer access token is required');
+    const info = await this.tokens.verifyAccessToken(token);
+    if (!info) throw new InvalidToken('The access token is invalid or expired');
+    const scope = this.reflector.getAllAndOverride<string | undefined>(REQUIRED_SCOPE, [context.getHandler(), context.getClass()]);
+    if (scope && !info.scope.includes(scope)) throw new InsufficientScope(scope);
+    req.accessToken = info;
+    return true;
+  }
+}

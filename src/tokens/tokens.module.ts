@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { KeysModule } from '../keys/keys.module';
+import { AccessToken } from './access-token.entity';
+import { AuthorizationCode } from './authorization-code.entity';
+import { BearerTokenGuard } from './bearer-token.guard';
+import { RefreshToken } from './refresh-token.entity';
+import { TokenFamily } from './token-family.entity';
+import { TokensService } from './tokens.service';
+import { UsedJti } from './used-jti.entity';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([AccessToken, RefreshToken, TokenFamily, AuthorizationCode, UsedJti]), KeysModule],
+  providers: [TokensService, BearerTokenGuard],
+  exports: [TokensService, BearerTokenGuard, KeysModule],
+})
+export class TokensModule {}

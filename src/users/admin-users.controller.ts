@@ -1,0 +1,118 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { AdminOnly } from '../admin/admin-only.decorator';
+import { Clock } from '../common/clock';
+import { isLocked } from '../policy/lockout.check';
+import { PolicyService } from '../policy/policy.service';
+import type { BearerRequest } from '../tokens/bearer-token.guard';
+import { TokensService } from '../tokens/tokens.service';
+import { CreateUserDto, SetPasswordDto, UpdateUserDto, UserResponseDto, UserSearchQuery } from './dto/user.dto';
+import { toUserResponse } from './user.mapper';
+import type { User } from './user.entity';
+import { UsersService } from './users.service';
+
+@ApiTags('Admin: users')
+@AdminOnly()
+@Controller('admin/users')
+export class AdminUsersController {
+  constructor(
+    private readonly users: UsersService,
+    private readonly policy: PolicyService,
+    private readonly tokens: TokensService,
+    private readonly clock: Clock,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a user; the password is stored as an argon2id hash and never returned' })
+  @ApiCreatedResponse({ type: UserResponseDto })
+  @ApiBadRequestResponse({ description: 'Validation failed; `fields` names each bad field' })
+  @ApiConflictResponse({ description: 'username, email or phone_number already taken' })
+  async create(@Body() dto: CreateUserDto, @Req() req: BearerRequest): Promise<UserResponseDto> {
+    return this.respond(await this.users.create(dto, req.accessToken?.clientId));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List users, optionally searching username, email and phone number' })
+  @ApiOkResponse({ type: [UserResponseDto] })
+  async list(@Query() query: UserSearchQuery): Promise<UserResponseDto[]> {
+    const [users, policy] = await Promise.all([this.users.search(query), this.policy.get()]);
+    const now = this.clock.nowMs();
+    return users.map((u) => toUserResponse(u, isLocked(u, policy, now)));
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Get a user' })
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiNotFoundResponse()
+  async get(@Param('id') id: string): Promise<UserResponseDto> {
+    return this.respond(await this.users.get(id));
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change a user; disabling a user ends their sessions' })
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiNotFoundResponse()
+  @ApiConflictResponse()
+  async update(@Param('id') id: string, @Body() dto: UpdateUserDto, @Req() req: BearerRequest): Promise<UserResponseDto> {
+    return this.respond(await this.users.update(id, dto, req.accessToken?.clientId));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a user and end their sessions' })
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse()
+  async remove(@Param('id') id: string, @Req() req: BearerRequest): Promise<void> {
+    await this.users.remove(id, req.accessToken?.clientId);
+  }
+
+  @Post(':id/password')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Set the password, with its flags (initial, expiry, change required)' })
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiNotFoundResponse()
+  async setPassword(@Param('id') id: string, @Body() dto: SetPasswordDto, @Req() req: BearerRequest): Promise<UserResponseDto> {
+    return this.respond(await this.users.setPassword(id, dto, req.accessToken?.clientId));
+  }
+
+  @Post(':id/lock')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Lock the user until unlocked' })
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiNotFoundResponse()
+  async lock(@Param('id') id: string, @Req() req: BearerRequest): Promise<UserResponseDto> {
+    return this.respond(await this.users.lock(id, req.accessToken?.clientId));
+  }
+
+  @Post(':id/unlock')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Unlock the user and reset the failed-login counter' })
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiNotFoundResponse()
+  async unlock(@Param('id') id: string, @Req() req: BearerRequest): Promise<UserResponseDto> {
+    return this.respond(await this.users.unlock(id, req.accessToken?.clientId));
+  }
+
+  @Delete(':id/sessions')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'End every session (refresh-token family) of the user' })
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse()
+  async endSessions(@Param('id') id: string): Promise<void> {
+    await this.users.get(id);
+    await this.tokens.revokeUserFamilies(id, 'admin');
+  }
+
+  private async respond(user: User): Promise<UserResponseDto> {
+    return toUserResponse(user, isLocked(user, await this.policy.get(), this.clock.nowMs()));
+  }
+}

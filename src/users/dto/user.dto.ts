@@ -1,0 +1,190 @@
+import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsDateString,
+  IsEmail,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+
+export class AddressDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(1024) formatted?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) street_address?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) locality?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) region?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(32) postal_code?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) country?: string;
+}
+
+const URL_OPTIONS = { require_tld: false, protocols: ['http', 'https'], require_protocol: true };
+
+/** Password-state flags shared by user creation and POST /admin/users/{id}/password. */
+export class PasswordFlagsDto {
+  @ApiPropertyOptional({ description: 'An admin-set initial password: expires after initial_password_ttl_hours' })
+  @IsOptional()
+  @IsBoolean()
+  password_is_initial?: boolean;
+
+  @ApiPropertyOptional({ description: 'ISO 8601 instant after which the password no longer logs in' })
+  @IsOptional()
+  @IsDateString({ strict: true })
+  password_expires_at?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  password_change_required?: boolean;
+}
+
+export class SetPasswordDto extends PasswordFlagsDto {
+  @ApiProperty({ minLength: 8, maxLength: 1024 })
+  @IsString()
+  @MinLength(8)
+  @MaxLength(1024)
+  password!: string;
+}
+
+export class CreateUserDto extends SetPasswordDto {
+  @ApiPropertyOptional({ description: 'Stored lower-cased', example: 'alice' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[^\s@]{1,255}$/, { message: 'username must be 1-255 characters without spaces or @' })
+  username?: string;
+
+  @ApiPropertyOptional({ description: 'Stored lower-cased', example: 'alice@example.com' })
+  @IsOptional()
+  @IsEmail()
+  @MaxLength(255)
+  email?: string;
+
+  @ApiPropertyOptional({ description: 'E.164', example: '+4915112345678' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(32)
+  phone_number?: string;
+
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() email_verified?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() phone_number_verified?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() disabled?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() require_mfa?: boolean;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ArrayUnique()
+  @IsString({ each: true })
+  @MaxLength(255, { each: true })
+  groups?: string[];
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) name?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) given_name?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) family_name?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) middle_name?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) nickname?: string;
+  @ApiPropertyOptional() @IsOptional() @IsUrl(URL_OPTIONS) @MaxLength(2048) profile?: string;
+  @ApiPropertyOptional() @IsOptional() @IsUrl(URL_OPTIONS) @MaxLength(2048) picture?: string;
+  @ApiPropertyOptional() @IsOptional() @IsUrl(URL_OPTIONS) @MaxLength(2048) website?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(32) gender?: string;
+
+  @ApiPropertyOptional({ description: 'YYYY-MM-DD, or YYYY alone, or 0000-MM-DD (OIDC Core §5.1)' })
+  @IsOptional()
+  @Matches(/^(\d{4}|\d{4}-\d{2}-\d{2})$/, { message: 'birthdate must be YYYY-MM-DD or YYYY' })
+  birthdate?: string;
+
+  @ApiPropertyOptional({ example: 'Europe/Berlin' }) @IsOptional() @IsString() @MaxLength(64) zoneinfo?: string;
+  @ApiPropertyOptional({ example: 'de-DE' }) @IsOptional() @IsString() @MaxLength(35) locale?: string;
+
+  @ApiPropertyOptional({ type: AddressDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AddressDto)
+  address?: AddressDto;
+}
+
+export class UpdateUserDto extends PartialType(OmitType(CreateUserDto, ['password'] as const)) {}
+
+export class UserSearchQuery {
+  @ApiPropertyOptional({ description: 'Substring of username, email or phone number' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  search?: string;
+
+  @ApiPropertyOptional({ default: 50, maximum: 200 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ default: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset?: number;
+}
+
+export class UserResponseDto {
+  @ApiProperty({ description: 'The OIDC sub' }) id!: string;
+  @ApiProperty({ nullable: true }) username!: string | null;
+  @ApiProperty({ nullable: true }) email!: string | null;
+  @ApiProperty() email_verified!: boolean;
+  @ApiProperty({ nullable: true }) phone_number!: string | null;
+  @ApiProperty() phone_number_verified!: boolean;
+  @ApiProperty({ type: [String] }) groups!: string[];
+  @ApiPropertyOptional() name?: string;
+  @ApiPropertyOptional() given_name?: string;
+  @ApiPropertyOptional() family_name?: string;
+  @ApiPropertyOptional() middle_name?: string;
+  @ApiPropertyOptional() nickname?: string;
+  @ApiPropertyOptional() profile?: string;
+  @ApiPropertyOptional() picture?: string;
+  @ApiPropertyOptional() website?: string;
+  @ApiPropertyOptional() gender?: string;
+  @ApiPropertyOptional() birthdate?: string;
+  @ApiPropertyOptional() zoneinfo?: string;
+  @ApiPropertyOptional() locale?: string;
+  @ApiPropertyOptional({ type: AddressDto }) address?: AddressDto;
+  @ApiProperty() disabled!: boolean;
+  @ApiProperty() require_mfa!: boolean;
+  @ApiProperty({ description: 'Locked by an administrator or by failed logins' }) locked!: boolean;
+  @ApiProperty() failed_login_count!: number;
+  @ApiProperty() mfa_enrolled!: boolean;
+  @ApiProperty() password_is_initial!: boolean;
+  @ApiProperty({ nullable: true }) password_expires_at!: string | null;
+  @ApiProperty() password_change_required!: boolean;
+  @ApiProperty() password_changed_at!: string;
+  @ApiProperty() created_at!: string;
+  @ApiProperty() updated_at!: string;
+}
+
+export const PROFILE_FIELDS = [
+  'name',
+  'given_name',
+  'family_name',
+  'middle_name',
+  'nickname',
+  'profile',
+  'picture',
+  'website',
+  'gender',
+  'birthdate',
+  'zoneinfo',
+  'locale',
+] as const;
+

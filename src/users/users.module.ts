@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module';
+import { PolicyModule } from '../policy/policy.module';
+import { TokensModule } from '../tokens/tokens.module';
+import { AdminUsersController } from './admin-users.controller';
+import { User } from './user.entity';
+import { PasswordLoginService } from './password-login.service';
+import { UsersService } from './users.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([User]), AuditModule, PolicyModule, TokensModule],
+  controllers: [AdminUsersController],
+  providers: [UsersService, PasswordLoginService],
+  exports: [UsersService, PasswordLoginService],
+})
+export class UsersModule {}
