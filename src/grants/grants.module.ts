@@ -7,6 +7,7 @@ import { UsersModule } from '../users/users.module';
 import { ClientCredentialsGrant } from './client-credentials.grant';
 import { GRANT_HANDLERS } from './grant-handler';
 import { GrantRegistry } from './grant-registry';
+import { LoginTokenIssuer } from './login-token.issuer';
 import { TokenController } from './token.controller';
 
 /** One provider per grant_type; add a handler here and to HANDLERS to support a new grant. */
@@ -15,7 +16,7 @@ const HANDLERS = [ClientCredentialsGrant];
 @Module({
   imports: [AuditModule, ClientsModule, PolicyModule, TokensModule, UsersModule],
   controllers: [TokenController],
-  providers: [...HANDLERS, { provide: GRANT_HANDLERS, useFactory: (...handlers) => handlers, inject: HANDLERS }, GrantRegistry],
-  exports: [GrantRegistry],
+  providers: [...HANDLERS, { provide: GRANT_HANDLERS, useFactory: (...handlers) => handlers, inject: HANDLERS }, GrantRegistry, LoginTokenIssuer],
+  exports: [GrantRegistry, LoginTokenIssuer],
 })
 export class GrantsModule {}

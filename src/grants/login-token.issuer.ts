@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service';
+import type { Client } from '../clients/client.entity';
+import { Clock } from '../common/clock';
+import type { OAuthParams } from '../oauth/form';
+import { formatScope } from '../oauth/scopes';
+import type { TokenFamily } from '../tokens/token-family.entity';
+import { TokenResponse, TokensService } from '../tokens/tokens.service';
+import { userClaims } from '../users/claims';
+import type { User } from '../users/user.entity';
+import { parseLifetimeParams } from './lifetime-params';
+import { resolveTokenFormat } from './scope';
+
+/** A successful user login at a client (password grant, authorization code). */
+export interface LoginGrant {
+  client: Client;
+  user: User;
+  grantType: string;
+  /** The granted scope, already checked against the client. */
+  scope: string[];
+  authTime: Date;
+  /** RFC 8176 authentication methods, e.g. ["pwd"] or ["pwd", "otp"]. */
+  amr: string[];
+  nonce?: string | null;
+  /** The token request, for token_format, refresh_expiry and max_exchange_period. */
+  params: OAuthParams;
+  /** The authorization code the login is redeemed from, so a replay can end the family. */
+  codeHash?: string;
+  ip?: string;
+}
+
+/**
+ * Builds the token response of a user login: a new family (session), the access token, a refresh
+ * token when the client and scope allow one (SPEC §3.8), and an id_token when openid is granted.
+ */
+@Injectable()
+export class LoginTokenIssuer {
+  constructor(
+    private readonly tokens: TokensService,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+  ) {}
+
+  async issue(grant: LoginGrant): Promise<TokenResponse> {
+    const { client, user, params } = grant;
+    const format = resolveTokenFormat(client, params);
+    const lifetime = parseLifetimeParams(params);
+    const exchangeHours = Math.min(client.maxExchangePeriodHours, lifetime.maxExchangePeriodHours ?? Infinity);
+    const family = await this.tokens.startFamily({
+      client,
+      userId: user.id,
+      scope: grant.scope,
+      authTime: grant.authTime,
+      amr: grant.amr,
+      exchangeDeadline: new Date(grant.authTime.getTime() + exchangeHours * 3600_000),
+      codeHash: grant.codeHash ?? null,
+    });
+    return this.respond({ ...grant, family, format, refreshExpiry: lifetime.refreshExpiry });
+  }
+
+  /**
+   * The response for a family: access token, optional refresh token and id_token. Shared by the
+   * login grants and the refresh grant, which passes the family it continues.
+   */
+  async respond(input: LoginGrant & { family: TokenFamily; format: 'jwt' | 'opaque'; refreshExpiry?: number }): Promise<TokenResponse> {
+    const { client, user, scope, family } = input;
+    const access = await this.tokens.issueAccessToken({
+      client,
+      scope,
+      format: input.format,
+      userId: user.id,
+      authTime: input.authTime,
+      familyId: family.id,
+    });
+    const response: TokenResponse = {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      scope: formatScope(scope),
+    };
+    const refreshTtl = this.refreshLifetime(client, scope, family, input.refreshExpiry);
+    if (refreshTtl > 0) {
+      const refresh = await this.tokens.issueRefreshToken(family, scope, refreshTtl);
+      response.refresh_token = refresh.token;
+      response.refresh_expires_in = refresh.expiresIn;
+    }
+    if (scope.includes('openid')) {
+      response.id_token = await this.tokens.issueIdToken({
+        client,
+        userId: user.id,
+        authTime: input.authTime,
+        amr: input.amr,
+        sid: family.id,
+        accessToken: access.token,
+        nonce: input.nonce,
+        claims: userClaims(user, scope),
+      });
+    }
+    await this.audit.record({
+      type: 'token.issued',
+      userId: user.id,
+      clientId: client.clientId,
+      ip: input.ip,
+      details: { grant_type: input.grantType, jti: access.jti, sid: family.id, refresh_token: !!response.refresh_token },
+    });
+    return response;
+  }
+
+  /**
+   * Seconds the refresh token lives, 0 for none: the client must be allowed the refresh_token grant
+   * and the scope must hold offline_access (unless the client says otherwise); refresh_expiry can
+   * only shorten the client's refresh_token_ttl, and no refresh token outlives the exchange period.
+   */
+  private refreshLifetime(client: Client, scope: string[], family: TokenFamily, refreshExpiry?: number): number {
+    if (!client.grantTypes.includes('refresh_token')) return 0;
+    if (!scope.includes('offline_access') && !client.refreshTokenWithoutOfflineAccess) return 0;
+    const untilDeadline = Math.floor((family.exchangeDeadline.getTime() - this.clock.nowMs()) / 1000);
+    return Math.max(0, Math.min(client.refreshTokenTtl, refreshExpiry ?? Infinity, untilDeadline));
+  }
+}
