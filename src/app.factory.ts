@@ -13,12 +13,24 @@ import { OAuthExceptionFilter } from './oauth/oauth-exception.filter';
 const BODY_LIMIT = 64 * 1024;
 const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
 
+/**
+ * Fastify's own JSON parser refuses "__proto__" and "constructor.prototype" keys (prototype
+ * poisoning); ours replaces it, so it does the same.
+ */
+function refusePrototypeKeys(key: string, value: unknown): unknown {
+  if (key === '__proto__' || (key === 'constructor' && value !== null && typeof value === 'object' && 'prototype' in value)) {
+    throw new Error('Forbidden key');
+  }
+  return value;
+}
+
 /** Builds the Gatehouse application (not listening): used by main.ts and by every e2e test. */
 export async function createApp(config: AppConfig, options: { logger?: LogLevel[] | false } = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
     trustProxy: config.trustedProxies.length ? config.trustedProxies : false,
-    routerOptions: { ignoreTrailingSlash: true },
+    // Path parameters carry client_ids of up to 128 characters (Fastify's default limit is 100).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bodyParser: false,
@@ -33,7 +45,7 @@ export async function createApp(config: AppConfig, options: { logger?: LogLevel[
     const text = body.toString('utf8');
     if (text.trim() === '') return undefined;
     try {
-      return JSON.parse(text);
+      return JSON.parse(text, refusePrototypeKeys);
     } catch {
       throw Object.assign(new Error('The request body is not valid JSON'), { statusCode: 400 });
     }

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { ClientsModule } from '../clients/clients.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { AdminAuditController } from './admin-audit.controller';
 import { AdminKeysController } from './admin-keys.controller';
 
 /** Admin endpoints that belong to no single feature module (keys, audit). */
 @Module({
-  imports: [AuditModule, TokensModule],
+  imports: [AuditModule, ClientsModule, TokensModule],
   controllers: [AdminKeysController, AdminAuditController],
 })
 export class AdminModule {}

@@ -30,9 +30,14 @@ export class ClientsService {
     private readonly audit: AuditService,
   ) {}
 
-  findById(clientId: string): Promise<Client | null> {
-    if (clientId.length > 128) return Promise.resolve(null);
-    return this.repo.findOne({ where: { clientId } });
+  /**
+   * Exact match only. MySQL compares VARCHARs with trailing spaces ignored (PAD SPACE), so the row
+   * found is checked again here: "admin " must not find "admin" on one store and nothing on the other.
+   */
+  async findById(clientId: string): Promise<Client | null> {
+    if (clientId.length === 0 || clientId.length > 128) return null;
+    const client = await this.repo.findOne({ where: { clientId } });
+    return client?.clientId === clientId ? client : null;
   }
 
   /** Constant-time check of a presented secret; false for a missing client or a public one. */
@@ -117,7 +122,8 @@ export class ClientsService {
   }
 
   async remove(clientId: string, actor?: string): Promise<void> {
-    const result = await this.repo.delete({ clientId });
+    const client = await this.get(clientId);
+    const result = await this.repo.delete({ clientId: client.clientId });
     if (!result.affected) throw new NotFoundException(`Client "${clientId}" not found`);
     await this.audit.record({ type: 'admin.client.deleted', clientId, details: { by: actor } });
   }

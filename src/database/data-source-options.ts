@@ -12,6 +12,7 @@ import { TokenFamily } from '../tokens/token-family.entity';
 import { UsedJti } from '../tokens/used-jti.entity';
 import { User } from '../users/user.entity';
 import { InitialSchema1763850000000 } from './migrations/1763850000000-initial-schema';
+import { ExactIdentifierCollation1763900000000 } from './migrations/1763900000000-exact-identifier-collation';
 
 export const ENTITIES = [
   Client,
@@ -26,7 +27,7 @@ export const ENTITIES = [
   AuditEvent,
 ];
 
-export const MIGRATIONS = [InitialSchema1763850000000];
+export const MIGRATIONS = [InitialSchema1763850000000, ExactIdentifierCollation1763900000000];
 
 /**
  * TypeORM options for a DATABASE_URL: `sqlite:<path>` (better-sqlite3, the default) or

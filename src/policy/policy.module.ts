@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
+import { ClientsModule } from '../clients/clients.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { AdminPolicyController } from './admin-policy.controller';
 import { Policy } from './policy.entity';
 import { PolicyService } from './policy.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Policy]), AuditModule, TokensModule],
+  imports: [TypeOrmModule.forFeature([Policy]), AuditModule, ClientsModule, TokensModule],
   controllers: [AdminPolicyController],
   providers: [PolicyService],
   exports: [PolicyService],

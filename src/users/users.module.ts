@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
+import { ClientsModule } from '../clients/clients.module';
 import { PolicyModule } from '../policy/policy.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { AdminUsersController } from './admin-users.controller';
@@ -9,7 +10,7 @@ import { PasswordLoginService } from './password-login.service';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User]), AuditModule, PolicyModule, TokensModule],
+  imports: [TypeOrmModule.forFeature([User]), AuditModule, ClientsModule, PolicyModule, TokensModule],
   controllers: [AdminUsersController],
   providers: [UsersService, PasswordLoginService],
   exports: [UsersService, PasswordLoginService],

@@ -21,9 +21,11 @@ export class UsersService {
     private readonly tokens: TokensService,
   ) {}
 
-  findById(id: string): Promise<User | null> {
-    if (id.length > 36) return Promise.resolve(null);
-    return this.repo.findOne({ where: { id } });
+  /** Exact match only, as for clients: MySQL's collation would otherwise ignore trailing spaces. */
+  async findById(id: string): Promise<User | null> {
+    if (id.length === 0 || id.length > 36) return null;
+    const user = await this.repo.findOne({ where: { id } });
+    return user?.id === id ? user : null;
   }
 
   async get(id: string): Promise<User> {
@@ -101,6 +103,7 @@ export class UsersService {
   }
 
   async remove(id: string, actor?: string): Promise<void> {
+    await this.get(id);
     const result = await this.repo.delete({ id });
     if (!result.affected) throw new NotFoundException(`User "${id}" not found`);
     await this.tokens.revokeUserFamilies(id, 'user_deleted');
