@@ -1,4 +1,5 @@
 import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ValidateIf } from 'class-validator';
 
 export type FieldErrors = Record<string, string[]>;
 
@@ -26,3 +27,9 @@ export function adminValidationPipe(): ValidationPipe {
     exceptionFactory: (errors) => validationFailed(collect(errors)),
   });
 }
+
+/**
+ * The field may be left out, but `null` is validated like any other value, and so refused. Fields
+ * that may be cleared use IsOptional (which lets null through) and treat null as "remove".
+ */
+export const IsOmittable = (): PropertyDecorator => ValidateIf((_object, value) => value !== undefined);

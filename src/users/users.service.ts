@@ -37,13 +37,14 @@ export class UsersService {
   search(query: UserSearchQuery): Promise<User[]> {
     const qb = this.repo.createQueryBuilder('u').orderBy('u.created_at', 'ASC').addOrderBy('u.id', 'ASC');
     if (query.search) {
-      const term = `%${query.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      // '!' rather than a backslash as the LIKE escape: MySQL reads '\\' in SQL text as an escaped quote.
+      const term = `%${query.search.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
       qb.where(
         new Brackets((w) =>
           w
-            .where("u.username LIKE :term ESCAPE '\\'", { term })
-            .orWhere("u.email LIKE :term ESCAPE '\\'", { term })
-            .orWhere("u.phone_number LIKE :term ESCAPE '\\'", { term }),
+            .where("u.username LIKE :term ESCAPE '!'", { term })
+            .orWhere("u.email LIKE :term ESCAPE '!'", { term })
+            .orWhere("u.phone_number LIKE :term ESCAPE '!'", { term }),
         ),
       );
     }
@@ -149,12 +150,15 @@ export class UsersService {
     }
   }
 
+  /** Applies the given fields; null clears an identifier (one must remain), a profile claim or the address. */
   private apply(user: User, dto: UpdateUserDto): void {
-    if (dto.username !== undefined) user.username = normalizeLogin(dto.username);
-    if (dto.email !== undefined) user.email = normalizeLogin(dto.email);
+    if (dto.username !== undefined) user.username = dto.username === null ? null : normalizeLogin(dto.username);
+    if (dto.email !== undefined) user.email = dto.email === null ? null : normalizeLogin(dto.email);
     if (dto.phone_number !== undefined) {
-      const phone = normalizePhone(dto.phone_number);
-      if (!phone) throw validationFailed({ phone_number: ['phone_number must be an international number (E.164, e.g. +4915112345678)'] });
+      const phone = dto.phone_number === null ? null : normalizePhone(dto.phone_number);
+      if (dto.phone_number !== null && !phone) {
+        throw validationFailed({ phone_number: ['phone_number must be an international number (E.164, e.g. +4915112345678)'] });
+      }
       user.phoneNumber = phone;
     }
     if (dto.email_verified !== undefined) user.emailVerified = dto.email_verified;
@@ -163,14 +167,19 @@ export class UsersService {
     if (dto.require_mfa !== undefined) user.requireMfa = dto.require_mfa;
     if (dto.groups !== undefined) user.groups = dto.groups;
     const claims: ProfileClaims = { ...user.claims };
-    for (const field of PROFILE_FIELDS) if (dto[field] !== undefined) claims[field] = dto[field];
-    if (dto.address !== undefined) claims.address = { ...dto.address };
+    for (const field of PROFILE_FIELDS) {
+      const value = dto[field];
+      if (value === null) delete claims[field];
+      else if (value !== undefined) claims[field] = value;
+    }
+    if (dto.address === null) delete claims.address;
+    else if (dto.address !== undefined) claims.address = { ...dto.address };
     user.claims = claims;
   }
 
   private applyPasswordFlags(user: User, dto: PasswordFlagsDto): void {
     if (dto.password_is_initial !== undefined) user.passwordIsInitial = dto.password_is_initial;
-    if (dto.password_expires_at !== undefined) user.passwordExpiresAt = new Date(dto.password_expires_at);
+    if (dto.password_expires_at !== undefined) user.passwordExpiresAt = dto.password_expires_at === null ? null : new Date(dto.password_expires_at);
     if (dto.password_change_required !== undefined) user.passwordChangeRequired = dto.password_change_required;
   }
 }

@@ -331,6 +331,21 @@ describe('Admin API: clients', () => {
       expect((await storedRow(created.client_id))!.scope).toBe('a b');
     });
 
+    it('clears a nullable field with null and refuses null for the others', async () => {
+      const created = await createClient(t, { client_name: 'named', access_token_audience: 'https://api.example' });
+      const cleared = await api.patch(`/admin/clients/${created.client_id}`).send({ client_name: null, access_token_audience: null });
+      expect(cleared.status).toBe(200);
+      expect(cleared.body).toMatchObject({ client_name: null, access_token_audience: null });
+      expect((await storedRow(created.client_id))!.client_name).toBeNull();
+
+      const refused = await api
+        .patch(`/admin/clients/${created.client_id}`)
+        .send({ grant_types: null, access_token_ttl: null, scope: null, disabled: null, token_endpoint_auth_method: null });
+      expect(refused.status).toBe(400);
+      expect(Object.keys(refused.body.fields).sort()).toEqual(['access_token_ttl', 'disabled', 'grant_types', 'scope', 'token_endpoint_auth_method']);
+      expect((await storedRow(created.client_id))!.access_token_ttl).toBe(3600);
+    });
+
     it('refuses making a client_credentials client public', async () => {
       const created = await createClient(t);
       const res = await api.patch(`/admin/clients/${created.client_id}`).send({ token_endpoint_auth_method: 'none' });

@@ -18,6 +18,7 @@ import {
   MinLength,
   registerDecorator,
 } from 'class-validator';
+import { IsOmittable } from '../../admin/validation';
 import { SIGNING_ALGS } from '../../keys/keys.service';
 import { GRANT_TYPES, TOKEN_ENDPOINT_AUTH_METHODS, type GrantType, type TokenEndpointAuthMethod } from '../client.entity';
 
@@ -48,7 +49,7 @@ const SCOPE_LIST = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 /** RFC 7591 client metadata, plus Gatehouse's token policy fields. */
 export class CreateClientDto {
   @ApiPropertyOptional({ description: 'Generated when absent', example: 'my-backend' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @Matches(/^[\x21-\x7e]{1,128}$/, { message: 'client_id must be 1-128 printable ASCII characters without spaces' })
   client_id?: string;
@@ -57,29 +58,29 @@ export class CreateClientDto {
   @IsOptional()
   @IsString()
   @MaxLength(255)
-  client_name?: string;
+  client_name?: string | null;
 
   @ApiPropertyOptional({ description: 'At least 32 characters; generated (256 bits) when absent. Returned only once.' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MinLength(32)
   @MaxLength(512)
   client_secret?: string;
 
   @ApiPropertyOptional({ enum: TOKEN_ENDPOINT_AUTH_METHODS, default: 'client_secret_basic' })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(TOKEN_ENDPOINT_AUTH_METHODS)
   token_endpoint_auth_method?: TokenEndpointAuthMethod;
 
   @ApiPropertyOptional({ enum: GRANT_TYPES, isArray: true, default: ['authorization_code'] })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayUnique()
   @IsIn(GRANT_TYPES, { each: true })
   grant_types?: GrantType[];
 
   @ApiPropertyOptional({ type: [String], example: ['https://app.example.com/callback'] })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMaxSize(50)
   @IsRedirectUri()
@@ -89,14 +90,14 @@ export class CreateClientDto {
     description: 'Space-separated scopes the client may request, custom ones included',
     default: 'openid profile email address phone offline_access groups',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(4096)
   @Matches(SCOPE_LIST, { message: 'scope must be space-separated scope tokens' })
   scope?: string;
 
   @ApiPropertyOptional({ description: 'Scope used when a request has none; a subset of scope', default: 'openid profile' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(1024)
   @Matches(SCOPE_LIST, { message: 'default_scope must be space-separated scope tokens' })
@@ -105,70 +106,70 @@ export class CreateClientDto {
   @ApiPropertyOptional({ description: 'JWK Set for private_key_jwt', type: 'object', additionalProperties: true })
   @IsOptional()
   @IsObject()
-  jwks?: { keys: JWK[] };
+  jwks?: { keys: JWK[] } | null;
 
   @ApiPropertyOptional()
   @IsOptional()
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   @MaxLength(2048)
-  jwks_uri?: string;
+  jwks_uri?: string | null;
 
   @ApiPropertyOptional()
   @IsOptional()
   @IsString()
   @MaxLength(1024)
-  tls_client_auth_subject_dn?: string;
+  tls_client_auth_subject_dn?: string | null;
 
   @ApiPropertyOptional({ default: false })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   require_pkce?: boolean;
 
   @ApiPropertyOptional({ default: false })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   require_mfa?: boolean;
 
   @ApiPropertyOptional({ default: false })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   allow_pkce_plain?: boolean;
 
   @ApiPropertyOptional({ enum: ['jwt', 'opaque'], default: 'jwt' })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(['jwt', 'opaque'])
   access_token_format?: 'jwt' | 'opaque';
 
   @ApiPropertyOptional({ description: 'Seconds, 60..86400', default: 3600 })
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(60)
   @Max(86400)
   access_token_ttl?: number;
 
   @ApiPropertyOptional({ description: 'Seconds, 60..86400', default: 3600 })
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(60)
   @Max(86400)
   id_token_ttl?: number;
 
   @ApiPropertyOptional({ description: 'Seconds, 60..31536000', default: 2592000 })
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(60)
   @Max(31536000)
   refresh_token_ttl?: number;
 
   @ApiPropertyOptional({ description: 'Hours, 1..4320', default: 4320 })
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(1)
   @Max(4320)
   max_exchange_period_hours?: number;
 
   @ApiPropertyOptional({ default: false })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   refresh_token_without_offline_access?: boolean;
 
@@ -177,20 +178,21 @@ export class CreateClientDto {
   @IsString()
   @MinLength(1)
   @MaxLength(1024)
-  access_token_audience?: string;
+  access_token_audience?: string | null;
 
   @ApiPropertyOptional({ enum: SIGNING_ALGS, default: 'RS256' })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(SIGNING_ALGS)
   id_token_signed_response_alg?: string;
 
   @ApiPropertyOptional({ default: false })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   disabled?: boolean;
 }
 
-export class UpdateClientDto extends PartialType(OmitType(CreateClientDto, ['client_id', 'client_secret'] as const)) {}
+/** null clears client_name, jwks, jwks_uri, tls_client_auth_subject_dn and access_token_audience; other fields refuse it. */
+export class UpdateClientDto extends PartialType(OmitType(CreateClientDto, ['client_id', 'client_secret'] as const), { skipNullProperties: false }) {}
 
 export class ClientResponseDto {
   @ApiProperty() client_id!: string;

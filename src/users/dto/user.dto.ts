@@ -16,16 +16,31 @@ import {
   MaxLength,
   Min,
   MinLength,
+  registerDecorator,
   ValidateNested,
 } from 'class-validator';
+import { IsOmittable } from '../../admin/validation';
+import { normalizePhone } from '../identifiers';
 
 export class AddressDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(1024) formatted?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) street_address?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) locality?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) region?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(32) postal_code?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) country?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(1024) formatted?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(255) street_address?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(255) locality?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(255) region?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(32) postal_code?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(255) country?: string;
+}
+
+/** A number that normalizePhone() turns into E.164. */
+function IsInternationalPhone(): PropertyDecorator {
+  return (object, propertyName) =>
+    registerDecorator({
+      name: 'isInternationalPhone',
+      target: object.constructor,
+      propertyName: propertyName as string,
+      options: { message: '$property must be an international number (E.164, e.g. +4915112345678)' },
+      validator: { validate: (value: unknown) => typeof value === 'string' && normalizePhone(value) !== null },
+    });
 }
 
 const URL_OPTIONS = { require_tld: false, protocols: ['http', 'https'], require_protocol: true };
@@ -33,17 +48,17 @@ const URL_OPTIONS = { require_tld: false, protocols: ['http', 'https'], require_
 /** Password-state flags shared by user creation and POST /admin/users/{id}/password. */
 export class PasswordFlagsDto {
   @ApiPropertyOptional({ description: 'An admin-set initial password: expires after initial_password_ttl_hours' })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   password_is_initial?: boolean;
 
-  @ApiPropertyOptional({ description: 'ISO 8601 instant after which the password no longer logs in' })
+  @ApiPropertyOptional({ description: 'ISO 8601 instant after which the password no longer logs in; null for none', nullable: true })
   @IsOptional()
   @IsDateString({ strict: true })
-  password_expires_at?: string;
+  password_expires_at?: string | null;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   password_change_required?: boolean;
 }
@@ -61,27 +76,28 @@ export class CreateUserDto extends SetPasswordDto {
   @IsOptional()
   @IsString()
   @Matches(/^[^\s@]{1,255}$/, { message: 'username must be 1-255 characters without spaces or @' })
-  username?: string;
+  username?: string | null;
 
   @ApiPropertyOptional({ description: 'Stored lower-cased', example: 'alice@example.com' })
   @IsOptional()
   @IsEmail()
   @MaxLength(255)
-  email?: string;
+  email?: string | null;
 
-  @ApiPropertyOptional({ description: 'E.164', example: '+4915112345678' })
+  @ApiPropertyOptional({ description: 'E.164; spaces, dots, hyphens, parentheses and a leading 00 are normalised away', example: '+4915112345678' })
   @IsOptional()
   @IsString()
   @MaxLength(32)
-  phone_number?: string;
+  @IsInternationalPhone()
+  phone_number?: string | null;
 
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() email_verified?: boolean;
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() phone_number_verified?: boolean;
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() disabled?: boolean;
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() require_mfa?: boolean;
+  @ApiPropertyOptional() @IsOmittable() @IsBoolean() email_verified?: boolean;
+  @ApiPropertyOptional() @IsOmittable() @IsBoolean() phone_number_verified?: boolean;
+  @ApiPropertyOptional() @IsOmittable() @IsBoolean() disabled?: boolean;
+  @ApiPropertyOptional() @IsOmittable() @IsBoolean() require_mfa?: boolean;
 
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMaxSize(100)
   @ArrayUnique()
@@ -89,23 +105,23 @@ export class CreateUserDto extends SetPasswordDto {
   @MaxLength(255, { each: true })
   groups?: string[];
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) name?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) given_name?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) family_name?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) middle_name?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) nickname?: string;
-  @ApiPropertyOptional() @IsOptional() @IsUrl(URL_OPTIONS) @MaxLength(2048) profile?: string;
-  @ApiPropertyOptional() @IsOptional() @IsUrl(URL_OPTIONS) @MaxLength(2048) picture?: string;
-  @ApiPropertyOptional() @IsOptional() @IsUrl(URL_OPTIONS) @MaxLength(2048) website?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(32) gender?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) name?: string | null;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) given_name?: string | null;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) family_name?: string | null;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) middle_name?: string | null;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) nickname?: string | null;
+  @ApiPropertyOptional() @IsOptional() @IsUrl(URL_OPTIONS) @MaxLength(2048) profile?: string | null;
+  @ApiPropertyOptional() @IsOptional() @IsUrl(URL_OPTIONS) @MaxLength(2048) picture?: string | null;
+  @ApiPropertyOptional() @IsOptional() @IsUrl(URL_OPTIONS) @MaxLength(2048) website?: string | null;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(32) gender?: string | null;
 
   @ApiPropertyOptional({ description: 'YYYY-MM-DD, or YYYY alone, or 0000-MM-DD (OIDC Core §5.1)' })
   @IsOptional()
   @Matches(/^(\d{4}|\d{4}-\d{2}-\d{2})$/, { message: 'birthdate must be YYYY-MM-DD or YYYY' })
-  birthdate?: string;
+  birthdate?: string | null;
 
-  @ApiPropertyOptional({ example: 'Europe/Berlin' }) @IsOptional() @IsString() @MaxLength(64) zoneinfo?: string;
-  @ApiPropertyOptional({ example: 'de-DE' }) @IsOptional() @IsString() @MaxLength(35) locale?: string;
+  @ApiPropertyOptional({ example: 'Europe/Berlin' }) @IsOptional() @IsString() @MaxLength(64) zoneinfo?: string | null;
+  @ApiPropertyOptional({ example: 'de-DE' }) @IsOptional() @IsString() @MaxLength(35) locale?: string | null;
 
   @ApiPropertyOptional({ type: AddressDto })
   @IsOptional()
@@ -114,7 +130,8 @@ export class CreateUserDto extends SetPasswordDto {
   address?: AddressDto;
 }
 
-export class UpdateUserDto extends PartialType(OmitType(CreateUserDto, ['password'] as const)) {}
+/** null clears a field that may be empty (identifiers, profile claims, address, password_expires_at). */
+export class UpdateUserDto extends PartialType(OmitType(CreateUserDto, ['password'] as const), { skipNullProperties: false }) {}
 
 export class UserSearchQuery {
   @ApiPropertyOptional({ description: 'Substring of username, email or phone number' })
