@@ -29,23 +29,32 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/** A value quoted for the one-line message: JSON escapes newlines and control characters. */
+const quote = (value: string) => JSON.stringify(value);
+
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got ${quote(raw)}`);
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return value;
 }
 
-function url(name: string, raw: string): URL {
+/** An http(s) URL without query or fragment, as an OAuth issuer must be (RFC 8414 §2, OIDC Discovery §3). */
+function issuerUrl(name: string, raw: string): URL {
+  let parsed: URL;
   try {
-    const parsed = new URL(raw);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error();
-    return parsed;
+    parsed = new URL(raw);
   } catch {
-    throw new ConfigError(name, `must be an http(s) URL, got "${raw}"`);
+    throw new ConfigError(name, `must be an http(s) URL, got ${quote(raw)}`);
   }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(name, `must be an http(s) URL, got ${quote(raw)}`);
+  if (parsed.search || parsed.hash || raw.includes('?') || raw.includes('#')) {
+    throw new ConfigError(name, `must not have a query or fragment, got ${quote(raw)}`);
+  }
+  if (parsed.username || parsed.password) throw new ConfigError(name, 'must not contain credentials');
+  return parsed;
 }
 
 function databaseUrl(raw: string): string {
@@ -71,7 +80,7 @@ const LOG_LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
 export function loadConfig(env: Env = process.env): AppConfig {
   const config = new AppConfig();
   config.port = integer(env, 'PORT', 3000, 1, 65535);
-  config.issuer = url('ISSUER', env.ISSUER || `http://localhost:${config.port}`).href.replace(/\/+$/, '');
+  config.issuer = issuerUrl('ISSUER', env.ISSUER || `http://localhost:${config.port}`).href.replace(/\/+$/, '');
   config.databaseUrl = databaseUrl(env.DATABASE_URL || 'sqlite:./data/gatehouse.sqlite');
 
   const kek = env.KEY_ENCRYPTION_SECRET;
@@ -95,7 +104,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
 
   config.clusterWorkers = integer(env, 'CLUSTER_WORKERS', 1, 1, 64);
-  const level = (env.LOG_LEVEL || 'log') as LogLevel;
+  const level = (env.LOG_LEVEL || 'log').toLowerCase() as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   config.logLevel = level;
 
@@ -104,9 +113,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     .map((s) => s.trim())
     .filter(Boolean);
   for (const proxy of config.trustedProxies) {
-    const [address, prefix] = proxy.split('/');
-    if (!isIP(address) || (prefix !== undefined && !/^\d{1,3}$/.test(prefix))) {
-      throw new ConfigError('TRUSTED_PROXIES', `has an invalid address "${proxy}" (comma-separated IPs or CIDRs)`);
+    const [address, prefix, ...rest] = proxy.split('/');
+    const maxPrefix = isIP(address) === 6 ? 128 : 32;
+    if (!isIP(address) || rest.length > 0 || (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix))) {
+      throw new ConfigError('TRUSTED_PROXIES', `has an invalid address ${quote(proxy)} (comma-separated IPs or CIDRs)`);
     }
   }
   if (env.TRUSTED_CLIENT_CERT_HEADER) {

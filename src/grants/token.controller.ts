@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
-import { ApiBasicAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBasicAuth, ApiBody, ApiConsumes, ApiExcludeEndpoint, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ClientAuthGuard, type ClientRequest } from '../clients/auth/client-auth.guard';
 import { OAuthFormGuard, oauthParams } from '../oauth/form';
 import { InvalidRequest } from '../oauth/errors';
@@ -44,13 +44,33 @@ export class TokenController {
     return this.grants.handle({ params: oauthParams(req), client: req.client!, ip: req.ip });
   }
 
-  /** Any other method: 405 with an OAuth error body. */
+  // Any other method: 405 with an OAuth error body. One handler per method: stacked method
+  // decorators on a single handler register only the last one.
   @Get(TOKEN_PATHS)
-  @Put(TOKEN_PATHS)
-  @Patch(TOKEN_PATHS)
-  @Delete(TOKEN_PATHS)
   @ApiOperation({ summary: 'Any method but POST: 405 invalid_request', deprecated: true })
-  wrongMethod(): never {
-    throw new InvalidRequest('The token endpoint accepts only POST', 405).withHeader('Allow', 'POST');
+  get(): never {
+    return wrongMethod();
   }
+
+  @Put(TOKEN_PATHS)
+  @ApiExcludeEndpoint()
+  put(): never {
+    return wrongMethod();
+  }
+
+  @Patch(TOKEN_PATHS)
+  @ApiExcludeEndpoint()
+  patch(): never {
+    return wrongMethod();
+  }
+
+  @Delete(TOKEN_PATHS)
+  @ApiExcludeEndpoint()
+  delete(): never {
+    return wrongMethod();
+  }
+}
+
+function wrongMethod(): never {
+  throw new InvalidRequest('The token endpoint accepts only POST', 405).withHeader('Allow', 'POST');
 }

@@ -170,7 +170,12 @@ export class KeysService implements OnModuleInit {
     if (!this.config.keyEncryptionSecret) {
       throw new Error(`Signing key ${row.kid} is encrypted but KEY_ENCRYPTION_SECRET is not set`);
     }
-    return decryptPrivate(row.privateKey, this.config.keyEncryptionSecret);
+    try {
+      return decryptPrivate(row.privateKey, this.config.keyEncryptionSecret);
+    } catch {
+      // AES-GCM says only "unable to authenticate data": name the likely cause instead.
+      throw new Error(`Signing key ${row.kid} cannot be decrypted: KEY_ENCRYPTION_SECRET is not the secret it was encrypted with`);
+    }
   }
 
   private async generate(alg: SigningAlg): Promise<StoredKey> {
