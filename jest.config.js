@@ -19,7 +19,7 @@ const common = {
   // NestJS 12, jose and a few of their dependencies ship only ES modules. Node loads them with
   // require(esm); Jest's module system does not yet on Node 20, so they are compiled to CommonJS.
   transformIgnorePatterns: [
-    '/node_modules/(?!(@nestjs|jose|bcryptjs|file-type|strtok3|token-types|uint8array-extras|toad-cache|cookie|set-cookie-parser|formidable|ansis|content-disposition)/)',
+    '/node_modules/(?!(@nestjs|@fastify/static|content-disposition|jose|bcryptjs|file-type|strtok3|token-types|uint8array-extras|toad-cache|cookie|set-cookie-parser|formidable|ansis|content-disposition)/)',
   ],
   moduleFileExtensions: ['ts', 'js', 'json'],
 };
@@ -29,7 +29,6 @@ const e2e = (store) => ({
   displayName: `e2e:${store}`,
   testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
   setupFiles: [`<rootDir>/test/support/store-${store}.js`],
-  testTimeout: 60000,
 });
 
 const projects = [
@@ -38,4 +37,5 @@ const projects = [
 ];
 if (process.env.TEST_DATABASE_URL) projects.push(e2e('mysql'));
 
-module.exports = { projects, maxWorkers: 2 };
+// testTimeout is a global option: Jest ignores it inside a project.
+module.exports = { projects, maxWorkers: 2, testTimeout: 60000 };

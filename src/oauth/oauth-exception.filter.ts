@@ -30,7 +30,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return (
     err.name === 'ConnectionIsNotSetError' ||
     err.name === 'CannotExecuteNotConnectedError' ||
-    (error instanceof Error && /Pool is closed|connection is closed|database connection is not open/i.test(error.message))
+    (error instanceof Error && /Pool is closed|connection is closed|database connection is not open|Connection is not established/i.test(error.message))
   );
 }
 
@@ -47,16 +47,19 @@ export function toErrorResponse(exception: unknown, logger: Logger): {
   if (exception instanceof OAuthError) {
     return { status: exception.status, body: exception.toJSON(), headers: exception.headers };
   }
+  const fastifyError = exception instanceof HttpException ? exception.cause : exception;
+  const fastifyStatus = (fastifyError as { statusCode?: number } | undefined)?.statusCode;
+  if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
+    // Errors raised by Fastify itself before the handler (malformed JSON, body too large, bad media
+    // type), which Nest wraps in an HttpException: the token endpoint must answer them in the
+    // RFC 6749 §5.2 shape, and every other endpoint reads the same.
+    const message = fastifyError instanceof Error ? fastifyError.message : 'Bad request';
+    return { status: fastifyStatus, body: { error: 'invalid_request', error_description: message }, headers: {} };
+  }
   if (exception instanceof HttpException) {
     const response = exception.getResponse();
     const body = typeof response === 'string' ? { statusCode: exception.getStatus(), message: response } : response;
     return { status: exception.getStatus(), body, headers: {} };
-  }
-  const fastifyStatus = (exception as { statusCode?: number })?.statusCode;
-  if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
-    // Errors raised by Fastify itself before routing: malformed JSON, body too large, bad media type.
-    const message = exception instanceof Error ? exception.message : 'Bad request';
-    return { status: fastifyStatus, body: { error: 'invalid_request', error_description: message }, headers: {} };
   }
   const error = isDatabaseUnavailable(exception) ? new TemporarilyUnavailable() : new ServerError();
   logger.error(
