@@ -158,9 +158,17 @@ export class ClientsService {
         default_scope: ADMIN_SCOPE,
       }));
     } catch (error) {
-      // Another instance created it at the same moment.
-      if (error instanceof ConflictException) return;
-      throw error;
+      if (!(error instanceof ConflictException)) throw error;
+      // Either another instance created it at the same moment, or a client that is not (or no
+      // longer) an enabled admin client holds the id: existing clients are never changed here.
+      const admin = await this.repo.find({ select: { clientId: true, scope: true, grantTypes: true, disabled: true } });
+      if (!admin.some((c) => !c.disabled && c.grantTypes.includes('client_credentials') && parseScope(c.scope).includes(ADMIN_SCOPE))) {
+        this.logger.error(
+          `No enabled admin client exists, and the bootstrap client_id "${clientId}" is taken by another client: ` +
+            'start once with another BOOTSTRAP_ADMIN_CLIENT_ID to create a new admin client',
+        );
+      }
+      return;
     }
     this.logger.log(`Created the bootstrap admin client "${clientId}"`);
     // Printed exactly once, on the start that generated it; only its digest is stored.
@@ -208,6 +216,7 @@ export class ClientsService {
     if (client.isPublic && client.grantTypes.includes('client_credentials')) {
       errors.grant_types = ['client_credentials needs a confidential client (token_endpoint_auth_method other than none)'];
     }
+    if (client.jwks && client.jwksUri) errors.jwks = ['jwks and jwks_uri must not both be set (RFC 7591 §2)'];
     if (client.grantTypes.includes('authorization_code') && client.redirectUris.length === 0) {
       errors.redirect_uris = ['at least one redirect_uri is required for the authorization_code grant'];
     }

@@ -1,5 +1,6 @@
 import { startApp, type TestApp } from '../support/app';
-import { createClient, tokenRequest, unique } from '../support/fixtures';
+import { randomToken, sha256Hex } from '../../src/common/crypto';
+import { createClient, createUser, tokenRequest, unique } from '../support/fixtures';
 
 /** Admin API for clients (SPEC §6, §3.2): CRUD, secret rotation, validation, and who may call it. */
 describe('Admin API: clients', () => {
@@ -164,6 +165,9 @@ describe('Admin API: clients', () => {
       ['client_name', { client_name: 42 }],
       ['redirect_uris', { redirect_uris: ['not a uri'] }],
       ['redirect_uris', { redirect_uris: ['https://app.example/cb#fragment'] }],
+      ['redirect_uris', { redirect_uris: ['javascript:alert(document.cookie)'] }],
+      ['redirect_uris', { redirect_uris: ['data:text/html,<script>alert(1)</script>'] }],
+      ['redirect_uris', { redirect_uris: ['https://app.example/cb', 'file:///etc/passwd'] }],
       ['scope', { scope: 'bad"scope' }],
       ['scope', { scope: '' }],
       ['scope', { scope: 'a  b' }],
@@ -189,6 +193,23 @@ describe('Admin API: clients', () => {
       const res = await post({ client_id: unique('subset'), grant_types: ['client_credentials'], scope: 'api:read', default_scope: 'api:read api:write' });
       expect(res.status).toBe(400);
       expect(res.body).toEqual(validation({ default_scope: ['default_scope must be a subset of scope (not allowed: api:write)'] }));
+    });
+
+    it('refuses jwks together with jwks_uri (RFC 7591 §2)', async () => {
+      const res = await post({ client_id: unique('keys'), grant_types: ['client_credentials'], jwks: { keys: [] }, jwks_uri: 'https://app.example/jwks' });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual(validation({ jwks: ['jwks and jwks_uri must not both be set (RFC 7591 §2)'] }));
+    });
+
+    it('accepts native-app redirect URIs with a custom scheme or loopback', async () => {
+      const res = await post({
+        client_id: unique('native'),
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+        redirect_uris: ['com.example.app:/oauth2redirect', 'http://127.0.0.1:8400/cb'],
+      });
+      expect(res.status).toBe(201);
+      expect(res.body.redirect_uris).toEqual(['com.example.app:/oauth2redirect', 'http://127.0.0.1:8400/cb']);
     });
 
     it('refuses a public client with client_credentials', async () => {
@@ -498,6 +519,21 @@ describe('Admin API: clients', () => {
       expect(res.status).toBe(200);
       const list = await t.http.get('/admin/clients').auth(res.body.access_token, { type: 'bearer' });
       expect(list.status).toBe(200);
+    });
+
+    it('403 for a token issued to a user, even with the admin scope (admin is client_credentials only)', async () => {
+      const user = await createUser(t);
+      // A user-bound opaque access token of the admin client, seeded as the password grant would store it.
+      const token = randomToken();
+      const now = t.clock.nowMs();
+      await t.db.query(
+        'INSERT INTO access_tokens (token_hash, jti, client_id, user_id, family_id, scope, audience, auth_time, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, NULL)',
+        [sha256Hex(token), unique('jti'), 'test-admin', user.id, 'admin', 'test-admin', now, now, now + 3600_000],
+      );
+      const res = await t.http.get('/admin/clients').auth(token, { type: 'bearer' });
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({ error: 'insufficient_scope', error_description: 'The admin API needs a client_credentials access token of an admin client' });
+      expect(res.headers['www-authenticate']).toBe('Bearer error="insufficient_scope", scope="admin"');
     });
 
     it('refuses the token of an admin client once that client is disabled or deleted', async () => {

@@ -422,6 +422,35 @@ describe('Platform', () => {
       }
     });
 
+    it('says how to recover when the only admin client was disabled and its id is taken', async () => {
+      const first = await startApp();
+      const admin = await first.adminToken();
+      expect((await first.http.patch(`/admin/clients/${ADMIN_CLIENT_ID}`).auth(admin, { type: 'bearer' }).send({ disabled: true })).status).toBe(200);
+      await first.close({ keepDatabase: true });
+
+      const error = jest.spyOn(Logger.prototype, 'error');
+      try {
+        const second = await startApp({ database: first.database });
+        const logged = error.mock.calls.map(([message]) => String(message));
+        expect(logged).toContain(
+          `No enabled admin client exists, and the bootstrap client_id "${ADMIN_CLIENT_ID}" is taken by another client: start once with another BOOTSTRAP_ADMIN_CLIENT_ID to create a new admin client`,
+        );
+        expect(Number((await adminClientRow(second)).disabled)).toBe(1);
+        await second.close({ keepDatabase: true });
+      } finally {
+        error.mockRestore();
+      }
+
+      const third = await startApp({ database: first.database, env: { BOOTSTRAP_ADMIN_CLIENT_ID: 'rescue-admin' } });
+      try {
+        const token = await tokenRequest(third, { grant_type: 'client_credentials' }, { id: 'rescue-admin', secret: ADMIN_CLIENT_SECRET });
+        expect(token.status).toBe(200);
+        expect((await third.http.get('/admin/clients').auth(token.body.access_token, { type: 'bearer' })).status).toBe(200);
+      } finally {
+        await third.close();
+      }
+    });
+
     it('generates the bootstrap admin client when the environment names none, printing the secret once', async () => {
       const warn = jest.spyOn(Logger.prototype, 'warn');
       const noBootstrap = { BOOTSTRAP_ADMIN_CLIENT_ID: '', BOOTSTRAP_ADMIN_CLIENT_SECRET: '' };

@@ -22,6 +22,9 @@ import { IsOmittable } from '../../admin/validation';
 import { SIGNING_ALGS } from '../../keys/keys.service';
 import { GRANT_TYPES, TOKEN_ENDPOINT_AUTH_METHODS, type GrantType, type TokenEndpointAuthMethod } from '../client.entity';
 
+/** Schemes a browser would run or read locally instead of navigating: never a redirect target. */
+const FORBIDDEN_REDIRECT_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
+
 /** An absolute URI without a fragment (RFC 6749 §3.1.2); custom schemes are allowed for native apps. */
 function IsRedirectUri(): PropertyDecorator {
   return (object, propertyName) =>
@@ -29,13 +32,12 @@ function IsRedirectUri(): PropertyDecorator {
       name: 'isRedirectUri',
       target: object.constructor,
       propertyName: propertyName as string,
-      options: { each: true, message: '$property must contain absolute URIs without a fragment' },
+      options: { each: true, message: '$property must contain absolute URIs without a fragment (and not javascript:, data: or file:)' },
       validator: {
         validate(value: unknown) {
           if (typeof value !== 'string' || value.length > 2048 || value.includes('#')) return false;
           try {
-            new URL(value);
-            return true;
+            return !FORBIDDEN_REDIRECT_SCHEMES.has(new URL(value).protocol);
           } catch {
             return false;
           }
@@ -54,7 +56,7 @@ export class CreateClientDto {
   @Matches(/^[\x21-\x7e]{1,128}$/, { message: 'client_id must be 1-128 printable ASCII characters without spaces' })
   client_id?: string;
 
-  @ApiPropertyOptional({ example: 'My backend' })
+  @ApiPropertyOptional({ example: 'My backend', nullable: true })
   @IsOptional()
   @IsString()
   @MaxLength(255)
@@ -103,18 +105,18 @@ export class CreateClientDto {
   @Matches(SCOPE_LIST, { message: 'default_scope must be space-separated scope tokens' })
   default_scope?: string;
 
-  @ApiPropertyOptional({ description: 'JWK Set for private_key_jwt', type: 'object', additionalProperties: true })
+  @ApiPropertyOptional({ description: 'JWK Set for private_key_jwt; not together with jwks_uri', type: 'object', additionalProperties: true, nullable: true })
   @IsOptional()
   @IsObject()
   jwks?: { keys: JWK[] } | null;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ nullable: true })
   @IsOptional()
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   @MaxLength(2048)
   jwks_uri?: string | null;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ nullable: true })
   @IsOptional()
   @IsString()
   @MaxLength(1024)
@@ -173,7 +175,7 @@ export class CreateClientDto {
   @IsBoolean()
   refresh_token_without_offline_access?: boolean;
 
-  @ApiPropertyOptional({ description: 'aud of JWT access tokens; default the client_id' })
+  @ApiPropertyOptional({ description: 'aud of JWT access tokens; default the client_id', nullable: true })
   @IsOptional()
   @IsString()
   @MinLength(1)

@@ -72,19 +72,19 @@ export class SetPasswordDto extends PasswordFlagsDto {
 }
 
 export class CreateUserDto extends SetPasswordDto {
-  @ApiPropertyOptional({ description: 'Stored lower-cased', example: 'alice' })
+  @ApiPropertyOptional({ description: 'Stored lower-cased', example: 'alice', nullable: true })
   @IsOptional()
   @IsString()
   @Matches(/^[^\s@]{1,255}$/, { message: 'username must be 1-255 characters without spaces or @' })
   username?: string | null;
 
-  @ApiPropertyOptional({ description: 'Stored lower-cased', example: 'alice@example.com' })
+  @ApiPropertyOptional({ description: 'Stored lower-cased', example: 'alice@example.com', nullable: true })
   @IsOptional()
   @IsEmail()
   @MaxLength(255)
   email?: string | null;
 
-  @ApiPropertyOptional({ description: 'E.164; spaces, dots, hyphens, parentheses and a leading 00 are normalised away', example: '+4915112345678' })
+  @ApiPropertyOptional({ description: 'E.164; spaces, dots, hyphens, parentheses and a leading 00 are normalised away', example: '+4915112345678', nullable: true })
   @IsOptional()
   @IsString()
   @MaxLength(32)
@@ -105,25 +105,25 @@ export class CreateUserDto extends SetPasswordDto {
   @MaxLength(255, { each: true })
   groups?: string[];
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) name?: string | null;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) given_name?: string | null;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) family_name?: string | null;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) middle_name?: string | null;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) nickname?: string | null;
-  @ApiPropertyOptional() @IsOptional() @IsUrl(URL_OPTIONS) @MaxLength(2048) profile?: string | null;
-  @ApiPropertyOptional() @IsOptional() @IsUrl(URL_OPTIONS) @MaxLength(2048) picture?: string | null;
-  @ApiPropertyOptional() @IsOptional() @IsUrl(URL_OPTIONS) @MaxLength(2048) website?: string | null;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(32) gender?: string | null;
+  @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsString() @MaxLength(255) name?: string | null;
+  @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsString() @MaxLength(255) given_name?: string | null;
+  @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsString() @MaxLength(255) family_name?: string | null;
+  @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsString() @MaxLength(255) middle_name?: string | null;
+  @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsString() @MaxLength(255) nickname?: string | null;
+  @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsUrl(URL_OPTIONS) @MaxLength(2048) profile?: string | null;
+  @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsUrl(URL_OPTIONS) @MaxLength(2048) picture?: string | null;
+  @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsUrl(URL_OPTIONS) @MaxLength(2048) website?: string | null;
+  @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsString() @MaxLength(32) gender?: string | null;
 
-  @ApiPropertyOptional({ description: 'YYYY-MM-DD, or YYYY alone, or 0000-MM-DD (OIDC Core §5.1)' })
+  @ApiPropertyOptional({ description: 'YYYY-MM-DD, or YYYY alone, or 0000-MM-DD (OIDC Core §5.1)', nullable: true })
   @IsOptional()
   @Matches(/^(\d{4}|\d{4}-\d{2}-\d{2})$/, { message: 'birthdate must be YYYY-MM-DD or YYYY' })
   birthdate?: string | null;
 
-  @ApiPropertyOptional({ example: 'Europe/Berlin' }) @IsOptional() @IsString() @MaxLength(64) zoneinfo?: string | null;
-  @ApiPropertyOptional({ example: 'de-DE' }) @IsOptional() @IsString() @MaxLength(35) locale?: string | null;
+  @ApiPropertyOptional({ example: 'Europe/Berlin', nullable: true }) @IsOptional() @IsString() @MaxLength(64) zoneinfo?: string | null;
+  @ApiPropertyOptional({ example: 'de-DE', nullable: true }) @IsOptional() @IsString() @MaxLength(35) locale?: string | null;
 
-  @ApiPropertyOptional({ type: AddressDto })
+  @ApiPropertyOptional({ type: AddressDto, nullable: true })
   @IsOptional()
   @ValidateNested()
   @Type(() => AddressDto)
