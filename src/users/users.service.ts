@@ -125,6 +125,13 @@ export class UsersService {
     return user;
   }
 
+  /** Ends every login session (refresh-token family) of the user. */
+  async endSessions(id: string, actor?: string): Promise<void> {
+    await this.get(id);
+    const families = await this.tokens.revokeUserFamilies(id, 'admin');
+    await this.audit.record({ type: 'admin.user.sessions_revoked', userId: id, clientId: actor, details: { families } });
+  }
+
   /** Admin lock: only an unlock lifts it, whatever the lockout duration. */
   async lock(id: string, actor?: string): Promise<User> {
     await this.get(id);

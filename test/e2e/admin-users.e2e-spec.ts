@@ -440,10 +440,12 @@ describe('Admin API: users', () => {
     });
   });
 
-  it('ends the sessions of a user: 204', async () => {
+  it('ends the sessions of a user: 204, recorded in the audit log', async () => {
     const user = await createUser(t);
     const res = await api.delete(`/admin/users/${user.id}/sessions`);
     expect(res.status).toBe(204);
+    const events = await api.get(`/admin/audit-events?user=${user.id}&type=admin.user.sessions_revoked`);
+    expect(events.body).toEqual([expect.objectContaining({ user_id: user.id, client_id: 'test-admin', details: { families: 0 } })]);
   });
 
   it('requires an admin bearer token', async () => {
