@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { adminValidationPipe } from './admin/validation';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
+import { MetricsService } from './metrics/metrics.service';
 import { parseForm } from './oauth/form';
 import { OAuthExceptionFilter } from './oauth/oauth-exception.filter';
 
@@ -48,6 +49,11 @@ export async function createApp(config: AppConfig, options: { logger?: LogLevel[
       void reply.header('Cache-Control', 'no-store');
       void reply.header('Pragma', 'no-cache');
     }
+  });
+
+  const metrics = app.get(MetricsService);
+  fastify.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+    metrics.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
 
   app.useGlobalFilters(new OAuthExceptionFilter());

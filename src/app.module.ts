@@ -10,6 +10,7 @@ import { DiscoveryController } from './discovery/discovery.controller';
 import { GrantsModule } from './grants/grants.module';
 import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { PolicyModule } from './policy/policy.module';
 import { TokensModule } from './tokens/tokens.module';
 import { UsersModule } from './users/users.module';
@@ -32,6 +33,7 @@ export class AppModule {
         GrantsModule,
         AdminModule,
         HealthModule,
+        MetricsModule,
       ],
       controllers: [DiscoveryController],
       providers: [BootstrapService],
