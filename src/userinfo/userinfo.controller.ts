@@ -13,7 +13,7 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { InvalidRequest, InvalidToken } from '../oauth/errors';
 import { mediaType } from '../oauth/form';
-import { UserInfoService } from './userinfo.service';
+import { INVALID_TOKEN, UserInfoService } from './userinfo.service';
 
 export const USERINFO_PATHS = ['oauth2/userinfo', 'oidc/me'];
 
@@ -25,7 +25,11 @@ const BEARER_HEADER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
  */
 export function presentedAccessToken(req: FastifyRequest): string {
   const header = req.headers.authorization;
-  const fromHeader = header && /^Bearer\b/i.test(header) ? (BEARER_HEADER.exec(header)?.[1] ?? '') : undefined;
+  let fromHeader: string | undefined;
+  if (header && /^Bearer\b/i.test(header)) {
+    fromHeader = BEARER_HEADER.exec(header)?.[1];
+    if (!fromHeader) throw new InvalidToken(INVALID_TOKEN);
+  }
   let fromBody: string | undefined;
   if (req.method === 'POST' && mediaType(req) === 'application/x-www-form-urlencoded') {
     const value = (req.body as Record<string, unknown> | undefined)?.access_token;

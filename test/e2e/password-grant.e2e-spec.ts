@@ -89,17 +89,19 @@ describe('Password grant (SPEC §3.3, §3.7, §3.8) and the account policy (§6)
     it('matches `username` against the username, the email and the phone number; `email` and `phone` only their own field', async () => {
       const user = await createUser(t, { email: `${unique('mail')}@example.com`, phone_number: '+4915112340001' });
       const email = user.email as string;
-      for (const form of [
+      const forms: Record<string, string>[] = [
         { username: (user.username as string).toUpperCase() },
         { username: email.toUpperCase() },
         { username: '+49 151 1234-0001' },
         { email: ` ${email.toUpperCase()} ` },
         { phone: '0049 (151) 12340001' },
-      ]) {
+      ];
+      for (const form of forms) {
         const res = await login({ ...form, password: user.password });
         expect({ form, status: res.status }).toEqual({ form, status: 200 });
       }
-      for (const form of [{ email: user.username as string }, { phone: email }, { email: '+4915112340001' }, { phone: user.username as string }]) {
+      const wrongField: Record<string, string>[] = [{ email: user.username as string }, { phone: email }, { email: '+4915112340001' }, { phone: user.username as string }];
+      for (const form of wrongField) {
         const res = await login({ ...form, password: user.password });
         expect({ form, status: res.status, body: res.body }).toEqual({ form, status: 400, body: BAD_CREDENTIALS });
       }
@@ -217,7 +219,8 @@ describe('Password grant (SPEC §3.3, §3.7, §3.8) and the account policy (§6)
     });
 
     it('requires an identifier ("An authorization username must be supplied."), before the password', async () => {
-      for (const form of [{ password: 'whatever' }, { username: '', password: 'whatever' }, {}]) {
+      const forms: Record<string, string>[] = [{ password: 'whatever' }, { username: '', password: 'whatever' }, {}];
+      for (const form of forms) {
         const res = await login(form);
         expect(res.status).toBe(400);
         expect(res.body).toEqual(invalid('An authorization username must be supplied.'));
@@ -226,7 +229,8 @@ describe('Password grant (SPEC §3.3, §3.7, §3.8) and the account policy (§6)
 
     it('requires a password ("A password must be supplied."); an empty one counts as missing', async () => {
       const user = await createUser(t);
-      for (const form of [{ username: user.username as string }, { email: 'a@example.com', password: '' }, { phone: '+4915112345678' }]) {
+      const forms: Record<string, string>[] = [{ username: user.username as string }, { email: 'a@example.com', password: '' }, { phone: '+4915112345678' }];
+      for (const form of forms) {
         const res = await login(form);
         expect(res.status).toBe(400);
         expectNoStore(res);
@@ -284,7 +288,8 @@ describe('Password grant (SPEC §3.3, §3.7, §3.8) and the account policy (§6)
       for (const header of ['content-type', 'content-length', 'cache-control', 'pragma', 'www-authenticate']) {
         expect(unknown.headers[header]).toBe(wrong.headers[header]);
       }
-      for (const form of [{ email: `${unique('nobody')}@example.com` }, { phone: '+4915199999999' }, { phone: 'not a phone' }, { username: 'x'.repeat(300) }]) {
+      const unknownForms: Record<string, string>[] = [{ email: `${unique('nobody')}@example.com` }, { phone: '+4915199999999' }, { phone: 'not a phone' }, { username: 'x'.repeat(300) }];
+      for (const form of unknownForms) {
         const res = await login({ ...form, password: 'some password' });
         expect(res.text).toBe(wrong.text);
       }
