@@ -260,6 +260,22 @@ describe('Password grant (SPEC §3.3, §3.7, §3.8) and the account policy (§6)
       expect((await userRow(user.id)).failedLoginCount).toBe(0);
     });
 
+    it('answers odd identifiers and passwords with a 4xx, never a 5xx', async () => {
+      const user = await createUser(t);
+      const odd = ['\u0000', 'ä'.repeat(300), '😀', "' OR 1=1 --", '%', '_', ' ', '\uFFFD'];
+      for (const value of odd) {
+        for (const kind of ['username', 'email', 'phone']) {
+          const res = await login({ [kind]: value, password: value });
+          expect({ kind, value, status: res.status, body: res.body }).toEqual({ kind, value, status: 400, body: BAD_CREDENTIALS });
+        }
+      }
+      const huge = await login({ username: user.username as string, password: 'p'.repeat(60_000) });
+      expect(huge.body).toEqual(BAD_CREDENTIALS);
+      const tooBig = await login({ username: user.username as string, password: 'p'.repeat(70_000) });
+      expect(tooBig.status).toBe(413);
+      // The body limit (64 KiB) answers before the grant; not a 5xx either.
+    });
+
     it('refuses bad lifetime parameters and token_format before the login', async () => {
       const user = await createUser(t);
       const cases: [Record<string, string>, string][] = [
