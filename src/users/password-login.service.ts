@@ -102,7 +102,7 @@ export class PasswordLoginService implements OnModuleInit {
   /**
    * Counts a failed login in the database. Every statement is a single conditional UPDATE, so
    * concurrent attempts on any number of instances each add exactly one and cannot skip the
-   * threshold, and exactly one of them reports that it locked the user.
+   * threshold, and exactly one of them reports that it locked the user (audit event user.locked).
    */
   private async recordFailure(user: User, policy: Policy, clientId: string, ip?: string): Promise<void> {
     const now = this.clock.nowMs();
@@ -124,24 +124,40 @@ export class PasswordLoginService implements OnModuleInit {
     // another request changed the row between them, neither matched and we try again.
     const lockInForce = '(locked_at IS NOT NULL AND failed_login_count >= :threshold)';
     let lockedNow = false;
-    for (let attempt = 0; attempt < 5; attempt++) {
+    let recorded = false;
+    for (let attempt = 0; attempt < 5 && !recorded; attempt++) {
       const counted = await this.users
         .createQueryBuilder()
         .update()
         .set({ failedLoginCount: () => 'failed_login_count + 1' })
         .where(`id = :id AND (failed_login_count + 1 < :threshold OR ${lockInForce})`, { id: user.id, threshold })
         .execute();
-      if (counted.affected) break;
+      if (counted.affected) {
+        recorded = true;
+        continue;
+      }
       const locked = await this.users
         .createQueryBuilder()
         .update()
         .set({ failedLoginCount: () => 'failed_login_count + 1', lockedAt: new Date(now) })
         .where(`id = :id AND failed_login_count + 1 >= :threshold AND NOT ${lockInForce}`, { id: user.id, threshold })
         .execute();
-      if (locked.affected) {
-        lockedNow = true;
-        break;
-      }
+      if (locked.affected) recorded = lockedNow = true;
+    }
+    if (!recorded) {
+      // Only under extreme contention, or when the user was deleted meanwhile: count (and lock) in
+      // one statement anyway, without knowing whether this request was the one that locked.
+      // locked_at is assigned first: MySQL evaluates SET left to right with new values, SQLite with old ones.
+      await this.users
+        .createQueryBuilder()
+        .update()
+        .set({
+          lockedAt: () => `CASE WHEN NOT ${lockInForce} AND failed_login_count + 1 >= :threshold THEN :now ELSE locked_at END`,
+          failedLoginCount: () => 'failed_login_count + 1',
+        })
+        .where('id = :id', { id: user.id })
+        .setParameters({ threshold, now })
+        .execute();
     }
     const after = await this.users.findOne({ where: { id: user.id }, select: { id: true, failedLoginCount: true } });
     await this.audit.record({
