@@ -79,22 +79,24 @@ export class PasswordLoginService implements OnModuleInit {
 
   /**
    * One query whatever the identifier kind, so the response time does not tell which field matched
-   * or whether any did. `username` prefers a username match, then email, then phone.
+   * or whether any did. `username` prefers a username match, then email, then phone. Matches are
+   * confirmed by exact comparison of the normalised values, because MySQL collations also equate
+   * accented and unaccented letters ("josé" = "jose"), which SQLite does not.
    */
   private async find({ kind, value }: LoginIdentifier): Promise<User | null> {
     if (value.length > 255) return null;
     const login = normalizeLogin(value);
     const phone = normalizePhone(value);
-    if (kind === 'email') return this.users.findOne({ where: { email: login } });
-    if (kind === 'phone') return phone ? this.users.findOne({ where: { phoneNumber: phone } }) : null;
-    const candidates = await this.users.find({
-      where: [{ username: login }, { email: login }, ...(phone ? [{ phoneNumber: phone }] : [])],
-      take: 3,
-    });
+    const byUsername = kind === 'username' ? [{ username: login }] : [];
+    const byEmail = kind !== 'phone' ? [{ email: login }] : [];
+    const byPhone = kind !== 'email' && phone ? [{ phoneNumber: phone }] : [];
+    const where = [...byUsername, ...byEmail, ...byPhone];
+    if (where.length === 0) return null;
+    const candidates = await this.users.find({ where, take: 3 });
     return (
-      candidates.find((u) => u.username === login) ??
-      candidates.find((u) => u.email === login) ??
-      candidates.find((u) => phone !== null && u.phoneNumber === phone) ??
+      (byUsername.length ? candidates.find((u) => u.username === login) : undefined) ??
+      (byEmail.length ? candidates.find((u) => u.email === login) : undefined) ??
+      (byPhone.length ? candidates.find((u) => u.phoneNumber === phone) : undefined) ??
       null
     );
   }

@@ -119,6 +119,17 @@ describe('Password grant (SPEC §3.3, §3.7, §3.8) and the account policy (§6)
       expect((await login({ phone, password: 'password of the phone owner' })).status).toBe(200);
     });
 
+    it('matches exactly on both stores: no accent-insensitive match (MySQL collations equate "é" and "e")', async () => {
+      const name = unique('josé');
+      const user = await createUser(t, { username: name, email: `${name}@example.com` });
+      expect((await login({ username: name.toUpperCase(), password: user.password })).status).toBe(200);
+      expect((await login({ email: `${name.toUpperCase()}@EXAMPLE.COM`, password: user.password })).status).toBe(200);
+      const plain = name.replace('é', 'e');
+      expect((await login({ username: plain, password: user.password })).body).toEqual(BAD_CREDENTIALS);
+      expect((await login({ email: `${plain}@example.com`, password: user.password })).body).toEqual(BAD_CREDENTIALS);
+      expect((await login({ username: `${plain}@example.com`, password: user.password })).body).toEqual(BAD_CREDENTIALS);
+    });
+
     it('is allowed for a public client that has the grant (as Keycloak\'s direct access grants)', async () => {
       const publicClient = await createClient(t, { token_endpoint_auth_method: 'none', grant_types: ['password'] });
       const user = await createUser(t);
