@@ -68,6 +68,7 @@ export async function createApp(config: AppConfig, options: { logger?: LogLevel[
       .setVersion('0.1.0')
       .addServer(config.issuer)
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token with scope "admin" (client_credentials of an admin client)' }, 'admin')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A user\'s access token (JWT or opaque) with scope "openid"' }, 'access_token')
       .addBasicAuth({ type: 'http', scheme: 'basic', description: 'client_id and client_secret (client_secret_basic)' }, 'client')
       .build(),
   );

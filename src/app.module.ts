@@ -13,6 +13,7 @@ import { KeysModule } from './keys/keys.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PolicyModule } from './policy/policy.module';
 import { TokensModule } from './tokens/tokens.module';
+import { UserInfoModule } from './userinfo/userinfo.module';
 import { UsersModule } from './users/users.module';
 import { BootstrapService } from './bootstrap.service';
 
@@ -31,6 +32,7 @@ export class AppModule {
         UsersModule,
         ClientsModule,
         GrantsModule,
+        UserInfoModule,
         AdminModule,
         HealthModule,
         MetricsModule,

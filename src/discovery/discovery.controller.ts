@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { GrantRegistry } from '../grants/grant-registry';
 import { SIGNING_ALGS } from '../keys/keys.service';
 import { STANDARD_SCOPES } from '../oauth/scopes';
+import { CLAIMS_BY_SCOPE, ID_TOKEN_CLAIMS } from '../users/claims';
 
 /**
  * OIDC Discovery 1.0 and RFC 8414 metadata. Only what is implemented is advertised: grant types come
@@ -27,12 +28,14 @@ export class DiscoveryController {
       issuer,
       token_endpoint: `${issuer}/oauth2/token`,
       jwks_uri: `${issuer}/oauth2/jwks`,
+      userinfo_endpoint: `${issuer}/oauth2/userinfo`,
       grant_types_supported: this.grants.grantTypes,
       response_types_supported: [],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       scopes_supported: [...STANDARD_SCOPES],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: [...SIGNING_ALGS],
+      claims_supported: [...ID_TOKEN_CLAIMS, ...new Set(Object.values(CLAIMS_BY_SCOPE).flat())],
       service_documentation: `${issuer}/docs`,
     };
   }

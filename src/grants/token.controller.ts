@@ -34,6 +34,13 @@ export class TokenController {
         client_secret: { type: 'string' },
         scope: { type: 'string' },
         token_format: { type: 'string', enum: ['jwt', 'opaque'] },
+        username: { type: 'string', description: 'password grant: matches username, then email, then phone number; exclusive with email and phone' },
+        email: { type: 'string', description: 'password grant: matches the email only (case-insensitive)' },
+        phone: { type: 'string', description: 'password grant: matches the phone number only (E.164 after normalisation)' },
+        password: { type: 'string', description: 'password grant' },
+        password_encrypt_type: { type: 'string', enum: ['none'], default: 'none', description: 'password grant' },
+        refresh_expiry: { type: 'integer', description: 'Seconds; shortens the refresh token lifetime; 0 = no refresh token' },
+        max_exchange_period: { type: 'integer', minimum: 1, maximum: 4320, description: 'Hours the login may be refreshed without re-authenticating' },
       },
     },
   })

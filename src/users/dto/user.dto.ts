@@ -16,6 +16,7 @@ import {
   MaxLength,
   Min,
   MinLength,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 
@@ -56,7 +57,26 @@ export class SetPasswordDto extends PasswordFlagsDto {
   password!: string;
 }
 
-export class CreateUserDto extends SetPasswordDto {
+export class CreateUserDto extends PasswordFlagsDto {
+  @ApiPropertyOptional({ minLength: 8, maxLength: 1024, description: 'Required unless password_hash is given' })
+  @ValidateIf((dto: CreateUserDto) => dto.password_hash === undefined)
+  @IsString()
+  @MinLength(8)
+  @MaxLength(1024)
+  password?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'A hash imported from another system instead of `password`: argon2 (PHC string) or bcrypt ($2a$, $2b$, $2y$, cost 4..14). ' +
+      'It is replaced by an argon2id hash at the next successful login. Never returned.',
+    maxLength: 255,
+    example: '$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  password_hash?: string;
+
   @ApiPropertyOptional({ description: 'Stored lower-cased', example: 'alice' })
   @IsOptional()
   @IsString()
@@ -114,7 +134,7 @@ export class CreateUserDto extends SetPasswordDto {
   address?: AddressDto;
 }
 
-export class UpdateUserDto extends PartialType(OmitType(CreateUserDto, ['password'] as const)) {}
+export class UpdateUserDto extends PartialType(OmitType(CreateUserDto, ['password', 'password_hash'] as const)) {}
 
 export class UserSearchQuery {
   @ApiPropertyOptional({ description: 'Substring of username, email or phone number' })
