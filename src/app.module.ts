@@ -12,6 +12,7 @@ import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
 import { PolicyModule } from './policy/policy.module';
 import { TokensModule } from './tokens/tokens.module';
+import { TokenManagementModule } from './token-management/token-management.module';
 import { UsersModule } from './users/users.module';
 import { BootstrapService } from './bootstrap.service';
 
@@ -30,6 +31,7 @@ export class AppModule {
         UsersModule,
         ClientsModule,
         GrantsModule,
+        TokenManagementModule,
         AdminModule,
         HealthModule,
       ],

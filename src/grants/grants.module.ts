@@ -8,10 +8,11 @@ import { ClientCredentialsGrant } from './client-credentials.grant';
 import { GRANT_HANDLERS } from './grant-handler';
 import { GrantRegistry } from './grant-registry';
 import { LoginTokenIssuer } from './login-token.issuer';
+import { RefreshTokenGrant } from './refresh-token.grant';
 import { TokenController } from './token.controller';
 
 /** One provider per grant_type; add a handler here and to HANDLERS to support a new grant. */
-const HANDLERS = [ClientCredentialsGrant];
+const HANDLERS = [ClientCredentialsGrant, RefreshTokenGrant];
 
 @Module({
   imports: [AuditModule, ClientsModule, PolicyModule, TokensModule, UsersModule],
