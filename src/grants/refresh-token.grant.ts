@@ -71,10 +71,12 @@ export class RefreshTokenGrant implements GrantHandler {
     if (refusal) throw refusal;
 
     // RFC 6749 §6: the new refresh token keeps the presented token's scope; the access token may be narrower.
-    const allowed = client.allowedScopes();
-    const tokenScope = parseScope(token.scope).filter((s) => allowed.has(s));
-    const widened = (requestedScope ?? []).filter((s) => !parseScope(token.scope).includes(s));
+    const granted = parseScope(token.scope);
+    const widened = (requestedScope ?? []).filter((s) => !granted.includes(s));
     if (widened.length) throw new InvalidScope(`Scope not granted to the refresh token: ${widened.join(' ')}`);
+    // Scopes an administrator has since removed from the client are dropped silently.
+    const allowed = client.allowedScopes();
+    const tokenScope = granted.filter((s) => allowed.has(s));
     const scope = requestedScope ? requestedScope.filter((s) => allowed.has(s)) : tokenScope;
 
     // The decision: exactly one request spends the token; a concurrent or later one gets the grace retry or is reuse.
@@ -83,7 +85,7 @@ export class RefreshTokenGrant implements GrantHandler {
       await this.reuseDetected(family, ip);
     }
 
-    if (deadline < family.exchangeDeadline) {
+    if (deadline.getTime() < family.exchangeDeadline.getTime()) {
       await this.refreshTokens.shortenExchangeDeadline(family.id, deadline);
       family.exchangeDeadline = deadline;
     }

@@ -418,6 +418,20 @@ describe('Refresh-token grant (SPEC §3.5, §3.7, §3.8)', () => {
     });
   });
 
+  it('drops scopes an administrator has since removed from the client', async () => {
+    const shrinking = await createClient(t, { grant_types: ['password', 'refresh_token'], scope: SCOPE, default_scope: SCOPE });
+    const first = await login(t, shrinking, user);
+    const patched = await t.http
+      .patch(`/admin/clients/${shrinking.client_id}`)
+      .auth(await t.adminToken(), { type: 'bearer' })
+      .send({ scope: 'openid offline_access api:read', default_scope: 'openid offline_access api:read' });
+    expect(patched.status).toBe(200);
+    const res = await refresh({ refresh_token: first.refresh_token! }, shrinking);
+    expect(res.status).toBe(200);
+    expect(res.body.scope).toBe('openid offline_access api:read');
+    expect((await refreshRow(res.body.refresh_token)).scope).toBe('openid offline_access api:read');
+  });
+
   describe('binding and request errors', () => {
     it('binds the refresh token to its client: another client gets invalid_grant and nothing changes', async () => {
       const other = await createClient(t, { grant_types: ['password', 'refresh_token'], scope: SCOPE, default_scope: SCOPE });
