@@ -14,6 +14,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { PolicyModule } from './policy/policy.module';
 import { TokensModule } from './tokens/tokens.module';
 import { UserInfoModule } from './userinfo/userinfo.module';
+import { TokenManagementModule } from './token-management/token-management.module';
 import { UsersModule } from './users/users.module';
 import { BootstrapService } from './bootstrap.service';
 
@@ -33,6 +34,7 @@ export class AppModule {
         ClientsModule,
         GrantsModule,
         UserInfoModule,
+        TokenManagementModule,
         AdminModule,
         HealthModule,
         MetricsModule,

@@ -1,5 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { TOKEN_ENDPOINT_AUTH_METHODS } from '../clients/client.entity';
 import { AppConfig } from '../config/app-config';
 import { GrantRegistry } from '../grants/grant-registry';
 import { SIGNING_ALGS } from '../keys/keys.service';
@@ -37,6 +38,10 @@ export class DiscoveryController {
       id_token_signing_alg_values_supported: [...SIGNING_ALGS],
       claims_supported: [...ID_TOKEN_CLAIMS, ...new Set(Object.values(CLAIMS_BY_SCOPE).flat())],
       service_documentation: `${issuer}/docs`,
+      introspection_endpoint: `${issuer}/oauth2/introspect`,
+      introspection_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+      revocation_endpoint: `${issuer}/oauth2/revoke`,
+      revocation_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
     };
   }
 }

@@ -9,10 +9,11 @@ import { GRANT_HANDLERS } from './grant-handler';
 import { GrantRegistry } from './grant-registry';
 import { LoginTokenIssuer } from './login-token.issuer';
 import { PasswordGrant } from './password.grant';
+import { RefreshTokenGrant } from './refresh-token.grant';
 import { TokenController } from './token.controller';
 
 /** One provider per grant_type; add a handler here and to HANDLERS to support a new grant. */
-const HANDLERS = [ClientCredentialsGrant, PasswordGrant];
+const HANDLERS = [ClientCredentialsGrant, PasswordGrant, RefreshTokenGrant];
 
 @Module({
   imports: [AuditModule, ClientsModule, PolicyModule, TokensModule, UsersModule],

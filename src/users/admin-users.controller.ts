@@ -14,7 +14,6 @@ import { Clock } from '../common/clock';
 import { isLocked } from '../policy/lockout.check';
 import { PolicyService } from '../policy/policy.service';
 import type { BearerRequest } from '../tokens/bearer-token.guard';
-import { TokensService } from '../tokens/tokens.service';
 import { CreateUserDto, SetPasswordDto, UpdateUserDto, UserResponseDto, UserSearchQuery } from './dto/user.dto';
 import { toUserResponse } from './user.mapper';
 import type { User } from './user.entity';
@@ -27,7 +26,6 @@ export class AdminUsersController {
   constructor(
     private readonly users: UsersService,
     private readonly policy: PolicyService,
-    private readonly tokens: TokensService,
     private readonly clock: Clock,
   ) {}
 
@@ -107,9 +105,8 @@ export class AdminUsersController {
   @ApiOperation({ summary: 'End every session (refresh-token family) of the user' })
   @ApiNoContentResponse()
   @ApiNotFoundResponse()
-  async endSessions(@Param('id') id: string): Promise<void> {
-    await this.users.get(id);
-    await this.tokens.revokeUserFamilies(id, 'admin');
+  async endSessions(@Param('id') id: string, @Req() req: BearerRequest): Promise<void> {
+    await this.users.endSessions(id, req.accessToken?.clientId);
   }
 
   private async respond(user: User): Promise<UserResponseDto> {

@@ -108,6 +108,14 @@ export class UsersService {
     await this.audit.record({ type: 'admin.user.deleted', userId: id, clientId: actor });
   }
 
+  /** Ends every session (token family) of the user: DELETE /admin/users/{id}/sessions. */
+  async endSessions(id: string, actor?: string): Promise<number> {
+    await this.get(id);
+    const ended = await this.tokens.revokeUserFamilies(id, 'admin');
+    await this.audit.record({ type: 'admin.user.sessions_revoked', userId: id, clientId: actor, details: { families: ended } });
+    return ended;
+  }
+
   async setPassword(id: string, dto: SetPasswordDto, actor?: string): Promise<User> {
     const user = await this.get(id);
     user.passwordHash = await hashPassword(dto.password);
