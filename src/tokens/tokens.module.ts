@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { KeysModule } from '../keys/keys.module';
 import { AccessToken } from './access-token.entity';
 import { AuthorizationCode } from './authorization-code.entity';
+import { AuthorizationCodesService } from './authorization-codes.service';
 import { BearerTokenGuard } from './bearer-token.guard';
 import { RefreshToken } from './refresh-token.entity';
 import { TokenFamily } from './token-family.entity';
@@ -11,7 +12,7 @@ import { UsedJti } from './used-jti.entity';
 
 @Module({
   imports: [TypeOrmModule.forFeature([AccessToken, RefreshToken, TokenFamily, AuthorizationCode, UsedJti]), KeysModule],
-  providers: [TokensService, BearerTokenGuard],
-  exports: [TokensService, BearerTokenGuard, KeysModule],
+  providers: [TokensService, BearerTokenGuard, AuthorizationCodesService],
+  exports: [TokensService, BearerTokenGuard, AuthorizationCodesService, KeysModule],
 })
 export class TokensModule {}
