@@ -8,7 +8,7 @@ const CB = 'https://app.example/callback';
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
 describe('Authorization-code flow (SPEC §3.4, §5)', () => {
-  let t: TestApp;
+  let t: Awaited<ReturnType<typeof startApp>>;
   let confidential: CreatedClient;
   let postClient: CreatedClient;
   let publicClient: CreatedClient;
@@ -652,6 +652,19 @@ describe('Authorization-code flow (SPEC §3.4, §5)', () => {
         expect(res.body).toEqual(invalidGrant('code_verifier was sent but the authorization request had no code_challenge'));
       });
 
+      it('refuses a code without PKCE once its client has become public', async () => {
+        const client = await createClient(t, { grant_types: ['authorization_code'], redirect_uris: [CB] });
+        const { code } = await loginForCode(t, request(client), credentials());
+        await t.http
+          .patch(`/admin/clients/${client.client_id}`)
+          .auth(await t.adminToken(), { type: 'bearer' })
+          .send({ token_endpoint_auth_method: 'none' })
+          .expect(200);
+        const res = await tokenRequest(t, { grant_type: 'authorization_code', code, redirect_uri: CB, client_id: client.client_id });
+        expect(res.status).toBe(400);
+        expect(res.body).toEqual(invalidGrant('PKCE is required for this client'));
+      });
+
       it('refuses a public client that tries to skip authentication of another client (wrong method)', async () => {
         const { code } = await loginForCode(t, request(confidential), credentials());
         const res = await tokenRequest(t, { grant_type: 'authorization_code', code, redirect_uri: CB, client_id: confidential.client_id });
@@ -715,6 +728,31 @@ describe('Authorization-code flow (SPEC §3.4, §5)', () => {
         expect(families).toEqual([{ revoked_reason: 'authorization_code_reuse' }]);
         expect(await tokenStatus(ok[0].body.access_token)).toBe('rejected');
       });
+    });
+  });
+
+  describe('several instances on one database (stateless)', () => {
+    let other: TestApp;
+    beforeAll(async () => {
+      other = await startApp({ database: t.database });
+      other.clock.advance(t.clock.nowMs() - other.clock.nowMs());
+    });
+    afterAll(() => other.close({ keepDatabase: true }));
+
+    it('accepts on one instance the login form another rendered (the CSRF secret lives in the database)', async () => {
+      const { form } = await openLoginPage(t, request(confidential));
+      const res = await submitLogin(other, form, credentials());
+      expect(res.status).toBe(303);
+      expect(redirectParams(res).params.code).toEqual(expect.any(String));
+    });
+
+    it('lets exactly one of 20 redemptions spread over two instances succeed', async () => {
+      const { code } = await loginForCode(t, request(confidential), credentials());
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => tokenRequest(i % 2 ? other : t, { grant_type: 'authorization_code', code, redirect_uri: CB }, basic())),
+      );
+      expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
+      expect(responses.filter((r) => r.status === 400 && r.body.error === 'invalid_grant')).toHaveLength(19);
     });
   });
 
