@@ -192,6 +192,12 @@ describe('Authorization-code flow (SPEC §3.4, §5)', () => {
       expect(res.text).not.toContain('<script>');
     });
 
+    it('refuses a body over the size limit before routing (413, no 5xx)', async () => {
+      const res = await t.http.post('/oauth2/authorize').type('form').send(`client_id=${'x'.repeat(70 * 1024)}`);
+      expect(res.status).toBe(413);
+      expect(res.body).toEqual({ statusCode: 413, message: 'Request body is too large' });
+    });
+
     it('answers a POST that is not form-encoded with a page', async () => {
       const res = await t.http.post('/oauth2/authorize').send({ client_id: confidential.client_id });
       expect(res.status).toBe(400);
