@@ -48,10 +48,10 @@ describe('Authorization-code flow (SPEC §3.4, §5)', () => {
     return createLocalJWKSet(res.body as JSONWebKeySet);
   }
 
-  /** A token is active when the admin API says "valid but lacks the admin scope" (403), revoked when it says 401. */
+  /** Whether UserInfo accepts the access token (200) or refuses it (401 invalid_token). */
   async function tokenStatus(accessToken: string): Promise<'active' | 'rejected'> {
-    const res = await t.http.get('/admin/clients').auth(accessToken, { type: 'bearer' });
-    if (res.status === 403) return 'active';
+    const res = await t.http.get('/oauth2/userinfo').auth(accessToken, { type: 'bearer' });
+    if (res.status === 200) return 'active';
     if (res.status === 401) return 'rejected';
     throw new Error(`unexpected ${res.status}`);
   }
