@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
+import { AuthorizeModule } from './authorize/authorize.module';
 import { ClientsModule } from './clients/clients.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -35,6 +36,7 @@ export class AppModule {
         GrantsModule,
         UserInfoModule,
         TokenManagementModule,
+        AuthorizeModule,
         AdminModule,
         HealthModule,
         MetricsModule,

@@ -27,11 +27,17 @@ export class DiscoveryController {
     const issuer = this.config.issuer;
     return {
       issuer,
+      authorization_endpoint: `${issuer}/oauth2/authorize`,
       token_endpoint: `${issuer}/oauth2/token`,
       jwks_uri: `${issuer}/oauth2/jwks`,
       userinfo_endpoint: `${issuer}/oauth2/userinfo`,
       grant_types_supported: this.grants.grantTypes,
-      response_types_supported: [],
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      code_challenge_methods_supported: ['S256', 'plain'],
+      authorization_response_iss_parameter_supported: true,
+      request_parameter_supported: false,
+      request_uri_parameter_supported: false,
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       scopes_supported: [...STANDARD_SCOPES],
       subject_types_supported: ['public'],

@@ -4,6 +4,7 @@ import { ClientsModule } from '../clients/clients.module';
 import { PolicyModule } from '../policy/policy.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { UsersModule } from '../users/users.module';
+import { AuthorizationCodeGrant } from './authorization-code.grant';
 import { ClientCredentialsGrant } from './client-credentials.grant';
 import { GRANT_HANDLERS } from './grant-handler';
 import { GrantRegistry } from './grant-registry';
@@ -13,7 +14,7 @@ import { RefreshTokenGrant } from './refresh-token.grant';
 import { TokenController } from './token.controller';
 
 /** One provider per grant_type; add a handler here and to HANDLERS to support a new grant. */
-const HANDLERS = [ClientCredentialsGrant, PasswordGrant, RefreshTokenGrant];
+const HANDLERS = [ClientCredentialsGrant, PasswordGrant, AuthorizationCodeGrant, RefreshTokenGrant];
 
 @Module({
   imports: [AuditModule, ClientsModule, PolicyModule, TokensModule, UsersModule],

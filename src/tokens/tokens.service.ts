@@ -254,6 +254,20 @@ export class TokensService {
     return result.affected ?? 0;
   }
 
+  /**
+   * Ends the family issued from an authorization code (RFC 6749 §4.1.2: a code used twice revokes
+   * the tokens issued from it); its access and refresh tokens stop working with it.
+   */
+  async revokeFamilyByCode(codeHash: string, reason: string): Promise<number> {
+    const result = await this.families
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: this.clock.now(), revokedReason: reason })
+      .where('code_hash = :codeHash AND revoked_at IS NULL', { codeHash })
+      .execute();
+    return result.affected ?? 0;
+  }
+
   async isFamilyActive(familyId: string): Promise<boolean> {
     const family = await this.families.findOne({ where: { id: familyId }, select: { id: true, revokedAt: true } });
     return !!family && !family.revokedAt;
