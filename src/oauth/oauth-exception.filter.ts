@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, ServerError, TemporarilyUnavailable } from './errors';
 
 const UNAVAILABLE_CODES = new Set([
@@ -39,13 +39,22 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * shape, Nest HTTP exceptions (admin API validation, 404, 409) as Nest renders them, a database
  * outage as 503 temporarily_unavailable, and anything else as a bare 500 server_error.
  */
-export function toErrorResponse(exception: unknown, logger: Logger): {
+export function toErrorResponse(
+  exception: unknown,
+  logger: Logger,
+  path = '',
+): {
   status: number;
   body: unknown;
   headers: Record<string, string>;
 } {
   if (exception instanceof OAuthError) {
     return { status: exception.status, body: exception.toJSON(), headers: exception.headers };
+  }
+  if (exception instanceof HttpException && exception.getStatus() !== 404 && isOAuthEndpoint(path)) {
+    // Raised by the framework before our handler ran (body too large, unreadable body): the OAuth
+    // endpoints still answer in the RFC 6749 §5.2 shape.
+    return { status: exception.getStatus(), body: { error: 'invalid_request', error_description: exception.message }, headers: {} };
   }
   if (exception instanceof HttpException) {
     const response = exception.getResponse();
@@ -66,13 +75,19 @@ export function toErrorResponse(exception: unknown, logger: Logger): {
   return { status: error.status, body: error.toJSON(), headers: {} };
 }
 
+/** Endpoints whose errors are OAuth JSON: the token, introspection, revocation and UserInfo endpoints and aliases. */
+function isOAuthEndpoint(path: string): boolean {
+  return /^\/(oauth2\/(token|introspect|revoke|userinfo)|oidc\/(token|me)|api\/v1\/oauth2\/token)(\?|\/?$)/.test(path);
+}
+
 @Catch()
 export class OAuthExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Gatehouse');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { status, body, headers } = toErrorResponse(exception, this.logger);
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const { status, body, headers } = toErrorResponse(exception, this.logger, http.getRequest<FastifyRequest>().url);
     reply.status(status).headers(headers).send(body);
   }
 }
