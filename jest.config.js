@@ -19,7 +19,7 @@ const common = {
   // NestJS 12, jose and a few of their dependencies ship only ES modules. Node loads them with
   // require(esm); Jest's module system does not yet on Node 20, so they are compiled to CommonJS.
   transformIgnorePatterns: [
-    '/node_modules/(?!(@nestjs|@fastify/static|content-disposition|jose|bcryptjs|file-type|strtok3|token-types|uint8array-extras|toad-cache|cookie|set-cookie-parser|formidable|ansis|content-disposition)/)',
+    '/node_modules/(?!(@nestjs|@fastify/static|content-disposition|jose|bcryptjs|file-type|strtok3|token-types|uint8array-extras|toad-cache|cookie|set-cookie-parser|formidable|ansis)/)',
   ],
   moduleFileExtensions: ['ts', 'js', 'json'],
 };

@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { adminValidationPipe } from './admin/validation';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
+import { MetricsService } from './metrics/metrics.service';
 import { parseForm } from './oauth/form';
 import { OAuthExceptionFilter } from './oauth/oauth-exception.filter';
 
@@ -62,6 +63,11 @@ export async function createApp(config: AppConfig, options: { logger?: LogLevel[
     }
   });
 
+  const metrics = app.get(MetricsService);
+  fastify.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+    metrics.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+
   app.useGlobalFilters(new OAuthExceptionFilter());
   app.useGlobalPipes(adminValidationPipe());
   app.enableShutdownHooks();
@@ -74,6 +80,7 @@ export async function createApp(config: AppConfig, options: { logger?: LogLevel[
       .setVersion('0.1.0')
       .addServer(config.issuer)
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token with scope "admin" (client_credentials of an admin client)' }, 'admin')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A user\'s access token (JWT or opaque) with scope "openid"' }, 'access_token')
       .addBasicAuth({ type: 'http', scheme: 'basic', description: 'client_id and client_secret (client_secret_basic)' }, 'client')
       .build(),
   );

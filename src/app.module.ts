@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
+import { AuthorizeModule } from './authorize/authorize.module';
 import { ClientsModule } from './clients/clients.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -10,8 +11,11 @@ import { DiscoveryController } from './discovery/discovery.controller';
 import { GrantsModule } from './grants/grants.module';
 import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { PolicyModule } from './policy/policy.module';
 import { TokensModule } from './tokens/tokens.module';
+import { UserInfoModule } from './userinfo/userinfo.module';
+import { TokenManagementModule } from './token-management/token-management.module';
 import { UsersModule } from './users/users.module';
 import { BootstrapService } from './bootstrap.service';
 
@@ -30,8 +34,12 @@ export class AppModule {
         UsersModule,
         ClientsModule,
         GrantsModule,
+        UserInfoModule,
+        TokenManagementModule,
+        AuthorizeModule,
         AdminModule,
         HealthModule,
+        MetricsModule,
       ],
       controllers: [DiscoveryController],
       providers: [BootstrapService],

@@ -62,7 +62,15 @@ export class LoginTokenIssuer {
    * The response for a family: access token, optional refresh token and id_token. Shared by the
    * login grants and the refresh grant, which passes the family it continues.
    */
-  async respond(input: LoginGrant & { family: TokenFamily; format: 'jwt' | 'opaque'; refreshExpiry?: number }): Promise<TokenResponse> {
+  async respond(
+    input: LoginGrant & {
+      family: TokenFamily;
+      format: 'jwt' | 'opaque';
+      refreshExpiry?: number;
+      /** The new refresh token's scope when it differs from the access token's (RFC 6749 §6: a refresh keeps it). */
+      refreshScope?: string[];
+    },
+  ): Promise<TokenResponse> {
     const { client, user, scope, family } = input;
     const access = await this.tokens.issueAccessToken({
       client,
@@ -78,9 +86,10 @@ export class LoginTokenIssuer {
       expires_in: access.expiresIn,
       scope: formatScope(scope),
     };
-    const refreshTtl = this.refreshLifetime(client, scope, family, input.refreshExpiry);
+    const refreshScope = input.refreshScope ?? scope;
+    const refreshTtl = this.refreshLifetime(client, refreshScope, family, input.refreshExpiry);
     if (refreshTtl > 0) {
-      const refresh = await this.tokens.issueRefreshToken(family, scope, refreshTtl);
+      const refresh = await this.tokens.issueRefreshToken(family, refreshScope, refreshTtl);
       response.refresh_token = refresh.token;
       response.refresh_expires_in = refresh.expiresIn;
     }

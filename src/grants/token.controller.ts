@@ -34,10 +34,19 @@ export class TokenController {
         client_secret: { type: 'string' },
         scope: { type: 'string' },
         token_format: { type: 'string', enum: ['jwt', 'opaque'] },
+        username: { type: 'string', description: 'password grant: matches username, then email, then phone number; exclusive with email and phone' },
+        email: { type: 'string', description: 'password grant: matches the email only (case-insensitive)' },
+        phone: { type: 'string', description: 'password grant: matches the phone number only (E.164 after normalisation)' },
+        password: { type: 'string', description: 'password grant' },
+        password_encrypt_type: { type: 'string', enum: ['none'], default: 'none', description: 'password grant' },
+        refresh_token: { type: 'string', description: 'refresh_token grant: the refresh token to rotate' },
+        refresh_expiry: { type: 'integer', description: 'Seconds; shortens the refresh token lifetime, 0 = no refresh token' },
+        max_exchange_period: { type: 'integer', minimum: 1, maximum: 4320, description: 'Hours the login may be refreshed; a smaller value than the client policy sticks' },
+        app_tid: { type: 'string', description: 'Reserved: accepted and ignored' },
       },
     },
   })
-  @ApiOkResponse({ description: '{"access_token", "token_type": "Bearer", "expires_in", "scope", "refresh_token"?, "id_token"?}' })
+  @ApiOkResponse({ description: '{"access_token", "token_type": "Bearer", "expires_in", "scope", "refresh_token"?, "refresh_expires_in"?, "id_token"?}' })
   @ApiResponse({ status: 400, description: 'invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope' })
   @ApiResponse({ status: 401, description: 'invalid_client: "Bad client credentials"' })
   token(@Req() req: ClientRequest): Promise<TokenResponse> {

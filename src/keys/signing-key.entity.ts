@@ -1,8 +1,11 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { epochMs } from '../database/epoch.transformer';
 
-/** signing: JWS keys published in the JWKS. password-rsa / password-sm2: password transport keys. */
-export type KeyPurpose = 'signing' | 'password-rsa' | 'password-sm2';
+/**
+ * signing: JWS keys published in the JWKS. password-rsa / password-sm2: password transport keys.
+ * secret: symmetric server secrets (ServerSecretsService), never published.
+ */
+export type KeyPurpose = 'signing' | 'password-rsa' | 'password-sm2' | 'secret';
 
 @Entity('keys')
 @Index('idx_keys_purpose', ['purpose', 'retiredAt'])

@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, ServerError, TemporarilyUnavailable } from './errors';
 
 const UNAVAILABLE_CODES = new Set([
@@ -39,7 +39,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * shape, Nest HTTP exceptions (admin API validation, 404, 409) as Nest renders them, a database
  * outage as 503 temporarily_unavailable, and anything else as a bare 500 server_error.
  */
-export function toErrorResponse(exception: unknown, logger: Logger): {
+export function toErrorResponse(
+  exception: unknown,
+  logger: Logger,
+  path = '',
+): {
   status: number;
   body: unknown;
   headers: Record<string, string>;
@@ -47,19 +51,21 @@ export function toErrorResponse(exception: unknown, logger: Logger): {
   if (exception instanceof OAuthError) {
     return { status: exception.status, body: exception.toJSON(), headers: exception.headers };
   }
-  const fastifyError = exception instanceof HttpException ? exception.cause : exception;
-  const fastifyStatus = (fastifyError as { statusCode?: number } | undefined)?.statusCode;
-  if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
-    // Errors raised by Fastify itself before the handler (malformed JSON, body too large, bad media
-    // type), which Nest wraps in an HttpException: the token endpoint must answer them in the
-    // RFC 6749 §5.2 shape, and every other endpoint reads the same.
-    const message = fastifyError instanceof Error ? fastifyError.message : 'Bad request';
-    return { status: fastifyStatus, body: { error: 'invalid_request', error_description: message }, headers: {} };
+  if (exception instanceof HttpException && exception.getStatus() !== 404 && isOAuthEndpoint(path)) {
+    // Raised by the framework before our handler ran (body too large, unreadable body): the OAuth
+    // endpoints still answer in the RFC 6749 §5.2 shape.
+    return { status: exception.getStatus(), body: { error: 'invalid_request', error_description: exception.message }, headers: {} };
   }
   if (exception instanceof HttpException) {
     const response = exception.getResponse();
     const body = typeof response === 'string' ? { statusCode: exception.getStatus(), message: response } : response;
     return { status: exception.getStatus(), body, headers: {} };
+  }
+  const fastifyStatus = (exception as { statusCode?: number })?.statusCode;
+  if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
+    // Errors raised by Fastify itself before routing: malformed JSON, body too large, bad media type.
+    const message = exception instanceof Error ? exception.message : 'Bad request';
+    return { status: fastifyStatus, body: { error: 'invalid_request', error_description: message }, headers: {} };
   }
   const error = isDatabaseUnavailable(exception) ? new TemporarilyUnavailable() : new ServerError();
   logger.error(
@@ -69,13 +75,19 @@ export function toErrorResponse(exception: unknown, logger: Logger): {
   return { status: error.status, body: error.toJSON(), headers: {} };
 }
 
+/** Endpoints whose errors are OAuth JSON: the token, introspection, revocation and UserInfo endpoints and aliases. */
+function isOAuthEndpoint(path: string): boolean {
+  return /^\/(oauth2\/(token|introspect|revoke|userinfo)|oidc\/(token|me)|api\/v1\/oauth2\/token)(\?|\/?$)/.test(path);
+}
+
 @Catch()
 export class OAuthExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Gatehouse');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { status, body, headers } = toErrorResponse(exception, this.logger);
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const { status, body, headers } = toErrorResponse(exception, this.logger, http.getRequest<FastifyRequest>().url);
     reply.status(status).headers(headers).send(body);
   }
 }

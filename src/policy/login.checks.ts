@@ -20,6 +20,11 @@ export interface LoginCheck {
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 
+/** SPEC §3.3 wording: "past password_expires_at", "older than", "age >": the boundary instant still logs in. */
+function expiresAtPassed(user: User, nowMs: number): boolean {
+  return !!user.passwordExpiresAt && nowMs > user.passwordExpiresAt.getTime();
+}
+
 /** SPEC §3.3 outcome table, steps 4-8, in order. Steps 1-3 (unknown user, lock, password) come first. */
 export const LOGIN_CHECKS: readonly LoginCheck[] = [
   {
@@ -30,16 +35,13 @@ export const LOGIN_CHECKS: readonly LoginCheck[] = [
   {
     name: 'initial-password-expired',
     refuses: ({ user, policy, nowMs }) =>
-      user.passwordIsInitial &&
-      ((!!user.passwordExpiresAt && user.passwordExpiresAt.getTime() <= nowMs) ||
-        user.passwordChangedAt.getTime() + policy.initialPasswordTtlHours * HOUR <= nowMs),
+      user.passwordIsInitial && (expiresAtPassed(user, nowMs) || nowMs - user.passwordChangedAt.getTime() > policy.initialPasswordTtlHours * HOUR),
     error: () => new InvalidGrant('Initial password has expired', 'INITIAL_PASSWORD_EXPIRED'),
   },
   {
     name: 'password-expired',
     refuses: ({ user, policy, nowMs }) =>
-      (!!user.passwordExpiresAt && user.passwordExpiresAt.getTime() <= nowMs) ||
-      (policy.passwordMaxAgeDays > 0 && user.passwordChangedAt.getTime() + policy.passwordMaxAgeDays * DAY <= nowMs),
+      expiresAtPassed(user, nowMs) || (policy.passwordMaxAgeDays > 0 && nowMs - user.passwordChangedAt.getTime() > policy.passwordMaxAgeDays * DAY),
     error: () => new InvalidGrant('Password has expired', 'PASSWORD_EXPIRED'),
   },
   {

@@ -3,7 +3,10 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { KeysModule } from '../keys/keys.module';
 import { AccessToken } from './access-token.entity';
 import { AuthorizationCode } from './authorization-code.entity';
+import { AuthorizationCodesService } from './authorization-codes.service';
 import { BearerTokenGuard } from './bearer-token.guard';
+import { PurgeService } from './purge.service';
+import { RefreshTokensService } from './refresh-tokens.service';
 import { RefreshToken } from './refresh-token.entity';
 import { TokenFamily } from './token-family.entity';
 import { TokensService } from './tokens.service';
@@ -11,7 +14,7 @@ import { UsedJti } from './used-jti.entity';
 
 @Module({
   imports: [TypeOrmModule.forFeature([AccessToken, RefreshToken, TokenFamily, AuthorizationCode, UsedJti]), KeysModule],
-  providers: [TokensService, BearerTokenGuard],
-  exports: [TokensService, BearerTokenGuard, KeysModule],
+  providers: [TokensService, BearerTokenGuard, RefreshTokensService, PurgeService, AuthorizationCodesService],
+  exports: [TokensService, BearerTokenGuard, KeysModule, RefreshTokensService, PurgeService, AuthorizationCodesService],
 })
 export class TokensModule {}

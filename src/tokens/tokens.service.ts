@@ -11,6 +11,7 @@ import { formatScope } from '../oauth/scopes';
 import { AccessToken } from './access-token.entity';
 import { RefreshToken } from './refresh-token.entity';
 import { TokenFamily } from './token-family.entity';
+import { UsedJti } from './used-jti.entity';
 
 /** The RFC 6749 §5.1 success body. */
 export interface TokenResponse {
@@ -92,6 +93,7 @@ export class TokensService {
     @InjectRepository(AccessToken) private readonly accessTokens: Repository<AccessToken>,
     @InjectRepository(RefreshToken) private readonly refreshTokens: Repository<RefreshToken>,
     @InjectRepository(TokenFamily) private readonly families: Repository<TokenFamily>,
+    @InjectRepository(UsedJti) private readonly usedJtis: Repository<UsedJti>,
   ) {}
 
   async issueAccessToken(input: AccessTokenInput): Promise<IssuedAccessToken> {
@@ -209,6 +211,35 @@ export class TokensService {
     const info = JWT_SHAPE.test(token) ? await this.verifyJwt(token) : await this.lookupOpaque(token);
     if (!info) return null;
     if (info.familyId && !(await this.isFamilyActive(info.familyId))) return null;
+    if (info.format === 'jwt' && (await this.usedJtis.exists({ where: { keyHash: this.revokedJwtKey(info.jti) } }))) return null;
+    return info;
+  }
+
+  /**
+   * RFC 7009 for an access token of `clientId`: an opaque token is marked revoked; a JWT one, which
+   * cannot be recalled, has its jti listed in the replay cache until it expires, so that this service
+   * (introspection, UserInfo, admin API) refuses it. Returns the revoked token, or null when the token
+   * is unknown, already dead or another client's, in which case nothing changes.
+   */
+  async revokeAccessToken(token: string, clientId: string): Promise<AccessTokenInfo | null> {
+    const info = await this.verifyAccessToken(token);
+    if (!info || info.clientId !== clientId) return null;
+    if (info.format === 'opaque') {
+      await this.accessTokens
+        .createQueryBuilder()
+        .update()
+        .set({ revokedAt: this.clock.now() })
+        .where('token_hash = :hash AND revoked_at IS NULL', { hash: sha256Hex(token) })
+        .execute();
+    } else {
+      // orIgnore: revoking twice, or on two instances at once, is not an error.
+      await this.usedJtis
+        .createQueryBuilder()
+        .insert()
+        .values({ keyHash: this.revokedJwtKey(info.jti), expiresAt: new Date(info.expiresAt * 1000) })
+        .orIgnore()
+        .execute();
+    }
     return info;
   }
 
@@ -223,9 +254,27 @@ export class TokensService {
     return result.affected ?? 0;
   }
 
+  /**
+   * Ends the family issued from an authorization code (RFC 6749 §4.1.2: a code used twice revokes
+   * the tokens issued from it); its access and refresh tokens stop working with it.
+   */
+  async revokeFamilyByCode(codeHash: string, reason: string): Promise<number> {
+    const result = await this.families
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: this.clock.now(), revokedReason: reason })
+      .where('code_hash = :codeHash AND revoked_at IS NULL', { codeHash })
+      .execute();
+    return result.affected ?? 0;
+  }
+
   async isFamilyActive(familyId: string): Promise<boolean> {
     const family = await this.families.findOne({ where: { id: familyId }, select: { id: true, revokedAt: true } });
     return !!family && !family.revokedAt;
+  }
+
+  private revokedJwtKey(jti: string): string {
+    return sha256Hex(`revoked-access-token:${this.config.issuer}:${jti}`);
   }
 
   private async verifyJwt(token: string): Promise<AccessTokenInfo | null> {

@@ -15,6 +15,9 @@ const PROFILE_CLAIMS = [
   'locale',
 ] as const;
 
+/** Claims every id_token carries. `nonce` joins them with the authorization-code flow, the only one that takes it. */
+export const ID_TOKEN_CLAIMS = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'at_hash', 'sid', 'amr'] as const;
+
 /** Claims each scope releases (OIDC Core §5.4, plus `groups`). */
 export const CLAIMS_BY_SCOPE: Record<string, readonly string[]> = {
   profile: [...PROFILE_CLAIMS, 'preferred_username', 'updated_at'],

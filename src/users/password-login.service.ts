@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
@@ -6,6 +6,7 @@ import { Clock } from '../common/clock';
 import { InvalidGrant } from '../oauth/errors';
 import { isLocked } from '../policy/lockout.check';
 import { firstRefusal } from '../policy/login.checks';
+import type { Policy } from '../policy/policy.entity';
 import { PolicyService } from '../policy/policy.service';
 import { normalizeLogin, normalizePhone } from './identifiers';
 import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './passwords';
@@ -30,7 +31,7 @@ const BAD_CREDENTIALS = 'Bad credentials';
  * outcome table in order, with the lockout counter changed only by atomic UPDATEs.
  */
 @Injectable()
-export class PasswordLoginService {
+export class PasswordLoginService implements OnModuleInit {
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
     private readonly policies: PolicyService,
@@ -38,8 +39,15 @@ export class PasswordLoginService {
     private readonly audit: AuditService,
   ) {}
 
+  /** Computes the dummy hash at start-up, so the first unknown-user login costs what every other one does. */
+  async onModuleInit(): Promise<void> {
+    await dummyPasswordHash();
+  }
+
   async authenticate(request: PasswordLoginRequest): Promise<User> {
     const { clientId, ip } = request;
+    // Read for every attempt, before the lookup, so unknown and known users do the same reads.
+    const policy = await this.policies.get();
     const user = await this.find(request.identifier);
     // Step 1: unknown user. Verify against a dummy hash so the timing matches a wrong password.
     if (!user) {
@@ -47,20 +55,19 @@ export class PasswordLoginService {
       await this.audit.record({ type: 'login.failure', clientId, ip, details: { reason: 'unknown_user', identifier_kind: request.identifier.kind } });
       throw new InvalidGrant(BAD_CREDENTIALS);
     }
-    const policy = await this.policies.get();
-    const nowMs = this.clock.nowMs();
     // Step 2: locked. The password is not checked at all.
-    if (isLocked(user, policy, nowMs)) {
+    if (isLocked(user, policy, this.clock.nowMs())) {
       await this.audit.record({ type: 'login.failure', userId: user.id, clientId, ip, details: { reason: 'locked' } });
       throw new InvalidGrant('User is locked', 'USER_LOCKED');
     }
     // Step 3: wrong password; counts toward the lockout.
     if (!(await verifyPassword(user.passwordHash, request.password))) {
-      await this.recordFailure(user, policy.lockoutThreshold, policy.lockoutDurationSeconds, clientId, ip);
+      await this.recordFailure(user, policy, clientId, ip);
       throw new InvalidGrant(BAD_CREDENTIALS);
     }
-    // Steps 4-8: account rules, revealed only after a correct password.
-    const refusal = firstRefusal({ user, policy, nowMs, mfaRequired: request.clientRequiresMfa || user.requireMfa });
+    // Steps 4-8: account rules, revealed only after a correct password. They do not reset the
+    // failure counter: the login did not succeed.
+    const refusal = firstRefusal({ user, policy, nowMs: this.clock.nowMs(), mfaRequired: request.clientRequiresMfa || user.requireMfa });
     if (refusal) {
       await this.audit.record({ type: 'login.failure', userId: user.id, clientId, ip, details: { reason: refusal.name } });
       throw refusal.error();
@@ -70,57 +77,111 @@ export class PasswordLoginService {
     return user;
   }
 
+  /**
+   * One query whatever the identifier kind, so the response time does not tell which field matched
+   * or whether any did. `username` prefers a username match, then email, then phone. Matches are
+   * confirmed by exact comparison of the normalised values, because MySQL collations also equate
+   * accented and unaccented letters ("josé" = "jose"), which SQLite does not.
+   */
   private async find({ kind, value }: LoginIdentifier): Promise<User | null> {
     if (value.length > 255) return null;
-    if (kind === 'email') return this.users.findOne({ where: { email: normalizeLogin(value) } });
-    const phone = normalizePhone(value);
-    if (kind === 'phone') return phone ? this.users.findOne({ where: { phoneNumber: phone } }) : null;
     const login = normalizeLogin(value);
+    const phone = normalizePhone(value);
+    const byUsername = kind === 'username' ? [{ username: login }] : [];
+    const byEmail = kind !== 'phone' ? [{ email: login }] : [];
+    const byPhone = kind !== 'email' && phone ? [{ phoneNumber: phone }] : [];
+    const where = [...byUsername, ...byEmail, ...byPhone];
+    if (where.length === 0) return null;
+    const candidates = await this.users.find({ where, take: 3 });
     return (
-      (await this.users.findOne({ where: { username: login } })) ??
-      (await this.users.findOne({ where: { email: login } })) ??
-      (phone ? await this.users.findOne({ where: { phoneNumber: phone } }) : null)
+      (byUsername.length ? candidates.find((u) => u.username === login) : undefined) ??
+      (byEmail.length ? candidates.find((u) => u.email === login) : undefined) ??
+      (byPhone.length ? candidates.find((u) => u.phoneNumber === phone) : undefined) ??
+      null
     );
   }
 
   /**
-   * Counts a failed login in the database, atomically, so concurrent attempts on any number of
-   * instances cannot skip the threshold. A lock that has run out is cleared first, so counting
-   * starts again from zero.
+   * Counts a failed login in the database. Every statement is a single conditional UPDATE, so
+   * concurrent attempts on any number of instances each add exactly one and cannot skip the
+   * threshold, and exactly one of them reports that it locked the user (audit event user.locked).
    */
-  private async recordFailure(user: User, threshold: number, durationSeconds: number, clientId: string, ip?: string): Promise<void> {
+  private async recordFailure(user: User, policy: Policy, clientId: string, ip?: string): Promise<void> {
     const now = this.clock.nowMs();
-    if (durationSeconds > 0) {
+    const threshold = policy.lockoutThreshold;
+    // A lock that has run out is cleared first, so counting starts again from zero.
+    if (policy.lockoutDurationSeconds > 0) {
       await this.users
         .createQueryBuilder()
         .update()
         .set({ failedLoginCount: 0, lockedAt: null })
-        .where('id = :id AND locked_at IS NOT NULL AND locked_at <= :expiredBefore', { id: user.id, expiredBefore: now - durationSeconds * 1000 })
+        .where('id = :id AND locked_at IS NOT NULL AND locked_at <= :expiredBefore', {
+          id: user.id,
+          expiredBefore: now - policy.lockoutDurationSeconds * 1000,
+        })
         .execute();
     }
-    // locked_at is assigned before failed_login_count: MySQL evaluates SET left to right with new
-    // values, SQLite with old ones, and this order reads the old count on both.
-    await this.users
-      .createQueryBuilder()
-      .update()
-      .set({
-        lockedAt: () => 'CASE WHEN locked_at IS NULL AND failed_login_count + 1 >= :threshold THEN :now ELSE locked_at END',
-        failedLoginCount: () => 'failed_login_count + 1',
-      })
-      .where('id = :id', { id: user.id })
-      .setParameters({ threshold, now })
-      .execute();
-    const after = await this.users.findOne({ where: { id: user.id }, select: { id: true, failedLoginCount: true, lockedAt: true } });
-    await this.audit.record({ type: 'login.failure', userId: user.id, clientId, ip, details: { reason: 'bad_password', failed_login_count: after?.failedLoginCount ?? null } });
-    if (after?.lockedAt && after.lockedAt.getTime() === now) {
+    // The two WHERE clauses are complements: the first counts a failure that does not lock the
+    // user (below the threshold, or a lock already in force), the second one that does. When
+    // another request changed the row between them, neither matched and we try again.
+    const lockInForce = '(locked_at IS NOT NULL AND failed_login_count >= :threshold)';
+    let lockedNow = false;
+    let recorded = false;
+    for (let attempt = 0; attempt < 5 && !recorded; attempt++) {
+      const counted = await this.users
+        .createQueryBuilder()
+        .update()
+        .set({ failedLoginCount: () => 'failed_login_count + 1' })
+        .where(`id = :id AND (failed_login_count + 1 < :threshold OR ${lockInForce})`, { id: user.id, threshold })
+        .execute();
+      if (counted.affected) {
+        recorded = true;
+        continue;
+      }
+      const locked = await this.users
+        .createQueryBuilder()
+        .update()
+        .set({ failedLoginCount: () => 'failed_login_count + 1', lockedAt: new Date(now) })
+        .where(`id = :id AND failed_login_count + 1 >= :threshold AND NOT ${lockInForce}`, { id: user.id, threshold })
+        .execute();
+      if (locked.affected) recorded = lockedNow = true;
+    }
+    if (!recorded) {
+      // Only under extreme contention, or when the user was deleted meanwhile: count (and lock) in
+      // one statement anyway, without knowing whether this request was the one that locked.
+      // locked_at is assigned first: MySQL evaluates SET left to right with new values, SQLite with old ones.
+      await this.users
+        .createQueryBuilder()
+        .update()
+        .set({
+          lockedAt: () => `CASE WHEN NOT ${lockInForce} AND failed_login_count + 1 >= :threshold THEN :now ELSE locked_at END`,
+          failedLoginCount: () => 'failed_login_count + 1',
+        })
+        .where('id = :id', { id: user.id })
+        .setParameters({ threshold, now })
+        .execute();
+    }
+    const after = await this.users.findOne({ where: { id: user.id }, select: { id: true, failedLoginCount: true } });
+    await this.audit.record({
+      type: 'login.failure',
+      userId: user.id,
+      clientId,
+      ip,
+      details: { reason: 'bad_password', failed_login_count: after?.failedLoginCount ?? null },
+    });
+    if (lockedNow) {
       await this.audit.record({ type: 'user.locked', userId: user.id, clientId, ip, details: { reason: 'failed_logins', threshold } });
     }
   }
 
   private async recordSuccess(user: User, password: string): Promise<void> {
-    if (user.failedLoginCount > 0 || user.lockedAt) {
-      await this.users.update({ id: user.id }, { failedLoginCount: 0, lockedAt: null });
-    }
+    // Conditional on the stored row, not on what was read: a failure counted meanwhile is reset too.
+    await this.users
+      .createQueryBuilder()
+      .update()
+      .set({ failedLoginCount: 0, lockedAt: null })
+      .where('id = :id AND (failed_login_count > 0 OR locked_at IS NOT NULL)', { id: user.id })
+      .execute();
     // Imported (bcrypt) or weaker hashes become argon2id on the first successful login.
     if (needsRehash(user.passwordHash)) {
       await this.users.update({ id: user.id }, { passwordHash: await hashPassword(password) });

@@ -9,7 +9,7 @@ import { isUniqueViolation } from '../database/errors';
 import { TokensService } from '../tokens/tokens.service';
 import { CreateUserDto, PasswordFlagsDto, PROFILE_FIELDS, SetPasswordDto, UpdateUserDto, UserSearchQuery } from './dto/user.dto';
 import { normalizeLogin, normalizePhone } from './identifiers';
-import { hashPassword } from './passwords';
+import { hashPassword, isImportableHash } from './passwords';
 import { ProfileClaims, User } from './user.entity';
 
 @Injectable()
@@ -55,6 +55,7 @@ export class UsersService {
     if (!dto.username && !dto.email && !dto.phone_number) {
       throw validationFailed({ username: ['at least one of username, email and phone_number is required'] });
     }
+    const passwordHash = await this.initialPasswordHash(dto);
     const now = this.clock.now();
     const user = this.repo.create({
       id: randomUUID(),
@@ -65,7 +66,7 @@ export class UsersService {
       phoneNumberVerified: false,
       claims: {},
       groups: [],
-      passwordHash: await hashPassword(dto.password),
+      passwordHash,
       passwordChangedAt: now,
       passwordIsInitial: false,
       passwordExpiresAt: null,
@@ -111,6 +112,14 @@ export class UsersService {
     await this.audit.record({ type: 'admin.user.deleted', userId: id, clientId: actor });
   }
 
+  /** Ends every session (token family) of the user: DELETE /admin/users/{id}/sessions. */
+  async endSessions(id: string, actor?: string): Promise<number> {
+    await this.get(id);
+    const ended = await this.tokens.revokeUserFamilies(id, 'admin');
+    await this.audit.record({ type: 'admin.user.sessions_revoked', userId: id, clientId: actor, details: { families: ended } });
+    return ended;
+  }
+
   async setPassword(id: string, dto: SetPasswordDto, actor?: string): Promise<User> {
     const user = await this.get(id);
     user.passwordHash = await hashPassword(dto.password);
@@ -123,13 +132,6 @@ export class UsersService {
     await this.repo.save(user);
     await this.audit.record({ type: 'admin.user.password_set', userId: id, clientId: actor });
     return user;
-  }
-
-  /** Ends every login session (refresh-token family) of the user. */
-  async endSessions(id: string, actor?: string): Promise<void> {
-    await this.get(id);
-    const families = await this.tokens.revokeUserFamilies(id, 'admin');
-    await this.audit.record({ type: 'admin.user.sessions_revoked', userId: id, clientId: actor, details: { families } });
   }
 
   /** Admin lock: only an unlock lifts it, whatever the lockout duration. */
@@ -146,6 +148,16 @@ export class UsersService {
     await this.repo.update({ id }, { adminLocked: false, failedLoginCount: 0, lockedAt: null, updatedAt: this.clock.now() });
     await this.audit.record({ type: 'user.unlocked', userId: id, clientId: actor });
     return this.get(id);
+  }
+
+  /** The new user's hash: argon2id of `password`, or an imported `password_hash` as it is. */
+  private async initialPasswordHash(dto: CreateUserDto): Promise<string> {
+    if (dto.password_hash === undefined) return hashPassword(dto.password!);
+    if (dto.password !== undefined) throw validationFailed({ password_hash: ['password and password_hash are mutually exclusive'] });
+    if (!isImportableHash(dto.password_hash)) {
+      throw validationFailed({ password_hash: ['password_hash must be an argon2 PHC string or a bcrypt $2a$/$2b$/$2y$ hash with cost 4..14'] });
+    }
+    return dto.password_hash;
   }
 
   private async insertOrConflict(write: () => Promise<unknown>): Promise<void> {

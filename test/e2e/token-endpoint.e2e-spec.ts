@@ -87,6 +87,16 @@ describe('Token endpoint: request rules (SPEC §3.1, §3.2) and client_credentia
       expect(xml.body.error).toBe('invalid_request');
     });
 
+    it('refuses an oversized body in the OAuth error shape', async () => {
+      const res = await t.http
+        .post('/oauth2/token')
+        .type('form')
+        .send(`grant_type=client_credentials&padding=${'x'.repeat(70 * 1024)}`);
+      expect(res.status).toBe(413);
+      expectNoStore(res);
+      expect(res.body).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+    });
+
     it('refuses a repeated parameter', async () => {
       const res = await t.http
         .post('/oauth2/token')

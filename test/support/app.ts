@@ -44,8 +44,9 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp & { 
   const app = await createApp(config, { logger: ['error'] });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const http = request(app.getHttpServer());
-  let cachedAdminToken: { token: string; expiresAtMs: number } | undefined;
   const clock = app.get(Clock);
+  // Re-fetched once the app's clock (which tests move) reaches its expiry.
+  let cachedAdminToken: { token: string; expiresAtMs: number } | undefined;
   const testApp = {
     app,
     http,
@@ -54,15 +55,14 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp & { 
     databaseUrl: database.url,
     database,
     async adminToken() {
-      // Re-issued once the (possibly moved) clock is near its expiry, so suites may advance time freely.
-      if (cachedAdminToken && cachedAdminToken.expiresAtMs > clock.nowMs()) return cachedAdminToken.token;
+      if (cachedAdminToken && cachedAdminToken.expiresAtMs > clock.nowMs() + 60_000) return cachedAdminToken.token;
       const res = await http
         .post('/oauth2/token')
         .auth(ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET)
         .type('form')
         .send({ grant_type: 'client_credentials' });
       if (res.status !== 200) throw new Error(`admin token: ${res.status} ${JSON.stringify(res.body)}`);
-      cachedAdminToken = { token: res.body.access_token as string, expiresAtMs: clock.nowMs() + (res.body.expires_in - 60) * 1000 };
+      cachedAdminToken = { token: res.body.access_token as string, expiresAtMs: clock.nowMs() + (res.body.expires_in as number) * 1000 };
       return cachedAdminToken.token;
     },
     async close(closeOptions: { keepDatabase?: boolean } = {}) {

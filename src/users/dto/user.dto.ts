@@ -17,6 +17,7 @@ import {
   Min,
   MinLength,
   registerDecorator,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { IsOmittable } from '../../admin/validation';
@@ -71,7 +72,26 @@ export class SetPasswordDto extends PasswordFlagsDto {
   password!: string;
 }
 
-export class CreateUserDto extends SetPasswordDto {
+export class CreateUserDto extends PasswordFlagsDto {
+  @ApiPropertyOptional({ minLength: 8, maxLength: 1024, description: 'Required unless password_hash is given' })
+  @ValidateIf((dto: CreateUserDto) => dto.password_hash === undefined)
+  @IsString()
+  @MinLength(8)
+  @MaxLength(1024)
+  password?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'A hash imported from another system instead of `password`: argon2 (PHC string) or bcrypt ($2a$, $2b$, $2y$, cost 4..14). ' +
+      'It is replaced by an argon2id hash at the next successful login. Never returned.',
+    maxLength: 255,
+    example: '$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  password_hash?: string;
+
   @ApiPropertyOptional({ description: 'Stored lower-cased', example: 'alice', nullable: true })
   @IsOptional()
   @IsString()
@@ -131,7 +151,7 @@ export class CreateUserDto extends SetPasswordDto {
 }
 
 /** null clears a field that may be empty (identifiers, profile claims, address, password_expires_at). */
-export class UpdateUserDto extends PartialType(OmitType(CreateUserDto, ['password'] as const), { skipNullProperties: false }) {}
+export class UpdateUserDto extends PartialType(OmitType(CreateUserDto, ['password', 'password_hash'] as const), { skipNullProperties: false }) {}
 
 export class UserSearchQuery {
   @ApiPropertyOptional({ description: 'Substring of username, email or phone number' })

@@ -1,0 +1,113 @@
+import { applyDecorators, Controller, Get, Post, Req, Res, UseFilters } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConsumes,
+  ApiFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiQuery,
+  ApiSeeOtherResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { mediaType } from '../oauth/form';
+import { collectParams } from './authorization-request';
+import { AuthorizePageFilter } from './authorize-page.filter';
+import { AuthorizeInput, AuthorizeOutcome, AuthorizeService } from './authorize.service';
+import { sendPage, sendRedirect } from './html-response';
+import { errorPage } from './pages';
+
+export const AUTHORIZE_PATHS = ['oauth2/authorize', 'oidc/auth'];
+
+const REQUEST_PARAMETERS: { name: string; required?: boolean; description: string; enum?: string[] }[] = [
+  { name: 'response_type', required: true, description: 'Only `code`', enum: ['code'] },
+  { name: 'client_id', required: true, description: 'A registered, enabled client with the authorization_code grant' },
+  { name: 'redirect_uri', description: 'Exact match of a registered URI; may be left out when the client has exactly one' },
+  { name: 'scope', description: "Space-separated; the client's default_scope when absent" },
+  { name: 'state', description: 'Returned unchanged with the code or the error' },
+  { name: 'nonce', description: 'Copied into the id_token (at most 512 characters)' },
+  { name: 'code_challenge', description: 'RFC 7636; required for public clients and clients with require_pkce' },
+  { name: 'code_challenge_method', description: '`S256`; `plain` only for clients with allow_pkce_plain', enum: ['S256', 'plain'] },
+  { name: 'response_mode', description: 'Only `query`', enum: ['query'] },
+  { name: 'prompt', description: '`none` is answered with error=login_required (there is no single sign-on session)' },
+  { name: 'login_hint', description: 'Pre-fills the username field' },
+];
+
+const ApiAuthorizationQuery = () =>
+  applyDecorators(...REQUEST_PARAMETERS.map((p) => ApiQuery({ name: p.name, required: !!p.required, description: p.description, ...(p.enum ? { enum: p.enum } : {}) })));
+
+const PAGE = 'The hosted login page (HTML form with username, password and a CSRF token)';
+const ERROR_PAGE = 'HTML error page, never a redirect: missing, unknown or disabled client, unregistered or missing redirect_uri';
+const REDIRECT =
+  'redirect_uri?error=…&error_description=…&state=…&iss=… (invalid_request, unsupported_response_type, unauthorized_client, ' +
+  'invalid_scope, login_required, access_denied, request_not_supported, request_uri_not_supported)';
+
+/** RFC 6749 §3.1 / OIDC Core §3.1.2.1: GET and POST (form-serialized) authorization requests. */
+@ApiTags('OAuth 2.0')
+@Controller()
+@UseFilters(AuthorizePageFilter)
+export class AuthorizeController {
+  constructor(private readonly authorize: AuthorizeService) {}
+
+  @Get(AUTHORIZE_PATHS)
+  @ApiOperation({ summary: 'Authorization endpoint (RFC 6749 §4.1, OIDC Core §3.1.2): shows the login page' })
+  @ApiAuthorizationQuery()
+  @ApiProduces('text/html')
+  @ApiOkResponse({ description: PAGE })
+  @ApiFoundResponse({ description: REDIRECT })
+  @ApiBadRequestResponse({ description: ERROR_PAGE })
+  async get(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    this.send(reply, 'GET', await this.authorize.handle(this.input(req, 'GET', req.query)));
+  }
+
+  @Post(AUTHORIZE_PATHS)
+  @ApiOperation({
+    summary: 'Authorization request by POST, and the login form submission',
+    description:
+      'Without login fields this is an OIDC form-serialized authorization request and shows the login page. ' +
+      'With them (username, password, csrf_token, action) it is the login form: a correct login answers ' +
+      '303 redirect_uri?code=…&state=…&iss=…; a refused one shows the page again with the password grant\'s error_description.',
+  })
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      properties: {
+        ...Object.fromEntries(REQUEST_PARAMETERS.map((p) => [p.name, { type: 'string', description: p.description, ...(p.enum ? { enum: p.enum } : {}) }])),
+        username: { type: 'string', description: 'Username, email or phone number' },
+        password: { type: 'string', format: 'password' },
+        csrf_token: { type: 'string', description: 'From the login page; bound to the browser cookie and the request parameters' },
+        action: { type: 'string', enum: ['login', 'cancel'], description: 'cancel answers error=access_denied' },
+      },
+      required: ['client_id', 'response_type'],
+    },
+  })
+  @ApiProduces('text/html')
+  @ApiOkResponse({ description: PAGE })
+  @ApiSeeOtherResponse({ description: `Login succeeded: redirect_uri?code=…&state=…&iss=…; or ${REDIRECT}` })
+  @ApiBadRequestResponse({ description: `${ERROR_PAGE}; or the login page again with a message (wrong credentials, locked, disabled, expired password, expired form)` })
+  async post(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    if (mediaType(req) !== 'application/x-www-form-urlencoded') {
+      sendPage(reply, errorPage(400, 'invalid_request', 'The request body must be application/x-www-form-urlencoded.'));
+      return;
+    }
+    this.send(reply, 'POST', await this.authorize.handle(this.input(req, 'POST', req.body)));
+  }
+
+  private input(req: FastifyRequest, method: 'GET' | 'POST', source: unknown): AuthorizeInput {
+    return {
+      method,
+      params: collectParams(source),
+      path: req.url.split('?')[0].includes('/oidc/auth') ? 'oidc/auth' : 'oauth2/authorize',
+      browserId: this.authorize.browserId(req),
+      ip: req.ip,
+    };
+  }
+
+  private send(reply: FastifyReply, method: string, outcome: AuthorizeOutcome): void {
+    if ('redirect' in outcome) sendRedirect(reply, outcome.redirect, method);
+    else sendPage(reply, outcome.page, outcome.cookie);
+  }
+}

@@ -1,0 +1,28 @@
+import type { FastifyReply } from 'fastify';
+import type { HtmlPage } from './pages';
+
+/** Sends a page with the headers every Gatehouse page carries: no caching, no framing, no sniffing, no referrer. */
+export function sendPage(reply: FastifyReply, page: HtmlPage, cookie?: string): void {
+  void reply
+    .status(page.status)
+    .header('Content-Type', 'text/html; charset=utf-8')
+    .header('Content-Security-Policy', page.csp)
+    .header('X-Frame-Options', 'DENY')
+    .header('X-Content-Type-Options', 'nosniff')
+    .header('Referrer-Policy', 'no-referrer')
+    .header('Cache-Control', 'no-store')
+    .header('Pragma', 'no-cache');
+  if (cookie) void reply.header('Set-Cookie', cookie);
+  void reply.send(page.html);
+}
+
+/** RFC 6749 §4.1.2: 302 answers a GET; 303 makes the browser follow a POST's answer with a GET. */
+export function sendRedirect(reply: FastifyReply, location: string, method: string): void {
+  void reply
+    .status(method === 'POST' ? 303 : 302)
+    .header('Location', location)
+    .header('Cache-Control', 'no-store')
+    .header('Pragma', 'no-cache')
+    .header('Referrer-Policy', 'no-referrer')
+    .send();
+}

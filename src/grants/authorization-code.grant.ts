@@ -1,0 +1,107 @@
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service';
+import type { Client } from '../clients/client.entity';
+import { Clock } from '../common/clock';
+import { InvalidGrant, InvalidRequest } from '../oauth/errors';
+import type { OAuthParams } from '../oauth/form';
+import { parseScope } from '../oauth/scopes';
+import { isLocked } from '../policy/lockout.check';
+import { PolicyService } from '../policy/policy.service';
+import type { AuthorizationCode } from '../tokens/authorization-code.entity';
+import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
+import { TokenResponse, TokensService } from '../tokens/tokens.service';
+import { UsersService } from '../users/users.service';
+import { GrantHandler, TokenRequest } from './grant-handler';
+import { LoginTokenIssuer } from './login-token.issuer';
+import { pkceVerifies } from './pkce';
+
+const INVALID_CODE = 'Invalid authorization code';
+
+/**
+ * RFC 6749 §4.1.3 with RFC 7636 PKCE (SPEC §3.4). The checks of the code's bindings (client,
+ * redirect_uri, verifier) read immutable columns; the redemption itself is one conditional UPDATE,
+ * and only the request whose UPDATE changed the row issues tokens. A presentation that passes the
+ * binding checks after the code was redeemed is a replay: it fails and ends the family the first
+ * redemption started.
+ */
+@Injectable()
+export class AuthorizationCodeGrant implements GrantHandler {
+  readonly grantType = 'authorization_code' as const;
+  readonly parameters = ['code', 'redirect_uri', 'code_verifier', 'token_format', 'refresh_expiry', 'max_exchange_period'] as const;
+
+  constructor(
+    private readonly codes: AuthorizationCodesService,
+    private readonly tokens: TokensService,
+    private readonly users: UsersService,
+    private readonly policies: PolicyService,
+    private readonly issuer: LoginTokenIssuer,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+  ) {}
+
+  async handle({ params, client, ip }: TokenRequest): Promise<TokenResponse> {
+    if (params.code === undefined) throw new InvalidRequest('code is required');
+    // The seeds document redirect_uri as required on every code exchange (see the README).
+    if (params.redirect_uri === undefined) throw new InvalidRequest('redirect_uri is required');
+
+    const code = await this.codes.find(params.code);
+    // A code of another client reads like an unknown one (RFC 6749 §4.1.3).
+    if (!code || code.clientId !== client.clientId) throw new InvalidGrant(INVALID_CODE);
+    if (params.redirect_uri !== code.redirectUri) throw new InvalidGrant('redirect_uri does not match the authorization request');
+    this.checkPkce(code, client, params);
+
+    if (!(await this.codes.consume(code.codeHash))) {
+      if (code.consumedAt || (await this.codes.isConsumed(code.codeHash))) await this.replayed(code, ip);
+      throw new InvalidGrant('Authorization code has expired');
+    }
+
+    const user = await this.users.findById(code.userId);
+    if (!user) throw new InvalidGrant(INVALID_CODE);
+    if (user.disabled) throw new InvalidGrant('User is disabled', 'USER_DISABLED');
+    if (isLocked(user, await this.policies.get(), this.clock.nowMs())) throw new InvalidGrant('User is locked', 'USER_LOCKED');
+
+    const response = await this.issuer.issue({
+      client,
+      user,
+      grantType: this.grantType,
+      scope: parseScope(code.scope),
+      authTime: code.authTime,
+      amr: code.amr.split(' ').filter(Boolean),
+      nonce: code.nonce,
+      params,
+      codeHash: code.codeHash,
+      ip,
+    });
+    // A replay that arrived while these tokens were being issued found no family to revoke yet.
+    if (await this.codes.wasReplayed(code.codeHash)) await this.tokens.revokeFamilyByCode(code.codeHash, 'authorization_code_reuse');
+    return response;
+  }
+
+  /** RFC 7636 §4.6; public clients and clients with require_pkce never redeem a code without it. */
+  private checkPkce(code: AuthorizationCode, client: Client, params: OAuthParams): void {
+    const verifier = params.code_verifier;
+    if (!code.codeChallenge) {
+      // A verifier without a challenge would let an attacker strip PKCE from the authorization request.
+      if (verifier !== undefined) throw new InvalidGrant('code_verifier was sent but the authorization request had no code_challenge');
+      if (client.isPublic || client.requirePkce) throw new InvalidGrant('PKCE is required for this client');
+      return;
+    }
+    if (verifier === undefined) throw new InvalidGrant('code_verifier is required');
+    if (!pkceVerifies(code.codeChallengeMethod ?? 'plain', code.codeChallenge, verifier)) {
+      throw new InvalidGrant('code_verifier does not match the code_challenge');
+    }
+  }
+
+  private async replayed(code: AuthorizationCode, ip: string): Promise<never> {
+    await this.codes.recordReplay(code.codeHash, code.expiresAt);
+    const revoked = await this.tokens.revokeFamilyByCode(code.codeHash, 'authorization_code_reuse');
+    await this.audit.record({
+      type: 'authorization_code.reused',
+      userId: code.userId,
+      clientId: code.clientId,
+      ip,
+      details: { revoked_families: revoked },
+    });
+    throw new InvalidGrant('Authorization code has already been used');
+  }
+}

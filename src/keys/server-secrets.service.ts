@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import { isUniqueViolation } from '../database/errors';
+import { decryptPrivate, encryptPrivate } from './key-encryption';
+import { StoredKey } from './signing-key.entity';
+
+/** What a server secret is for; each purpose has its own random key. */
+export type SecretPurpose = 'login-form';
+
+/**
+ * Symmetric server secrets (HMAC keys) shared by every instance: 256 random bits generated on first
+ * use and kept in the `keys` table (purpose "secret", encrypted like the signing keys when
+ * KEY_ENCRYPTION_SECRET is set), so that a value MACed by one instance verifies on any other.
+ */
+@Injectable()
+export class ServerSecretsService {
+  private readonly cache = new Map<SecretPurpose, Promise<Buffer>>();
+
+  constructor(
+    @InjectRepository(StoredKey) private readonly repo: Repository<StoredKey>,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  get(purpose: SecretPurpose): Promise<Buffer> {
+    let secret = this.cache.get(purpose);
+    if (!secret) {
+      secret = this.loadOrCreate(purpose);
+      // A failed database read must not be cached for the life of the process.
+      secret.catch(() => this.cache.delete(purpose));
+      this.cache.set(purpose, secret);
+    }
+    return secret;
+  }
+
+  private async loadOrCreate(purpose: SecretPurpose): Promise<Buffer> {
+    const kid = `secret:${purpose}`;
+    const existing = await this.repo.findOne({ where: { kid } });
+    if (existing) return this.open(existing);
+    const value = randomBytes(32).toString('base64url');
+    const kek = this.config.keyEncryptionSecret;
+    try {
+      await this.repo.insert({
+        kid,
+        purpose: 'secret',
+        alg: 'HS256',
+        publicKey: '',
+        privateKey: kek ? encryptPrivate(value, kek) : value,
+        privateKeyEncrypted: !!kek,
+        createdAt: this.clock.now(),
+        retiredAt: null,
+        expiresAt: null,
+      });
+      return Buffer.from(value, 'base64url');
+    } catch (error) {
+      // Another instance created it at the same moment: everyone uses the stored one.
+      if (!isUniqueViolation(error)) throw error;
+      const stored = await this.repo.findOne({ where: { kid } });
+      if (!stored) throw error;
+      return this.open(stored);
+    }
+  }
+
+  private open(row: StoredKey): Buffer {
+    if (!row.privateKeyEncrypted) return Buffer.from(row.privateKey, 'base64url');
+    if (!this.config.keyEncryptionSecret) throw new Error(`Secret ${row.kid} is encrypted but KEY_ENCRYPTION_SECRET is not set`);
+    return Buffer.from(decryptPrivate(row.privateKey, this.config.keyEncryptionSecret), 'base64url');
+  }
+}

@@ -1,0 +1,78 @@
+import { Controller, Delete, Get, HttpCode, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
+import { ApiBasicAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ClientAuthGuard, type ClientRequest } from '../clients/auth/client-auth.guard';
+import { InvalidRequest } from '../oauth/errors';
+import { OAuthFormGuard, oauthParams } from '../oauth/form';
+import { IntrospectionResponse, IntrospectionService } from './introspection.service';
+
+export const INTROSPECTION_PATH = 'oauth2/introspect';
+
+@ApiTags('OAuth 2.0')
+@Controller()
+export class IntrospectionController {
+  constructor(private readonly introspection: IntrospectionService) {}
+
+  @Post(INTROSPECTION_PATH)
+  @HttpCode(200)
+  @UseGuards(OAuthFormGuard, ClientAuthGuard)
+  @ApiOperation({
+    summary: 'Token introspection (RFC 7662)',
+    description:
+      'Form-encoded, client-authenticated as at the token endpoint. Answers for JWT and opaque access tokens and for ' +
+      'refresh tokens issued to the calling client; expired, revoked, spent, unknown and other clients\' tokens all ' +
+      'read exactly {"active":false}.',
+  })
+  @ApiBasicAuth('client')
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['token'],
+      properties: {
+        token: { type: 'string', description: 'An access token (JWT or opaque) or a refresh token' },
+        token_type_hint: { type: 'string', enum: ['access_token', 'refresh_token'], description: 'Where to look first; never required' },
+        client_id: { type: 'string' },
+        client_secret: { type: 'string' },
+      },
+    },
+  })
+  @ApiOkResponse({
+    description: 'Token metadata',
+    schema: {
+      type: 'object',
+      required: ['active'],
+      properties: {
+        active: { type: 'boolean' },
+        scope: { type: 'string' },
+        client_id: { type: 'string' },
+        username: { type: 'string' },
+        token_type: { type: 'string', enum: ['Bearer', 'refresh_token'] },
+        exp: { type: 'integer' },
+        iat: { type: 'integer' },
+        sub: { type: 'string' },
+        aud: { type: 'string' },
+        iss: { type: 'string' },
+        jti: { type: 'string', description: 'Access tokens only' },
+        auth_time: { type: 'integer' },
+        sid: { type: 'string', description: 'The login session (token family)' },
+      },
+    },
+  })
+  @ApiResponse({ status: 400, description: 'invalid_request: "token is required", or a malformed request' })
+  @ApiResponse({ status: 401, description: 'invalid_client: "Bad client credentials"' })
+  introspect(@Req() req: ClientRequest): Promise<IntrospectionResponse> {
+    const params = oauthParams(req);
+    if (params.token === undefined) throw new InvalidRequest('token is required');
+    return this.introspection.introspect(params.token, params.token_type_hint, req.client!);
+  }
+
+  /** Any other method: 405 with an OAuth error body. */
+  @Get(INTROSPECTION_PATH)
+  @Put(INTROSPECTION_PATH)
+  @Patch(INTROSPECTION_PATH)
+  @Delete(INTROSPECTION_PATH)
+  @ApiOperation({ summary: 'Any method but POST: 405 invalid_request', deprecated: true })
+  wrongMethod(): never {
+    throw new InvalidRequest('The introspection endpoint accepts only POST', 405).withHeader('Allow', 'POST');
+  }
+}

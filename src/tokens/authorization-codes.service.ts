@@ -1,0 +1,107 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Clock } from '../common/clock';
+import { randomToken, sha256Hex } from '../common/crypto';
+import { isUniqueViolation } from '../database/errors';
+import { formatScope } from '../oauth/scopes';
+import { AuthorizationCode } from './authorization-code.entity';
+import { UsedJti } from './used-jti.entity';
+
+/** RFC 6749 §4.1.2 recommends at most 10 minutes; SPEC §3.4 makes it exactly that. */
+export const AUTHORIZATION_CODE_TTL_MS = 10 * 60_000;
+
+export interface NewAuthorizationCode {
+  clientId: string;
+  userId: string;
+  redirectUri: string;
+  scope: string[];
+  nonce?: string | null;
+  codeChallenge?: string | null;
+  codeChallengeMethod?: 'S256' | 'plain' | null;
+  authTime: Date;
+  amr: string[];
+}
+
+/**
+ * Authorization codes: 256-bit random values stored only as their SHA-256, redeemed once by a
+ * single conditional UPDATE, so that of any number of concurrent redemptions on any number of
+ * instances exactly one wins.
+ */
+@Injectable()
+export class AuthorizationCodesService {
+  constructor(
+    private readonly clock: Clock,
+    @InjectRepository(AuthorizationCode) private readonly codes: Repository<AuthorizationCode>,
+    @InjectRepository(UsedJti) private readonly replayCache: Repository<UsedJti>,
+  ) {}
+
+  /** Stores a new code and returns its value, which exists nowhere else. */
+  async issue(input: NewAuthorizationCode): Promise<string> {
+    const code = randomToken();
+    const now = this.clock.nowMs();
+    await this.codes.insert({
+      codeHash: sha256Hex(code),
+      clientId: input.clientId,
+      userId: input.userId,
+      redirectUri: input.redirectUri,
+      scope: formatScope(input.scope),
+      nonce: input.nonce ?? null,
+      codeChallenge: input.codeChallenge ?? null,
+      codeChallengeMethod: input.codeChallengeMethod ?? null,
+      authTime: input.authTime,
+      amr: input.amr.join(' '),
+      createdAt: new Date(now),
+      expiresAt: new Date(now + AUTHORIZATION_CODE_TTL_MS),
+      consumedAt: null,
+    });
+    return code;
+  }
+
+  /** The stored code a presented value stands for, or null. Reading it decides nothing: see {@link consume}. */
+  find(code: string): Promise<AuthorizationCode | null> {
+    if (code.length > 512) return Promise.resolve(null);
+    return this.codes.findOne({ where: { codeHash: sha256Hex(code) } });
+  }
+
+  /**
+   * Redeems the code: one conditional UPDATE, and only the request whose UPDATE changed the row may
+   * issue tokens. False when it was already consumed or has expired.
+   */
+  async consume(codeHash: string): Promise<boolean> {
+    const now = this.clock.nowMs();
+    const result = await this.codes
+      .createQueryBuilder()
+      .update()
+      .set({ consumedAt: new Date(now) })
+      .where('code_hash = :codeHash AND consumed_at IS NULL AND expires_at > :now', { codeHash, now })
+      .execute();
+    return result.affected === 1;
+  }
+
+  async isConsumed(codeHash: string): Promise<boolean> {
+    const row = await this.codes.findOne({ where: { codeHash }, select: { codeHash: true, consumedAt: true } });
+    return !!row?.consumedAt;
+  }
+
+  /**
+   * Remembers, in the replay cache every instance shares, that the code was presented again. The
+   * request that redeemed it checks this after issuing its tokens: a replay racing the first
+   * redemption, before its family existed to be revoked, still ends that family.
+   */
+  async recordReplay(codeHash: string, codeExpiresAt: Date): Promise<void> {
+    try {
+      await this.replayCache.insert({ keyHash: replayKey(codeHash), expiresAt: new Date(codeExpiresAt.getTime() + AUTHORIZATION_CODE_TTL_MS) });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+  }
+
+  async wasReplayed(codeHash: string): Promise<boolean> {
+    return (await this.replayCache.count({ where: { keyHash: replayKey(codeHash) } })) > 0;
+  }
+}
+
+function replayKey(codeHash: string): string {
+  return sha256Hex(`authorization_code_replay:${codeHash}`);
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { TokensModule } from '../tokens/tokens.module';
+import { UsersModule } from '../users/users.module';
+import { UserInfoController } from './userinfo.controller';
+import { UserInfoService } from './userinfo.service';
+
+/** OIDC UserInfo at /oauth2/userinfo (alias /oidc/me), SPEC §4. */
+@Module({
+  imports: [TokensModule, UsersModule],
+  controllers: [UserInfoController],
+  providers: [UserInfoService],
+})
+export class UserInfoModule {}

@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import { InsufficientScope, InvalidToken } from '../oauth/errors';
+import { TokensService } from '../tokens/tokens.service';
+import { userClaims } from '../users/claims';
+import { UsersService } from '../users/users.service';
+
+export const INVALID_TOKEN = 'The access token is invalid or expired';
+
+/** OIDC Core §5.3: the claims of the user an access token was issued for, by the token's scope. */
+@Injectable()
+export class UserInfoService {
+  constructor(
+    private readonly tokens: TokensService,
+    private readonly users: UsersService,
+  ) {}
+
+  async claims(accessToken: string): Promise<Record<string, unknown>> {
+    const token = await this.tokens.verifyAccessToken(accessToken);
+    // A client_credentials token has no user, so there is nobody to describe: invalid for this resource.
+    if (!token?.userId) throw new InvalidToken(INVALID_TOKEN);
+    if (!token.scope.includes('openid')) throw new InsufficientScope('openid');
+    const user = await this.users.findById(token.userId);
+    // Deleting or disabling a user ends their families already; this covers a token read in between.
+    if (!user || user.disabled) throw new InvalidToken(INVALID_TOKEN);
+    return { sub: user.id, ...userClaims(user, token.scope) };
+  }
+}
