@@ -1,26 +1,11 @@
-import type { User } from './user.entity';
-
-const PROFILE_CLAIMS = [
-  'name',
-  'family_name',
-  'given_name',
-  'middle_name',
-  'nickname',
-  'profile',
-  'picture',
-  'website',
-  'gender',
-  'birthdate',
-  'zoneinfo',
-  'locale',
-] as const;
+import { PROFILE_CLAIM_NAMES, type User } from './user.entity';
 
 /** Claims every id_token carries. `nonce` joins them with the authorization-code flow, the only one that takes it. */
 export const ID_TOKEN_CLAIMS = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'at_hash', 'sid', 'amr'] as const;
 
 /** Claims each scope releases (OIDC Core §5.4, plus `groups`). */
 export const CLAIMS_BY_SCOPE: Record<string, readonly string[]> = {
-  profile: [...PROFILE_CLAIMS, 'preferred_username', 'updated_at'],
+  profile: [...PROFILE_CLAIM_NAMES, 'preferred_username', 'updated_at'],
   email: ['email', 'email_verified'],
   phone: ['phone_number', 'phone_number_verified'],
   address: ['address'],
@@ -43,7 +28,7 @@ export function userClaims(user: User, scopes: readonly string[]): Record<string
     if (present(value)) claims[name] = value;
   };
   if (scopes.includes('profile')) {
-    for (const name of PROFILE_CLAIMS) put(name, user.claims[name]);
+    for (const name of PROFILE_CLAIM_NAMES) put(name, user.claims[name]);
     put('preferred_username', user.username);
     put('updated_at', Math.floor(user.updatedAt.getTime() / 1000));
   }

@@ -10,6 +10,22 @@ export interface Address {
   country?: string;
 }
 
+/** The OIDC Core §5.1 profile claims a user may hold, in the order they are released. */
+export const PROFILE_CLAIM_NAMES = [
+  'name',
+  'given_name',
+  'family_name',
+  'middle_name',
+  'nickname',
+  'profile',
+  'picture',
+  'website',
+  'gender',
+  'birthdate',
+  'zoneinfo',
+  'locale',
+] as const;
+
 /** OIDC standard profile claims (OpenID Connect Core §5.1) kept as one JSON document. */
 export interface ProfileClaims {
   name?: string;

@@ -7,10 +7,10 @@ import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { isUniqueViolation } from '../database/errors';
 import { TokensService } from '../tokens/tokens.service';
-import { CreateUserDto, PasswordFlagsDto, PROFILE_FIELDS, SetPasswordDto, UpdateUserDto, UserSearchQuery } from './dto/user.dto';
+import { CreateUserDto, PasswordFlagsDto, SetPasswordDto, UpdateUserDto, UserSearchQuery } from './dto/user.dto';
 import { normalizeLogin, normalizePhone } from './identifiers';
 import { hashPassword, isImportableHash } from './passwords';
-import { ProfileClaims, User } from './user.entity';
+import { PROFILE_CLAIM_NAMES, ProfileClaims, User } from './user.entity';
 
 @Injectable()
 export class UsersService {
@@ -186,7 +186,7 @@ export class UsersService {
     if (dto.require_mfa !== undefined) user.requireMfa = dto.require_mfa;
     if (dto.groups !== undefined) user.groups = dto.groups;
     const claims: ProfileClaims = { ...user.claims };
-    for (const field of PROFILE_FIELDS) {
+    for (const field of PROFILE_CLAIM_NAMES) {
       const value = dto[field];
       if (value === null) delete claims[field];
       else if (value !== undefined) claims[field] = value;

@@ -210,18 +210,4 @@ export class UserResponseDto {
   @ApiProperty() updated_at!: string;
 }
 
-export const PROFILE_FIELDS = [
-  'name',
-  'given_name',
-  'family_name',
-  'middle_name',
-  'nickname',
-  'profile',
-  'picture',
-  'website',
-  'gender',
-  'birthdate',
-  'zoneinfo',
-  'locale',
-] as const;
 
