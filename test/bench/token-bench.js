@@ -42,13 +42,13 @@ async function waitForServer() {
   throw new Error('service did not start');
 }
 
-async function scenario(name, makeRequest) {
+async function scenario(name, makeRequest, requests = REQUESTS) {
   let done = 0;
   let failures = 0;
   const latencies = [];
   const started = process.hrtime.bigint();
   async function worker() {
-    while (done < REQUESTS) {
+    while (done < requests) {
       done++;
       const t0 = process.hrtime.bigint();
       const res = await makeRequest();
@@ -90,6 +90,14 @@ async function main() {
     await scenario('client_credentials (JWT)', () => call('POST', '/oauth2/token', { body: form({ grant_type: 'client_credentials', scope: 'api' }), headers: clientAuth }));
     await scenario('client_credentials (opaque)', () =>
       call('POST', '/oauth2/token', { body: form({ grant_type: 'client_credentials', scope: 'api', token_format: 'opaque' }), headers: clientAuth }),
+    );
+    const user = { username: 'bench-user', password: 'correct horse battery staple' };
+    await call('POST', '/admin/users', { body: JSON.stringify(user), headers: adminJson });
+    // argon2id (19 MiB, t=2) bounds this one: it measures the password hashing budget, with fewer requests.
+    await scenario(
+      'password (argon2id verify)',
+      () => call('POST', '/oauth2/token', { body: form({ grant_type: 'password', ...user, scope: 'api' }), headers: clientAuth }),
+      Math.ceil(REQUESTS / 10),
     );
     await scenario('invalid_client (wrong secret)', async () => {
       const res = await call('POST', '/oauth2/token', { body: form({ grant_type: 'client_credentials' }), headers: { 'content-type': FORM, authorization: basic(client.client_id, 'wrong') } });
