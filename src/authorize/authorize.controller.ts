@@ -38,7 +38,7 @@ const REQUEST_PARAMETERS: { name: string; required?: boolean; description: strin
 const ApiAuthorizationQuery = () =>
   applyDecorators(...REQUEST_PARAMETERS.map((p) => ApiQuery({ name: p.name, required: !!p.required, description: p.description, ...(p.enum ? { enum: p.enum } : {}) })));
 
-const PAGE = 'The hosted login page (HTML form with username, password and a CSRF token)';
+const PAGE = 'The hosted login page (HTML form with username, password, an optional one-time code and a CSRF token)';
 const ERROR_PAGE = 'HTML error page, never a redirect: missing, unknown or disabled client, unregistered or missing redirect_uri';
 const REDIRECT =
   'redirect_uri?error=…&error_description=…&state=…&iss=… (invalid_request, unsupported_response_type, unauthorized_client, ' +
@@ -67,7 +67,7 @@ export class AuthorizeController {
     summary: 'Authorization request by POST, and the login form submission',
     description:
       'Without login fields this is an OIDC form-serialized authorization request and shows the login page. ' +
-      'With them (username, password, csrf_token, action) it is the login form: a correct login answers ' +
+      'With them (username, password, otp, csrf_token, action) it is the login form: a correct login answers ' +
       '303 redirect_uri?code=…&state=…&iss=…; a refused one shows the page again with the password grant\'s error_description.',
   })
   @ApiConsumes('application/x-www-form-urlencoded')
@@ -78,6 +78,10 @@ export class AuthorizeController {
         ...Object.fromEntries(REQUEST_PARAMETERS.map((p) => [p.name, { type: 'string', description: p.description, ...(p.enum ? { enum: p.enum } : {}) }])),
         username: { type: 'string', description: 'Username, email or phone number' },
         password: { type: 'string', format: 'password' },
+        otp: {
+          type: 'string',
+          description: 'Optional TOTP code (6 digits) for users who must give one; it may instead be appended to the password',
+        },
         csrf_token: { type: 'string', description: 'From the login page; bound to the browser cookie and the request parameters' },
         action: { type: 'string', enum: ['login', 'cancel'], description: 'cancel answers error=access_denied' },
       },

@@ -30,7 +30,7 @@ export interface AuthorizeInput {
 }
 
 /** Fields of the login form itself, as opposed to the authorization request it carries. */
-const LOGIN_FIELDS = ['csrf_token', 'username', 'password', 'action'];
+const LOGIN_FIELDS = ['csrf_token', 'username', 'password', 'otp', 'action'];
 
 const FORM_EXPIRED = 'The sign-in form has expired or was not accepted (are cookies enabled?). Please sign in again.';
 
@@ -86,15 +86,19 @@ export class AuthorizeService {
 
     const { client } = request;
     let userId: string;
+    let amr: string[];
     try {
-      const user = await this.passwordLogin.authenticate({
+      const login = await this.passwordLogin.authenticate({
         identifier: { kind: 'username', value: username },
         password: values.password,
+        // The optional one-time-code field; a code appended to the password works too, as at the token endpoint.
+        otp: values.otp,
         clientId: client.clientId,
         clientRequiresMfa: client.requireMfa,
         ip: input.ip,
       });
-      userId = user.id;
+      userId = login.user.id;
+      amr = login.amr;
     } catch (error) {
       // Exactly what the password grant would say: its error_description, nothing more.
       if (error instanceof InvalidGrant) return this.showLogin(request, input, { status: 400, username, error: error.description });
@@ -110,7 +114,7 @@ export class AuthorizeService {
       codeChallenge: request.codeChallenge,
       codeChallengeMethod: request.codeChallengeMethod,
       authTime: this.clock.now(),
-      amr: ['pwd'],
+      amr,
     });
     await this.audit.record({
       type: 'authorization_code.issued',

@@ -29,6 +29,7 @@ button{display:block;width:100%;margin-top:1.5rem;padding:.75rem 1rem;font:inher
 button:hover{background:var(--accent-hover)}
 button.secondary{margin-top:.75rem;font-weight:500;color:var(--text);background:transparent;border-color:var(--border)}
 button.secondary:hover{background:var(--bg)}
+.hint{margin:.375rem 0 0;font-size:.8125rem;color:var(--muted)}
 .foot{margin:1.5rem 0 0;font-size:.8125rem;color:var(--muted);text-align:center}
 code{font-size:.875em;overflow-wrap:anywhere}
 `.trim();
@@ -112,6 +113,9 @@ ${hidden}
 <input id="username" name="username" type="text" value="${escapeHtml(input.username ?? '')}" autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" required${focusPassword ? '' : ' autofocus'}${invalid}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required${focusPassword ? ' autofocus' : ''}${invalid}>
+<label for="otp">One-time code (if enabled)</label>
+<input id="otp" name="otp" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="7" aria-describedby="otp-hint">
+<p class="hint" id="otp-hint">The 6-digit code from your authenticator app, if your account uses one.</p>
 <button type="submit" name="action" value="login">Sign in</button>
 <button type="submit" name="action" value="cancel" class="secondary" formnovalidate>Cancel</button>
 </form>`;

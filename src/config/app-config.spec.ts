@@ -23,6 +23,7 @@ describe(loadConfig.name, () => {
       logLevel: 'log',
       trustedProxies: [],
       purgeIntervalSeconds: 600,
+      passwordRsaPkcs1: false,
     });
   });
 
@@ -46,6 +47,7 @@ describe(loadConfig.name, () => {
       TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1 ,::1,fd00::/64',
       TRUSTED_CLIENT_CERT_HEADER: 'X-SSL-Client-Cert',
       PURGE_INTERVAL_SECONDS: '0',
+      PASSWORD_RSA_PKCS1: 'true',
     });
     expect({ ...config }).toEqual({
       port: 8443,
@@ -59,6 +61,7 @@ describe(loadConfig.name, () => {
       trustedProxies: ['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/64'],
       trustedClientCertHeader: 'x-ssl-client-cert',
       purgeIntervalSeconds: 0,
+      passwordRsaPkcs1: true,
     });
   });
 
@@ -100,6 +103,8 @@ describe(loadConfig.name, () => {
       ['TRUSTED_PROXIES', '10.0.0.0/8/8', /TRUSTED_PROXIES has an invalid address/],
       ['TRUSTED_CLIENT_CERT_HEADER', 'X SSL Cert', /TRUSTED_CLIENT_CERT_HEADER must be an HTTP header name/],
       ['PURGE_INTERVAL_SECONDS', 'often', /PURGE_INTERVAL_SECONDS must be a whole number/],
+      ['PASSWORD_RSA_PKCS1', 'yes', /PASSWORD_RSA_PKCS1 must be true or false, got "yes"/],
+      ['PASSWORD_RSA_PKCS1', 'TRUE', /PASSWORD_RSA_PKCS1 must be true or false/],
     ])('%s=%j', (variable, value, message) => {
       const error = failure({ [variable]: value });
       expect(error.variable).toBe(variable);

@@ -16,6 +16,8 @@ export class AppConfig {
   trustedClientCertHeader?: string;
   /** Seconds between purges of expired codes, tokens and replay-cache rows; 0 disables the timer. */
   purgeIntervalSeconds!: number;
+  /** Also accept RSA PKCS#1 v1.5 password ciphertexts (JSEncrypt clients); weaker than OAEP. */
+  passwordRsaPkcs1!: boolean;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +77,13 @@ function databaseUrl(raw: string): string {
   return raw;
 }
 
+function booleanFlag(env: Env, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new ConfigError(name, `must be true or false, got ${quote(raw)}`);
+}
+
 const LOG_LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
 
 export function loadConfig(env: Env = process.env): AppConfig {
@@ -126,5 +135,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     config.trustedClientCertHeader = env.TRUSTED_CLIENT_CERT_HEADER.toLowerCase();
   }
   config.purgeIntervalSeconds = integer(env, 'PURGE_INTERVAL_SECONDS', 600, 0, 86400);
+  config.passwordRsaPkcs1 = booleanFlag(env, 'PASSWORD_RSA_PKCS1');
   return config;
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { ClientsModule } from '../clients/clients.module';
+import { KeysModule } from '../keys/keys.module';
 import { PolicyModule } from '../policy/policy.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { UsersModule } from '../users/users.module';
@@ -17,7 +18,7 @@ import { TokenController } from './token.controller';
 const HANDLERS = [ClientCredentialsGrant, PasswordGrant, AuthorizationCodeGrant, RefreshTokenGrant];
 
 @Module({
-  imports: [AuditModule, ClientsModule, PolicyModule, TokensModule, UsersModule],
+  imports: [AuditModule, ClientsModule, KeysModule, PolicyModule, TokensModule, UsersModule],
   controllers: [TokenController],
   providers: [...HANDLERS, { provide: GRANT_HANDLERS, useFactory: (...handlers) => handlers, inject: HANDLERS }, GrantRegistry, LoginTokenIssuer],
   exports: [GrantRegistry, LoginTokenIssuer],

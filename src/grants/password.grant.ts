@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import type { OAuthParams } from '../oauth/form';
 import { InvalidRequest } from '../oauth/errors';
+import { PasswordKeysService } from '../keys/password-keys.service';
+import { isPasswordEncryptType, type PasswordEncryptType } from '../keys/password-transport';
 import type { TokenResponse } from '../tokens/tokens.service';
 import { LoginIdentifier, PasswordLoginService } from '../users/password-login.service';
 import { GrantHandler, TokenRequest } from './grant-handler';
@@ -17,8 +19,9 @@ const IDENTIFIER_KINDS = ['username', 'email', 'phone'] as const;
  * client has the grant registered.
  *
  * Checks run cheapest first and never touch the account before the request itself is valid:
- * identifier exclusivity, identifier present, password present, transport encoding, scope, lifetime
- * parameters and token_format. Only then is the password verified, so a malformed request neither
+ * identifier exclusivity, identifier present, password present, password_encrypt_type, scope,
+ * lifetime parameters and token_format, then the password's transport decryption. Only then is the
+ * password verified, so a malformed request (a ciphertext that does not decrypt included) neither
  * costs an argon2 verification nor counts towards the user's lockout.
  */
 @Injectable()
@@ -40,28 +43,43 @@ export class PasswordGrant implements GrantHandler {
     private readonly logins: PasswordLoginService,
     private readonly issuer: LoginTokenIssuer,
     private readonly clock: Clock,
+    private readonly transportKeys: PasswordKeysService,
   ) {}
 
   async handle({ params, client, ip }: TokenRequest): Promise<TokenResponse> {
     const identifier = loginIdentifier(params);
     if (params.password === undefined) throw new InvalidRequest('A password must be supplied.');
-    const password = plaintextPassword(params);
+    const encryptType = passwordEncryptType(params);
     const scope = resolveScope(client, params.scope);
     // Validated here so that a bad value is refused before the login, not after it; the issuer reads them again.
     parseLifetimeParams(params);
     resolveTokenFormat(client, params);
+    const password = await this.plaintextPassword(encryptType, params.password);
 
-    const user = await this.logins.authenticate({ identifier, password, clientId: client.clientId, clientRequiresMfa: client.requireMfa, ip });
+    const { user, amr } = await this.logins.authenticate({ identifier, password, clientId: client.clientId, clientRequiresMfa: client.requireMfa, ip });
     return this.issuer.issue({
       client,
       user,
       grantType: this.grantType,
       scope,
       authTime: this.clock.now(),
-      amr: ['pwd'],
+      amr,
       params,
       ip,
     });
+  }
+
+  /**
+   * The password as typed: decrypted from its transport encryption when there is one. A ciphertext
+   * that does not decrypt is a malformed request, not a wrong password: it is refused before the
+   * account is looked at and does not count towards the lockout.
+   */
+  private async plaintextPassword(type: PasswordEncryptType, password: string): Promise<string> {
+    if (type === 'none') return password;
+    const decrypted = await this.transportKeys.decrypt(type, password);
+    if (decrypted === null) throw new InvalidRequest('Password could not be decrypted');
+    if (decrypted === '') throw new InvalidRequest('A password must be supplied.');
+    return decrypted;
   }
 }
 
@@ -73,14 +91,9 @@ export function loginIdentifier(params: OAuthParams): LoginIdentifier {
   return { kind: given[0], value: params[given[0]] };
 }
 
-/**
- * The password as typed. Only `password_encrypt_type=none` is handled here; the RSA and SM2
- * transport encodings belong to the password-encryption feature. Until it is in place they are
- * refused rather than treated as a plaintext password, which would count every encrypted login
- * as a failure and lock the user out.
- */
-function plaintextPassword(params: OAuthParams): string {
+/** SPEC §3.3: `none` (the default), `rsa` or `sm2`; the values are case-sensitive, as the vendor documents them. */
+function passwordEncryptType(params: OAuthParams): PasswordEncryptType {
   const type = params.password_encrypt_type ?? 'none';
-  if (type !== 'none') throw new InvalidRequest('Unsupported password_encrypt_type');
-  return params.password;
+  if (!isPasswordEncryptType(type)) throw new InvalidRequest('Unsupported password_encrypt_type');
+  return type;
 }

@@ -19,11 +19,11 @@ export class StoredKey {
   @Column({ type: 'varchar', length: 16 })
   alg!: string;
 
-  /** Public JWK (or, for SM2, the hex public key), as JSON. */
+  /** Public JWK as JSON; for SM2 the hex public key itself (uncompressed, 04…). */
   @Column({ name: 'public_key', type: 'text' })
   publicKey!: string;
 
-  /** PKCS#8 PEM (or hex for SM2); AES-256-GCM encrypted when KEY_ENCRYPTION_SECRET is set. */
+  /** PKCS#8 PEM (or the hex private scalar for SM2); AES-256-GCM encrypted when KEY_ENCRYPTION_SECRET is set. */
   @Column({ name: 'private_key', type: 'text' })
   privateKey!: string;
 

@@ -20,6 +20,19 @@ export interface LoginCheck {
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 
+/** SPEC §3.3: a second factor is required when the client or the user requires it. */
+export function mfaRequired(user: User, clientRequiresMfa: boolean): boolean {
+  return clientRequiresMfa || user.requireMfa;
+}
+
+/**
+ * The TOTP code is part of the credentials (step 3) when MFA is required and the user has a TOTP;
+ * without one, step 8 refuses the login.
+ */
+export function totpRequired(user: User, clientRequiresMfa: boolean): boolean {
+  return mfaRequired(user, clientRequiresMfa) && !!user.totpSecret;
+}
+
 /** SPEC §3.3 wording: "past password_expires_at", "older than", "age >": the boundary instant still logs in. */
 function expiresAtPassed(user: User, nowMs: number): boolean {
   return !!user.passwordExpiresAt && nowMs > user.passwordExpiresAt.getTime();
@@ -49,6 +62,7 @@ export const LOGIN_CHECKS: readonly LoginCheck[] = [
     refuses: ({ user }) => user.passwordChangeRequired,
     error: () => new InvalidGrant('Password change required', 'PASSWORD_CHANGE_REQUIRED'),
   },
+  // Users with a TOTP gave their code with the password (step 3); this is for those without one.
   {
     name: 'mfa-enrollment-required',
     refuses: ({ user, mfaRequired }) => mfaRequired && !user.totpSecret,

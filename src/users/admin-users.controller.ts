@@ -14,7 +14,9 @@ import { Clock } from '../common/clock';
 import { isLocked } from '../policy/lockout.check';
 import { PolicyService } from '../policy/policy.service';
 import type { BearerRequest } from '../tokens/bearer-token.guard';
+import { TotpEnrolmentResponseDto } from './dto/totp.dto';
 import { CreateUserDto, SetPasswordDto, UpdateUserDto, UserResponseDto, UserSearchQuery } from './dto/user.dto';
+import { TotpService } from './totp.service';
 import { toUserResponse } from './user.mapper';
 import type { User } from './user.entity';
 import { UsersService } from './users.service';
@@ -27,6 +29,7 @@ export class AdminUsersController {
     private readonly users: UsersService,
     private readonly policy: PolicyService,
     private readonly clock: Clock,
+    private readonly totp: TotpService,
   ) {}
 
   @Post()
@@ -98,6 +101,30 @@ export class AdminUsersController {
   @ApiNotFoundResponse()
   async unlock(@Param('id') id: string, @Req() req: BearerRequest): Promise<UserResponseDto> {
     return this.respond(await this.users.unlock(id, req.accessToken?.clientId));
+  }
+
+  @Post(':id/totp')
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Enrol the user in TOTP two-factor authentication; the secret is returned only here',
+    description:
+      'A new 160-bit secret replaces any previous one. When the client or the user has require_mfa, the user then logs in ' +
+      'with the 6-digit code appended to the password (RFC 6238, SHA-1, 30 s steps, one step of clock drift either side).',
+  })
+  @ApiCreatedResponse({ type: TotpEnrolmentResponseDto })
+  @ApiNotFoundResponse()
+  async enrolTotp(@Param('id') id: string, @Req() req: BearerRequest): Promise<TotpEnrolmentResponseDto> {
+    const { secret, otpauthUri } = await this.totp.enrol(id, req.accessToken?.clientId);
+    return { secret, otpauth_uri: otpauthUri };
+  }
+
+  @Delete(':id/totp')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Remove the TOTP enrolment (a user or client requiring MFA then gets "MFA enrollment required")' })
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse()
+  async removeTotp(@Param('id') id: string, @Req() req: BearerRequest): Promise<void> {
+    await this.totp.remove(id, req.accessToken?.clientId);
   }
 
   @Delete(':id/sessions')

@@ -5,11 +5,13 @@ import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { InvalidGrant } from '../oauth/errors';
 import { isLocked } from '../policy/lockout.check';
-import { firstRefusal } from '../policy/login.checks';
+import { firstRefusal, mfaRequired, totpRequired } from '../policy/login.checks';
 import type { Policy } from '../policy/policy.entity';
 import { PolicyService } from '../policy/policy.service';
 import { normalizeLogin, normalizePhone } from './identifiers';
 import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './passwords';
+import { TOTP_DIGITS } from './totp';
+import { TotpService } from './totp.service';
 import { User } from './user.entity';
 
 /** `username` matches username, then email, then phone (SPEC §3.3); `email` and `phone` match only their field. */
@@ -21,10 +23,24 @@ export interface PasswordLoginRequest {
   clientId: string;
   /** The client requires a second factor (client.require_mfa). */
   clientRequiresMfa: boolean;
+  /**
+   * A TOTP code given in a field of its own (the login page's `otp`). Without it, when a code is
+   * required, the last 6 digits of `password` are the code (the SAP seed's convention).
+   */
+  otp?: string;
   ip?: string;
 }
 
+/** A successful login: the user, and how they authenticated (RFC 8176 `amr`). */
+export interface PasswordLogin {
+  user: User;
+  amr: string[];
+}
+
 const BAD_CREDENTIALS = 'Bad credentials';
+
+/** Failures that count towards the lockout, as the audit event names them. */
+type FailureReason = 'bad_password' | 'bad_otp' | 'missing_otp';
 
 /**
  * The password login shared by the password grant and the hosted login page: the SPEC §3.3
@@ -37,6 +53,7 @@ export class PasswordLoginService implements OnModuleInit {
     private readonly policies: PolicyService,
     private readonly clock: Clock,
     private readonly audit: AuditService,
+    private readonly totp: TotpService,
   ) {}
 
   /** Computes the dummy hash at start-up, so the first unknown-user login costs what every other one does. */
@@ -44,7 +61,7 @@ export class PasswordLoginService implements OnModuleInit {
     await dummyPasswordHash();
   }
 
-  async authenticate(request: PasswordLoginRequest): Promise<User> {
+  async authenticate(request: PasswordLoginRequest): Promise<PasswordLogin> {
     const { clientId, ip } = request;
     // Read for every attempt, before the lookup, so unknown and known users do the same reads.
     const policy = await this.policies.get();
@@ -60,21 +77,37 @@ export class PasswordLoginService implements OnModuleInit {
       await this.audit.record({ type: 'login.failure', userId: user.id, clientId, ip, details: { reason: 'locked' } });
       throw new InvalidGrant('User is locked', 'USER_LOCKED');
     }
-    // Step 3: wrong password; counts toward the lockout.
-    if (!(await verifyPassword(user.passwordHash, request.password))) {
-      await this.recordFailure(user, policy, clientId, ip);
+    // Step 3: wrong password, or wrong or missing TOTP code; counts toward the lockout and reads
+    // the same whichever factor was wrong.
+    const withTotp = totpRequired(user, request.clientRequiresMfa);
+    const { password, code } = withTotp ? splitOtp(request) : { password: request.password, code: undefined };
+    const failure = await this.checkCredentials(user, password, withTotp, code);
+    if (failure) {
+      await this.recordFailure(user, policy, clientId, ip, failure);
       throw new InvalidGrant(BAD_CREDENTIALS);
     }
-    // Steps 4-8: account rules, revealed only after a correct password. They do not reset the
+    // Steps 4-8: account rules, revealed only after correct credentials. They do not reset the
     // failure counter: the login did not succeed.
-    const refusal = firstRefusal({ user, policy, nowMs: this.clock.nowMs(), mfaRequired: request.clientRequiresMfa || user.requireMfa });
+    const refusal = firstRefusal({ user, policy, nowMs: this.clock.nowMs(), mfaRequired: mfaRequired(user, request.clientRequiresMfa) });
     if (refusal) {
       await this.audit.record({ type: 'login.failure', userId: user.id, clientId, ip, details: { reason: refusal.name } });
       throw refusal.error();
     }
-    await this.recordSuccess(user, request.password);
-    await this.audit.record({ type: 'login.success', userId: user.id, clientId, ip });
-    return user;
+    await this.recordSuccess(user, password);
+    const amr = withTotp ? ['pwd', 'otp'] : ['pwd'];
+    await this.audit.record({ type: 'login.success', userId: user.id, clientId, ip, details: { amr: amr.join(' ') } });
+    return { user, amr };
+  }
+
+  /**
+   * The password first, then the code, which is spent only after a correct password: someone who
+   * guesses passwords cannot use up the user's codes. Returns why the credentials are refused.
+   */
+  private async checkCredentials(user: User, password: string, withTotp: boolean, code: string | undefined): Promise<FailureReason | undefined> {
+    if (!(await verifyPassword(user.passwordHash, password))) return 'bad_password';
+    if (!withTotp) return undefined;
+    if (code === undefined) return 'missing_otp';
+    return (await this.totp.verifyAndSpend(user, code)) ? undefined : 'bad_otp';
   }
 
   /**
@@ -106,7 +139,7 @@ export class PasswordLoginService implements OnModuleInit {
    * concurrent attempts on any number of instances each add exactly one and cannot skip the
    * threshold, and exactly one of them reports that it locked the user (audit event user.locked).
    */
-  private async recordFailure(user: User, policy: Policy, clientId: string, ip?: string): Promise<void> {
+  private async recordFailure(user: User, policy: Policy, clientId: string, ip: string | undefined, reason: FailureReason): Promise<void> {
     const now = this.clock.nowMs();
     const threshold = policy.lockoutThreshold;
     // A lock that has run out is cleared first, so counting starts again from zero.
@@ -167,7 +200,7 @@ export class PasswordLoginService implements OnModuleInit {
       userId: user.id,
       clientId,
       ip,
-      details: { reason: 'bad_password', failed_login_count: after?.failedLoginCount ?? null },
+      details: { reason, failed_login_count: after?.failedLoginCount ?? null },
     });
     if (lockedNow) {
       await this.audit.record({ type: 'user.locked', userId: user.id, clientId, ip, details: { reason: 'failed_logins', threshold } });
@@ -187,4 +220,17 @@ export class PasswordLoginService implements OnModuleInit {
       await this.users.update({ id: user.id }, { passwordHash: await hashPassword(password) });
     }
   }
+}
+
+/**
+ * The password and the TOTP code of a login that requires one: the `otp` field when given (spaces,
+ * as authenticator apps group the digits, are dropped), otherwise the last 6 digits of the
+ * password. A password without them has no code; it is still verified, so the answer takes as long.
+ */
+function splitOtp(request: PasswordLoginRequest): { password: string; code: string | undefined } {
+  if (request.otp !== undefined) return { password: request.password, code: request.otp.replace(/\s/g, '') };
+  const { password } = request;
+  const code = password.slice(-TOTP_DIGITS);
+  if (password.length <= TOTP_DIGITS || !/^\d+$/.test(code)) return { password, code: undefined };
+  return { password: password.slice(0, -TOTP_DIGITS), code };
 }

@@ -2,17 +2,19 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
 import { ClientsModule } from '../clients/clients.module';
+import { KeysModule } from '../keys/keys.module';
 import { PolicyModule } from '../policy/policy.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { AdminUsersController } from './admin-users.controller';
 import { User } from './user.entity';
 import { PasswordLoginService } from './password-login.service';
+import { TotpService } from './totp.service';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User]), AuditModule, ClientsModule, PolicyModule, TokensModule],
+  imports: [TypeOrmModule.forFeature([User]), AuditModule, ClientsModule, KeysModule, PolicyModule, TokensModule],
   controllers: [AdminUsersController],
-  providers: [UsersService, PasswordLoginService],
+  providers: [UsersService, PasswordLoginService, TotpService],
   exports: [UsersService, PasswordLoginService],
 })
 export class UsersModule {}

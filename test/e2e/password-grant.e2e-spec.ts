@@ -260,13 +260,19 @@ describe('Password grant (SPEC §3.3, §3.7, §3.8) and the account policy (§6)
       expect(res.body).toEqual(invalid('Parameter "password" must not be repeated'));
     });
 
-    it('accepts password_encrypt_type=none and refuses the encodings it cannot decode yet without counting a failure', async () => {
+    it('accepts password_encrypt_type=none; an unknown type or a ciphertext that does not decrypt is invalid_request and no failure', async () => {
+      // Transport encryption itself is proven in password-encryption.e2e-spec.ts.
       const user = await createUser(t);
       expect((await login({ username: user.username as string, password: user.password, password_encrypt_type: 'none' })).status).toBe(200);
-      for (const type of ['rsa', 'sm2', 'rot13']) {
+      for (const type of ['rot13', 'RSA', 'base64']) {
         const res = await login({ username: user.username as string, password: 'c2VjcmV0', password_encrypt_type: type });
         expect(res.status).toBe(400);
         expect(res.body).toEqual(invalid('Unsupported password_encrypt_type'));
+      }
+      for (const type of ['rsa', 'sm2']) {
+        const res = await login({ username: user.username as string, password: 'c2VjcmV0', password_encrypt_type: type });
+        expect(res.status).toBe(400);
+        expect(res.body).toEqual(invalid('Password could not be decrypted'));
       }
       expect((await userRow(user.id)).failedLoginCount).toBe(0);
     });
