@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import type { OAuthParams } from '../oauth/form';
-import { InvalidRequest } from '../oauth/errors';
 import { PasswordKeysService } from '../keys/password-keys.service';
 import { isPasswordEncryptType, type PasswordEncryptType } from '../keys/password-transport';
+import type { OAuthParams } from '../oauth/form';
+import { InvalidRequest } from '../oauth/errors';
 import type { TokenResponse } from '../tokens/tokens.service';
 import { LoginIdentifier, PasswordLoginService } from '../users/password-login.service';
 import { GrantHandler, TokenRequest } from './grant-handler';

@@ -37,8 +37,16 @@ export class TokenController {
         username: { type: 'string', description: 'password grant: matches username, then email, then phone number; exclusive with email and phone' },
         email: { type: 'string', description: 'password grant: matches the email only (case-insensitive)' },
         phone: { type: 'string', description: 'password grant: matches the phone number only (E.164 after normalisation)' },
-        password: { type: 'string', description: 'password grant' },
-        password_encrypt_type: { type: 'string', enum: ['none'], default: 'none', description: 'password grant' },
+        password: {
+          type: 'string',
+          description: 'password grant: the password, encrypted when password_encrypt_type says so; with MFA required and a TOTP enrolled, followed by the 6-digit code',
+        },
+        password_encrypt_type: {
+          type: 'string',
+          enum: ['none', 'rsa', 'sm2'],
+          default: 'none',
+          description: 'password grant: rsa = base64 RSA-OAEP-256 ciphertext, sm2 = hex SM2 C1C3C2 ciphertext, under the keys of GET /oauth2/password-encryption-keys',
+        },
         refresh_token: { type: 'string', description: 'refresh_token grant: the refresh token to rotate' },
         refresh_expiry: { type: 'integer', description: 'Seconds; shortens the refresh token lifetime, 0 = no refresh token' },
         max_exchange_period: { type: 'integer', minimum: 1, maximum: 4320, description: 'Hours the login may be refreshed; a smaller value than the client policy sticks' },

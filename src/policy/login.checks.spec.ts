@@ -1,5 +1,5 @@
 import type { User } from '../users/user.entity';
-import { firstRefusal, LOGIN_CHECKS } from './login.checks';
+import { firstRefusal, LOGIN_CHECKS, mfaRequired, totpRequired } from './login.checks';
 import type { Policy } from './policy.entity';
 import { isLocked } from './lockout.check';
 
@@ -52,6 +52,23 @@ describe('LOGIN_CHECKS', () => {
   it('require TOTP enrolment only when MFA is required', () => {
     expect(refusal(user(), policy(), true)).toBe('mfa-enrollment-required');
     expect(refusal(user({ totpSecret: 'enc' }), policy(), true)).toBeUndefined();
+  });
+});
+
+describe(totpRequired.name, () => {
+  it('asks for the code when the client or the user requires MFA and the user has a TOTP', () => {
+    const cases: [Partial<User>, boolean, boolean, boolean][] = [
+      [{}, false, false, false],
+      [{}, true, true, false],
+      [{ requireMfa: true }, false, true, false],
+      [{ totpSecret: 'enc' }, false, false, false],
+      [{ totpSecret: 'enc' }, true, true, true],
+      [{ totpSecret: 'enc', requireMfa: true }, false, true, true],
+    ];
+    for (const [fields, clientRequiresMfa, mfa, totp] of cases) {
+      const u = user({ requireMfa: false, ...fields });
+      expect([fields, clientRequiresMfa, mfaRequired(u, clientRequiresMfa), totpRequired(u, clientRequiresMfa)]).toEqual([fields, clientRequiresMfa, mfa, totp]);
+    }
   });
 });
 

@@ -347,7 +347,7 @@ describe('Two-factor login with TOTP (SPEC §3.3, §5, §6)', () => {
       const user = await enrolledUser();
       const { form } = await openLoginPage(t, authRequest());
       const wrongCode = String((Number(code(user)) + 1) % 1_000_000).padStart(6, '0');
-      for (const fields of [{ otp: wrongCode }, {}, { otp: 'abcdef' }]) {
+      for (const fields of [{ otp: wrongCode }, {}, { otp: 'abcdef' }] as Record<string, string>[]) {
         const res = await submitLogin(t, form, { username: user.username as string, password: user.password, ...fields });
         expect(res.status).toBe(400);
         expect(pageAlert(res.text)).toBe('Bad credentials');
