@@ -123,6 +123,12 @@ describe('Two-factor login with TOTP (SPEC §3.3, §5, §6)', () => {
       expect((await userRow(user.id)).totpSecret).toBeNull();
     });
 
+    it('is in the OpenAPI document with DELETE', async () => {
+      const doc = (await t.http.get('/docs-json')).body as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+      expect(Object.keys(doc.paths['/admin/users/{id}/totp']).sort()).toEqual(['delete', 'post']);
+      expect(Object.keys(doc.paths['/admin/users/{id}/totp'].post.responses)).toEqual(expect.arrayContaining(['201', '404']));
+    });
+
     it('a second enrolment replaces the secret: the old one stops working, the new one works', async () => {
       const user = await enrolledUser();
       expect((await login(user, `${user.password}${code(user)}`)).status).toBe(200);
