@@ -2,6 +2,7 @@ import type { Response } from 'supertest';
 import type { TokenResponse } from '../../src/tokens/tokens.service';
 import type { TestApp } from './app';
 import type { CreatedClient, CreatedUser } from './fixtures';
+import { clientPost } from './oidc';
 
 /** The identifier a user logs in with: the username, else the email or phone number it was created with. */
 export function loginName(user: CreatedUser): string {
@@ -10,23 +11,9 @@ export function loginName(user: CreatedUser): string {
   return name;
 }
 
-/**
- * POSTs `form` to the token endpoint as `client`, authenticating with the client's registered
- * method: HTTP Basic (client_secret_basic, the default), client_id and client_secret in the body
- * (client_secret_post), or client_id alone (none).
- */
+/** POSTs `form` to the token endpoint as `client`, with the client's registered authentication method. */
 export function clientTokenRequest(t: TestApp, client: CreatedClient, form: Record<string, string>): Promise<Response> {
-  const req = t.http.post('/oauth2/token').type('form');
-  switch (client.token_endpoint_auth_method ?? 'client_secret_basic') {
-    case 'client_secret_basic':
-      return req.auth(encodeURIComponent(client.client_id), encodeURIComponent(client.client_secret!)).send(form);
-    case 'client_secret_post':
-      return req.send({ client_id: client.client_id, client_secret: client.client_secret!, ...form });
-    case 'none':
-      return req.send({ client_id: client.client_id, ...form });
-    default:
-      throw new Error(`clientTokenRequest: unsupported method ${String(client.token_endpoint_auth_method)}`);
-  }
+  return clientPost(t, client, '/oauth2/token', form);
 }
 
 /** The raw password-grant response for `user` at `client`; `form` adds or overrides request parameters. */
