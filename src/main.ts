@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
+import { serveClusterMetrics } from './metrics/cluster-metrics';
 
 function readConfig(): AppConfig {
   try {
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   if (config.clusterWorkers > 1 && cluster.isPrimary) {
     // Every instance is stateless, so workers need no coordination beyond the shared database.
     // The first worker runs the migrations and creates the keys before the others start.
+    serveClusterMetrics();
     const fork = () => cluster.fork();
     const first = fork();
     first.once('listening', () => {
