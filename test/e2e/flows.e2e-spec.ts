@@ -605,6 +605,64 @@ describe('End-to-end flows (SPEC §3-§6 together)', () => {
       expect(decodeJwt(resumed.body.access_token).sid).toBe(sid);
     });
 
+    it('deleting a client ends its sessions, tokens and codes; a client registered again under its client_id inherits none of them', async () => {
+      const body = {
+        grant_types: ['password', 'refresh_token', 'client_credentials', 'authorization_code'],
+        redirect_uris: [CB],
+        scope: 'openid offline_access api:read',
+        default_scope: 'openid offline_access',
+      };
+      const doomed = await createClient(t, body);
+      const jwtSession = await login(t, doomed, user);
+      const opaqueSession = await login(t, doomed, user, { token_format: 'opaque' });
+      const serviceJwt = (await clientTokenRequest(t, doomed, { grant_type: 'client_credentials', scope: 'api:read' })).body.access_token as string;
+      const serviceOpaque = (await clientTokenRequest(t, doomed, { grant_type: 'client_credentials', scope: 'api:read', token_format: 'opaque' })).body.access_token as string;
+      const { code } = await loginForCode(t, { response_type: 'code', client_id: doomed.client_id, redirect_uri: CB }, credentials());
+
+      expect((await adminApi.delete(`/admin/clients/${doomed.client_id}`)).status).toBe(204);
+      const families = await t.db.query('SELECT revoked_at, revoked_reason FROM token_families WHERE client_id = ?', [doomed.client_id]);
+      expect(families).toHaveLength(2);
+      for (const family of families) expect(family).toEqual({ revoked_at: expect.anything(), revoked_reason: 'client_deleted' });
+      const [liveOpaque] = await t.db.query('SELECT COUNT(*) AS n FROM access_tokens WHERE client_id = ? AND revoked_at IS NULL', [doomed.client_id]);
+      expect(Number(liveOpaque.n)).toBe(0);
+      const [codes] = await t.db.query('SELECT COUNT(*) AS n FROM authorization_codes WHERE client_id = ?', [doomed.client_id]);
+      expect(Number(codes.n)).toBe(0);
+      const events = await t.http.get('/admin/audit-events').query({ type: 'admin.client.deleted', client: doomed.client_id }).auth((await admin()).token, { type: 'bearer' });
+      expect(events.body[0].details).toMatchObject({ ended_sessions: 2, revoked_access_tokens: 2, discarded_codes: 1 });
+      for (const session of [jwtSession, opaqueSession]) expectInvalidToken(await userinfo(t, session.access_token));
+
+      // Later, another application is registered under the same client_id.
+      t.clock.advance(MINUTE);
+      const reborn = await createClient(t, { ...body, client_id: doomed.client_id });
+      for (const session of [jwtSession, opaqueSession]) {
+        expect((await refresh(reborn, session.refresh_token!)).body).toEqual({ error: 'invalid_grant', error_description: 'Refresh token has been revoked' });
+        expect(await introspect(t, reborn, session.access_token)).toEqual({ active: false });
+        expect(await introspect(t, reborn, session.refresh_token!)).toEqual({ active: false });
+      }
+      expect(await introspect(t, reborn, serviceJwt)).toEqual({ active: false });
+      expect(await introspect(t, reborn, serviceOpaque)).toEqual({ active: false });
+      const redeem = await clientTokenRequest(t, reborn, { grant_type: 'authorization_code', code, redirect_uri: CB });
+      expect(redeem.body).toEqual({ error: 'invalid_grant', error_description: 'Invalid authorization code' });
+      // Its own tokens work.
+      const own = await clientTokenRequest(t, reborn, { grant_type: 'client_credentials', scope: 'api:read' });
+      expect(await introspect(t, reborn, own.body.access_token)).toMatchObject({ active: true, client_id: reborn.client_id });
+      expect((await userinfo(t, (await login(t, reborn, user)).access_token)).status).toBe(200);
+    });
+
+    it("an admin client's token does not outlive the client: re-registering its client_id does not revive it", async () => {
+      const first = await createClient(t, { scope: 'admin', default_scope: 'admin' });
+      const oldToken = (await clientTokenRequest(t, first, { grant_type: 'client_credentials' })).body.access_token as string;
+      expect((await t.http.get('/admin/policy').auth(oldToken, { type: 'bearer' })).status).toBe(200);
+      expect((await adminApi.delete(`/admin/clients/${first.client_id}`)).status).toBe(204);
+      t.clock.advance(MINUTE);
+      const second = await createClient(t, { client_id: first.client_id, scope: 'admin', default_scope: 'admin' });
+      const refused = await t.http.get('/admin/policy').auth(oldToken, { type: 'bearer' });
+      expect(refused.status).toBe(401);
+      expect(refused.body).toEqual({ error: 'invalid_token', error_description: 'The client of this access token is no longer an enabled admin client' });
+      const newToken = (await clientTokenRequest(t, second, { grant_type: 'client_credentials' })).body.access_token as string;
+      expect((await t.http.get('/admin/policy').auth(newToken, { type: 'bearer' })).status).toBe(200);
+    });
+
     it('key rotation mid-session: earlier tokens keep verifying and working; new ones carry the new kid', async () => {
       const before = await login(t, client, user);
       const oldKid = kidOf(before.id_token!);
