@@ -2,6 +2,9 @@ import cluster, { type Worker } from 'node:cluster';
 import { Logger } from '@nestjs/common';
 import { serveClusterMetrics } from './metrics/cluster-metrics';
 
+/** How long workers get to finish their requests on SIGTERM before they are killed. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 /**
  * The primary process of CLUSTER_WORKERS=N (SPEC §1). It serves nothing itself: it starts N
  * workers, replaces one that dies after it has served, stops when a worker fails to start (a
@@ -21,6 +24,10 @@ export function runClusterPrimary(workers: number): void {
     // Each worker closes its server and database gracefully (Nest shutdown hooks); the primary
     // exits once they have all gone, and with no worker left its event loop is empty.
     for (const worker of alive()) worker.process.kill('SIGTERM');
+    // A worker stuck in its shutdown does not hold the primary forever (unref: no wait when all are gone).
+    setTimeout(() => {
+      for (const worker of alive()) worker.process.kill('SIGKILL');
+    }, SHUTDOWN_GRACE_MS).unref();
   };
 
   cluster.on('listening', (worker) => served.add(worker.id));
