@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
+import { runClusterPrimary } from './cluster-primary';
 
 function readConfig(): AppConfig {
   try {
@@ -26,15 +27,7 @@ async function main(): Promise<void> {
   const config = readConfig();
   if (config.clusterWorkers > 1 && cluster.isPrimary) {
     // Every instance is stateless, so workers need no coordination beyond the shared database.
-    // The first worker runs the migrations and creates the keys before the others start.
-    const fork = () => cluster.fork();
-    const first = fork();
-    first.once('listening', () => {
-      for (let i = 1; i < config.clusterWorkers; i++) fork();
-    });
-    cluster.on('exit', (worker, code) => {
-      if (code !== 0) new Logger('Gatehouse').error(`Worker ${worker.process.pid} exited with ${code}`);
-    });
+    runClusterPrimary(config.clusterWorkers);
     return;
   }
   await serve(config);

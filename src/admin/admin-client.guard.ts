@@ -24,7 +24,7 @@ export class AdminClientGuard implements CanActivate {
       );
     }
     const client = await this.clients.findById(token.clientId);
-    if (!client || client.disabled || !client.allowedScopes().has(ADMIN_SCOPE)) {
+    if (!client || client.disabled || !client.allowedScopes().has(ADMIN_SCOPE) || client.predates(token.issuedAt)) {
       throw new InvalidToken('The client of this access token is no longer an enabled admin client');
     }
     return true;

@@ -57,7 +57,10 @@ export class AdminClientsController {
 
   @Delete(':client_id')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a client' })
+  @ApiOperation({
+    summary: 'Delete a client',
+    description: 'Also ends its sessions (refresh-token families), revokes its opaque access tokens and discards its authorization codes.',
+  })
   @ApiNoContentResponse()
   @ApiNotFoundResponse()
   async remove(@Param('client_id') clientId: string, @Req() req: BearerRequest): Promise<void> {

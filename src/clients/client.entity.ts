@@ -14,6 +14,9 @@ export type GrantType = (typeof GRANT_TYPES)[number];
 
 export type AccessTokenFormat = 'jwt' | 'opaque';
 
+/** Clock difference between instances tolerated by Client.predates. */
+const REGISTRATION_CLOCK_SKEW_SECONDS = 5;
+
 @Entity('clients')
 export class Client {
   @PrimaryColumn({ name: 'client_id', type: 'varchar', length: 128 })
@@ -95,6 +98,16 @@ export class Client {
 
   get isPublic(): boolean {
     return this.tokenEndpointAuthMethod === 'none';
+  }
+
+  /**
+   * Whether a token issued at `issuedAtSeconds` (its `iat`) predates this registration, and so was
+   * issued to an earlier, deleted client with the same client_id. Stored tokens of a deleted client
+   * are revoked with it; this covers JWTs, which cannot be recalled. A few seconds of clock difference
+   * between instances are allowed, so that a token issued right after the registration always counts.
+   */
+  predates(issuedAtSeconds: number): boolean {
+    return issuedAtSeconds < Math.floor(this.createdAt.getTime() / 1000) - REGISTRATION_CLOCK_SKEW_SECONDS;
   }
 
   allowedScopes(): Set<string> {

@@ -9,6 +9,8 @@ import { digestsEqual, randomToken, secretDigest } from '../common/crypto';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/errors';
 import { ADMIN_SCOPE, formatScope, parseScope, STANDARD_SCOPES } from '../oauth/scopes';
+import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
+import { TokensService } from '../tokens/tokens.service';
 import { Client } from './client.entity';
 import { CreateClientDto, UpdateClientDto } from './dto/client.dto';
 
@@ -28,6 +30,8 @@ export class ClientsService {
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly audit: AuditService,
+    private readonly tokens: TokensService,
+    private readonly codes: AuthorizationCodesService,
   ) {}
 
   /**
@@ -125,7 +129,14 @@ export class ClientsService {
     const client = await this.get(clientId);
     const result = await this.repo.delete({ clientId: client.clientId });
     if (!result.affected) throw new NotFoundException(`Client "${clientId}" not found`);
-    await this.audit.record({ type: 'admin.client.deleted', clientId, details: { by: actor } });
+    // Its sessions, tokens and codes go with it: a client registered later under this client_id inherits none of them.
+    const ended = await this.tokens.endClientSessions(client.clientId, 'client_deleted');
+    const codes = await this.codes.discardForClient(client.clientId);
+    await this.audit.record({
+      type: 'admin.client.deleted',
+      clientId,
+      details: { by: actor, ended_sessions: ended.families, revoked_access_tokens: ended.accessTokens, discarded_codes: codes },
+    });
   }
 
   async rotateSecret(clientId: string, actor?: string): Promise<string> {

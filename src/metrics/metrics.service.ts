@@ -1,9 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import cluster from 'node:cluster';
+import { Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { clusterMetrics, registerWorkerRegistry } from './cluster-metrics';
 
-/** Prometheus metrics of this process: Node.js defaults plus HTTP requests by route and status. */
+/**
+ * Prometheus metrics: Node.js defaults plus HTTP requests by route and status. Under CLUSTER_WORKERS
+ * every scrape reports all workers (each series labelled `worker`), whichever worker answers it.
+ */
 @Injectable()
 export class MetricsService {
+  private readonly logger = new Logger(MetricsService.name);
   readonly registry = new Registry();
   private readonly requests = new Counter({
     name: 'gatehouse_http_requests_total',
@@ -21,11 +27,24 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    if (cluster.isWorker) registerWorkerRegistry(this.registry);
   }
 
   /** `route` is the matched route pattern (never the raw URL, which would carry ids and grow without bound). */
   observe(method: string, route: string, status: number, seconds: number): void {
     this.requests.inc({ method, route, status: String(status) });
     this.duration.observe({ method, route }, seconds);
+  }
+
+  /** The text exposition of this process, or of every worker when running under node:cluster. */
+  async scrape(): Promise<string> {
+    if (!cluster.isWorker) return this.registry.metrics();
+    try {
+      return await clusterMetrics();
+    } catch (error) {
+      // A partial answer beats none: this worker's own series, still labelled with its id.
+      this.logger.warn(`Cluster metrics unavailable, answering with this worker's only: ${(error as Error).message}`);
+      return this.registry.metrics();
+    }
   }
 }

@@ -59,7 +59,7 @@ export class IntrospectionService {
   private async accessToken(token: string, client: Client): Promise<IntrospectionResponse | null> {
     const info = await this.tokens.verifyAccessToken(token);
     if (!info) return NOT_FOUND;
-    if (info.clientId !== client.clientId) return INACTIVE;
+    if (info.clientId !== client.clientId || client.predates(info.issuedAt)) return INACTIVE;
     const user = info.userId ? await this.users.findById(info.userId) : null;
     if (info.userId && !user) return INACTIVE;
     return {

@@ -36,6 +36,12 @@ export class AuthorizationCodesService {
     @InjectRepository(UsedJti) private readonly replayCache: Repository<UsedJti>,
   ) {}
 
+  /** Deletes the codes of a deleted client, redeemed or not: a client later registered under its client_id gets none of them. */
+  async discardForClient(clientId: string): Promise<number> {
+    const result = await this.codes.delete({ clientId });
+    return result.affected ?? 0;
+  }
+
   /** Stores a new code and returns its value, which exists nowhere else. */
   async issue(input: NewAuthorizationCode): Promise<string> {
     const code = randomToken();

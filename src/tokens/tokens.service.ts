@@ -255,6 +255,27 @@ export class TokensService {
   }
 
   /**
+   * A deleted client's tokens die with it: its sessions end and its opaque access tokens are revoked,
+   * so that nothing of it survives for a client registered later under the same client_id.
+   */
+  async endClientSessions(clientId: string, reason: string): Promise<{ families: number; accessTokens: number }> {
+    const now = this.clock.now();
+    const families = await this.families
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: now, revokedReason: reason })
+      .where('client_id = :clientId AND revoked_at IS NULL', { clientId })
+      .execute();
+    const accessTokens = await this.accessTokens
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: now })
+      .where('client_id = :clientId AND revoked_at IS NULL', { clientId })
+      .execute();
+    return { families: families.affected ?? 0, accessTokens: accessTokens.affected ?? 0 };
+  }
+
+  /**
    * Ends the family issued from an authorization code (RFC 6749 §4.1.2: a code used twice revokes
    * the tokens issued from it); its access and refresh tokens stop working with it.
    */

@@ -1,5 +1,4 @@
 import { startApp, type TestApp } from '../support/app';
-import { randomToken, sha256Hex } from '../../src/common/crypto';
 import { createClient, createUser, tokenRequest, unique } from '../support/fixtures';
 
 /** Admin API for clients (SPEC §6, §3.2): CRUD, secret rotation, validation, and who may call it. */
@@ -523,17 +522,22 @@ describe('Admin API: clients', () => {
 
     it('403 for a token issued to a user, even with the admin scope (admin is client_credentials only)', async () => {
       const user = await createUser(t);
-      // A user-bound opaque access token of the admin client, seeded as the password grant would store it.
-      const token = randomToken();
-      const now = t.clock.nowMs();
-      await t.db.query(
-        'INSERT INTO access_tokens (token_hash, jti, client_id, user_id, family_id, scope, audience, auth_time, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, NULL)',
-        [sha256Hex(token), unique('jti'), 'test-admin', user.id, 'admin', 'test-admin', now, now, now + 3600_000],
-      );
-      const res = await t.http.get('/admin/clients').auth(token, { type: 'bearer' });
-      expect(res.status).toBe(403);
-      expect(res.body).toEqual({ error: 'insufficient_scope', error_description: 'The admin API needs a client_credentials access token of an admin client' });
-      expect(res.headers['www-authenticate']).toBe('Bearer error="insufficient_scope", scope="admin"');
+      // An admin client that may also log users in: its user tokens carry the admin scope, and are still refused.
+      const adminWithUsers = await createClient(t, { grant_types: ['client_credentials', 'password'], scope: 'admin', default_scope: 'admin' });
+      for (const token_format of ['jwt', 'opaque']) {
+        const login = await tokenRequest(
+          t,
+          { grant_type: 'password', username: user.username as string, password: user.password, token_format },
+          { id: adminWithUsers.client_id, secret: adminWithUsers.client_secret! },
+        );
+        expect(login.status).toBe(200);
+        expect(login.body.scope).toBe('admin');
+        const token = login.body.access_token as string;
+        const res = await t.http.get('/admin/clients').auth(token, { type: 'bearer' });
+        expect(res.status).toBe(403);
+        expect(res.body).toEqual({ error: 'insufficient_scope', error_description: 'The admin API needs a client_credentials access token of an admin client' });
+        expect(res.headers['www-authenticate']).toBe('Bearer error="insufficient_scope", scope="admin"');
+      }
     });
 
     it('refuses the token of an admin client once that client is disabled or deleted', async () => {

@@ -1,5 +1,6 @@
 import { startApp, type TestApp } from '../support/app';
-import { createUser, DEFAULT_PASSWORD, unique } from '../support/fixtures';
+import { createClient, createUser, DEFAULT_PASSWORD, unique, type CreatedUser } from '../support/fixtures';
+import { passwordGrant } from '../support/login';
 
 /** Admin API for users (SPEC §6): CRUD, search, passwords (argon2id, never returned), lock/unlock, validation. */
 describe('Admin API: users', () => {
@@ -22,6 +23,14 @@ describe('Admin API: users', () => {
     const rows = await t.db.query('SELECT * FROM users WHERE id = ?', [id]);
     return rows[0] as Record<string, unknown> | undefined;
   };
+  /** `n` failed password-grant logins, counted toward the user's lockout as a real client's would be. */
+  async function failLogins(user: CreatedUser, n: number) {
+    const client = await createClient(t, { grant_types: ['password'] });
+    for (let i = 0; i < n; i++) {
+      const res = await passwordGrant(t, client, user, { password: 'wrong password' });
+      expect(res.body.error).toBe('invalid_grant');
+    }
+  }
   const ARGON2ID = /^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
 
   /** No response may carry a password or a hash of one. */
@@ -402,6 +411,8 @@ describe('Admin API: users', () => {
   describe('lock and unlock', () => {
     it('locks until unlocked, whatever the clock says, and unlock resets the failure counter', async () => {
       const user = await createUser(t);
+      // Failures before the lock; while locked, attempts are refused without counting.
+      await failLogins(user, 3);
       const locked = await api.post(`/admin/users/${user.id}/lock`);
       expect(locked.status).toBe(200);
       expect(locked.body).toMatchObject({ id: user.id, locked: true });
@@ -412,7 +423,8 @@ describe('Admin API: users', () => {
       expect((await api.get(`/admin/users/${user.id}`)).body.locked).toBe(true);
       expect((await api.get(`/admin/users?search=${user.username}`)).body[0].locked).toBe(true);
 
-      await t.db.query('UPDATE users SET failed_login_count = 3 WHERE id = ?', [user.id]);
+      await failLogins(user, 2);
+      expect(Number((await storedRow(user.id))!.failed_login_count)).toBe(3);
       const unlocked = await api.post(`/admin/users/${user.id}/unlock`);
       expect(unlocked.status).toBe(200);
       expect(unlocked.body).toMatchObject({ id: user.id, locked: false, failed_login_count: 0 });
@@ -424,7 +436,7 @@ describe('Admin API: users', () => {
 
     it('shows a lock from failed logins while it lasts (policy lockout_duration_seconds)', async () => {
       const user = await createUser(t);
-      await t.db.query('UPDATE users SET failed_login_count = 5, locked_at = ? WHERE id = ?', [t.clock.nowMs(), user.id]);
+      await failLogins(user, 5);
       expect((await api.get(`/admin/users/${user.id}`)).body).toMatchObject({ locked: true, failed_login_count: 5 });
       t.clock.advance(901 * 1000);
       admin = await t.adminToken();

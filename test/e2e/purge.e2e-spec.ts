@@ -1,8 +1,8 @@
-import { AuthorizationCode } from '../../src/tokens/authorization-code.entity';
 import { PurgeService, type PurgeCounts } from '../../src/tokens/purge.service';
 import { startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, type CreatedClient, type CreatedUser } from '../support/fixtures';
-import { login } from '../support/login';
+import { login, loginName } from '../support/login';
+import { loginForCode } from '../support/login-form';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -17,7 +17,8 @@ describe('Purge of expired rows (codes, tokens, replay cache, families)', () => 
   beforeAll(async () => {
     t = await startApp();
     client = await createClient(t, {
-      grant_types: ['password', 'refresh_token', 'client_credentials'],
+      grant_types: ['password', 'refresh_token', 'client_credentials', 'authorization_code'],
+      redirect_uris: ['https://app.example/cb'],
       scope: 'openid offline_access api:read',
       default_scope: 'openid offline_access api:read',
     });
@@ -53,23 +54,12 @@ describe('Purge of expired rows (codes, tokens, replay cache, families)', () => 
     expect(service.status).toBe(200);
     // A revoked JWT access token: a replay-cache row that lives as long as the JWT (1 hour).
     expect((await t.http.post('/oauth2/revoke').auth(client.client_id, client.client_secret!).type('form').send({ token: shortSession.access_token })).status).toBe(200);
-    // An authorization code (10 minutes). The authorization endpoint is another feature; the row is what matters here.
-    const now = t.clock.nowMs();
-    await t.db.getRepository(AuthorizationCode).insert({
-      codeHash: 'c'.repeat(64),
-      clientId: client.client_id,
-      userId: user.id,
-      redirectUri: 'https://app.example/cb',
-      scope: 'openid',
-      nonce: null,
-      codeChallenge: null,
-      codeChallengeMethod: null,
-      authTime: new Date(now),
-      amr: 'pwd',
-      createdAt: new Date(now),
-      expiresAt: new Date(now + 10 * MINUTE),
-      consumedAt: null,
-    });
+    // An authorization code (10 minutes), issued by the hosted login page and never redeemed.
+    await loginForCode(
+      t,
+      { response_type: 'code', client_id: client.client_id, redirect_uri: 'https://app.example/cb', scope: 'openid' },
+      { username: loginName(user), password: user.password },
+    );
 
     expect(await purge.purgeExpired()).toEqual(NOTHING);
     expect(await rowCounts()).toEqual({ refresh_tokens: 2, access_tokens: 2, authorization_codes: 1, used_jtis: 1, token_families: 2 });

@@ -1,30 +1,34 @@
-import { Client } from '../../src/clients/client.entity';
-import { LoginTokenIssuer } from '../../src/grants/login-token.issuer';
-import { resolveScope } from '../../src/grants/scope';
+import type { Response } from 'supertest';
 import type { TokenResponse } from '../../src/tokens/tokens.service';
-import { User } from '../../src/users/user.entity';
 import type { TestApp } from './app';
 import type { CreatedClient, CreatedUser } from './fixtures';
+import { clientPost } from './oidc';
+
+/** The identifier a user logs in with: the username, else the email or phone number it was created with. */
+export function loginName(user: CreatedUser): string {
+  const name = user.username ?? user.email ?? user.phone_number;
+  if (typeof name !== 'string') throw new Error(`User ${user.id} has no identifier`);
+  return name;
+}
+
+/** POSTs `form` to the token endpoint as `client`, with the client's registered authentication method. */
+export function clientTokenRequest(t: TestApp, client: CreatedClient, form: Record<string, string>): Promise<Response> {
+  return clientPost(t, client, '/oauth2/token', form);
+}
+
+/** The raw password-grant response for `user` at `client`; `form` adds or overrides request parameters. */
+export function passwordGrant(t: TestApp, client: CreatedClient, user: CreatedUser, form: Record<string, string> = {}): Promise<Response> {
+  return clientTokenRequest(t, client, { grant_type: 'password', username: loginName(user), password: user.password, ...form });
+}
 
 /**
- * A successful user login at `client`, returning its token response (a new token family), as the
- * password grant will. `form` holds the token request parameters that a login may carry: scope,
- * refresh_expiry, max_exchange_period, token_format.
- *
- * Until the password grant is merged this calls the LoginTokenIssuer in-process, test-side only:
- * nothing is exposed over HTTP. Once it is, replace the body with
- * `tokenRequest(t, { grant_type: 'password', username, password: user.password, ...form }, basic)`.
+ * A successful user login at `client` through the password grant over HTTP, returning its token
+ * response (a new token family). `form` holds the token request parameters a login may carry:
+ * scope, refresh_expiry, max_exchange_period, token_format. The client must be registered with the
+ * `password` grant. Throws when the login does not succeed.
  */
 export async function login(t: TestApp, client: CreatedClient, user: CreatedUser, form: Record<string, string> = {}): Promise<TokenResponse> {
-  const clientRow = await t.db.getRepository(Client).findOneByOrFail({ clientId: client.client_id });
-  const userRow = await t.db.getRepository(User).findOneByOrFail({ id: user.id });
-  return t.app.get(LoginTokenIssuer).issue({
-    client: clientRow,
-    user: userRow,
-    grantType: 'password',
-    scope: resolveScope(clientRow, form.scope),
-    authTime: t.clock.now(),
-    amr: ['pwd'],
-    params: form,
-  });
+  const res = await passwordGrant(t, client, user, form);
+  if (res.status !== 200) throw new Error(`login: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as TokenResponse;
 }
