@@ -22,6 +22,7 @@ describe(loadConfig.name, () => {
       clusterWorkers: 1,
       logLevel: 'log',
       trustedProxies: [],
+      jwksUriBlockPrivate: false,
       purgeIntervalSeconds: 600,
     });
   });
@@ -45,6 +46,7 @@ describe(loadConfig.name, () => {
       LOG_LEVEL: 'WARN',
       TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1 ,::1,fd00::/64',
       TRUSTED_CLIENT_CERT_HEADER: 'X-SSL-Client-Cert',
+      JWKS_URI_BLOCK_PRIVATE: 'true',
       PURGE_INTERVAL_SECONDS: '0',
     });
     expect({ ...config }).toEqual({
@@ -58,6 +60,7 @@ describe(loadConfig.name, () => {
       logLevel: 'warn',
       trustedProxies: ['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/64'],
       trustedClientCertHeader: 'x-ssl-client-cert',
+      jwksUriBlockPrivate: true,
       purgeIntervalSeconds: 0,
     });
   });
@@ -99,6 +102,7 @@ describe(loadConfig.name, () => {
       ['TRUSTED_PROXIES', 'fd00::/129', /TRUSTED_PROXIES has an invalid address/],
       ['TRUSTED_PROXIES', '10.0.0.0/8/8', /TRUSTED_PROXIES has an invalid address/],
       ['TRUSTED_CLIENT_CERT_HEADER', 'X SSL Cert', /TRUSTED_CLIENT_CERT_HEADER must be an HTTP header name/],
+      ['JWKS_URI_BLOCK_PRIVATE', 'yes', /JWKS_URI_BLOCK_PRIVATE must be true or false, got "yes"/],
       ['PURGE_INTERVAL_SECONDS', 'often', /PURGE_INTERVAL_SECONDS must be a whole number/],
     ])('%s=%j', (variable, value, message) => {
       const error = failure({ [variable]: value });
