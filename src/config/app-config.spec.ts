@@ -46,6 +46,7 @@ describe(loadConfig.name, () => {
       LOG_LEVEL: 'WARN',
       TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1 ,::1,fd00::/64',
       TRUSTED_CLIENT_CERT_HEADER: 'X-SSL-Client-Cert',
+      TRUSTED_CLIENT_CERT_VERIFY_HEADER: 'X-SSL-Client-Verify',
       JWKS_URI_BLOCK_PRIVATE: 'true',
       PURGE_INTERVAL_SECONDS: '0',
     });
@@ -60,6 +61,7 @@ describe(loadConfig.name, () => {
       logLevel: 'warn',
       trustedProxies: ['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/64'],
       trustedClientCertHeader: 'x-ssl-client-cert',
+      trustedClientCertVerifyHeader: 'x-ssl-client-verify',
       jwksUriBlockPrivate: true,
       purgeIntervalSeconds: 0,
     });
@@ -102,6 +104,7 @@ describe(loadConfig.name, () => {
       ['TRUSTED_PROXIES', 'fd00::/129', /TRUSTED_PROXIES has an invalid address/],
       ['TRUSTED_PROXIES', '10.0.0.0/8/8', /TRUSTED_PROXIES has an invalid address/],
       ['TRUSTED_CLIENT_CERT_HEADER', 'X SSL Cert', /TRUSTED_CLIENT_CERT_HEADER must be an HTTP header name/],
+      ['TRUSTED_CLIENT_CERT_VERIFY_HEADER', 'X: 1', /TRUSTED_CLIENT_CERT_VERIFY_HEADER must be an HTTP header name/],
       ['JWKS_URI_BLOCK_PRIVATE', 'yes', /JWKS_URI_BLOCK_PRIVATE must be true or false, got "yes"/],
       ['PURGE_INTERVAL_SECONDS', 'often', /PURGE_INTERVAL_SECONDS must be a whole number/],
     ])('%s=%j', (variable, value, message) => {

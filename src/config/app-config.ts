@@ -14,6 +14,8 @@ export class AppConfig {
   logLevel!: LogLevel;
   trustedProxies!: string[];
   trustedClientCertHeader?: string;
+  /** Header in which the trusted proxy reports its chain verification ("SUCCESS"), required for tls_client_auth when set. */
+  trustedClientCertVerifyHeader?: string;
   /** Refuse jwks_uri hosts that resolve to loopback, private, link-local or other non-public addresses. */
   jwksUriBlockPrivate!: boolean;
   /** Seconds between purges of expired codes, tokens and replay-cache rows; 0 disables the timer. */
@@ -134,6 +136,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       throw new ConfigError('TRUSTED_CLIENT_CERT_HEADER', 'must be an HTTP header name');
     }
     config.trustedClientCertHeader = env.TRUSTED_CLIENT_CERT_HEADER.toLowerCase();
+  }
+  if (env.TRUSTED_CLIENT_CERT_VERIFY_HEADER) {
+    if (!/^[A-Za-z0-9-]+$/.test(env.TRUSTED_CLIENT_CERT_VERIFY_HEADER)) {
+      throw new ConfigError('TRUSTED_CLIENT_CERT_VERIFY_HEADER', 'must be an HTTP header name');
+    }
+    config.trustedClientCertVerifyHeader = env.TRUSTED_CLIENT_CERT_VERIFY_HEADER.toLowerCase();
   }
   config.jwksUriBlockPrivate = boolean(env, 'JWKS_URI_BLOCK_PRIVATE', false);
   config.purgeIntervalSeconds = integer(env, 'PURGE_INTERVAL_SECONDS', 600, 0, 86400);

@@ -159,6 +159,23 @@ describe('Client authentication with certificates: tls_client_auth and self_sign
       }
     });
 
+    it('with TRUSTED_CLIENT_CERT_VERIFY_HEADER, tls_client_auth needs the proxy to report a verified chain; self-signed does not', async () => {
+      const verifying = await startApp({ env: { ...PROXY_ENV, TRUSTED_CLIENT_CERT_VERIFY_HEADER: 'X-SSL-Client-Verify' } });
+      try {
+        const pki = await createClient(verifying, { ...common, token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_subject_dn: SUBJECT_DN });
+        const self = await createClient(verifying, { ...common, token_endpoint_auth_method: 'self_signed_tls_client_auth', jwks: { keys: [await publicJwk(selfSigned)] } });
+        expectToken(await withCertificate(pki.client_id, clientCert.escaped, verifying, { 'X-SSL-Client-Verify': 'SUCCESS' }));
+        // nginx with ssl_verify_client optional_no_ca passes unverified certificates on: a self-made
+        // certificate with the registered subject must not pass for tls_client_auth.
+        const forged = certs.selfSigned(SUBJECT);
+        expectBadClient(await withCertificate(pki.client_id, forged.escaped, verifying, { 'X-SSL-Client-Verify': 'FAILED:self signed certificate' }));
+        expectBadClient(await withCertificate(pki.client_id, clientCert.escaped, verifying));
+        expectToken(await withCertificate(self.client_id, selfSigned.escaped, verifying, { 'X-SSL-Client-Verify': 'FAILED:self signed certificate' }));
+      } finally {
+        await verifying.close();
+      }
+    });
+
     it('discovery lists the mutual-TLS methods when a trusted proxy can pass certificates on', async () => {
       const res = await t.http.get('/.well-known/openid-configuration');
       const methods = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'];

@@ -31,6 +31,17 @@ export class ClientCertificates {
     return this.isTrustedProxy(req.raw.socket?.remoteAddress) ? value : undefined;
   }
 
+  /**
+   * Whether the proxy says it verified the certificate chain against its CAs: its
+   * TRUSTED_CLIENT_CERT_VERIFY_HEADER (nginx's $ssl_client_verify) reads "SUCCESS". Without that
+   * setting, a certificate a trusted proxy passes on counts as verified (ssl_verify_client on/optional).
+   */
+  chainVerifiedByProxy(req: FastifyRequest): boolean {
+    const header = this.config.trustedClientCertVerifyHeader;
+    if (!header) return true;
+    return req.headers[header] === 'SUCCESS' && this.isTrustedProxy(req.raw.socket?.remoteAddress);
+  }
+
   /** The certificate a trusted proxy passed on, or null when there is none or it does not parse. */
   certificate(req: FastifyRequest): X509Certificate | null {
     const value = this.presented(req);

@@ -21,9 +21,9 @@ export function presentsCertificateOnly(req: FastifyRequest, params: OAuthParams
 }
 
 /**
- * RFC 8705 §2.1 PKI mutual TLS: the proxy verified the certificate chain against the CAs it trusts;
- * Gatehouse checks the validity period and that the subject is the registered
- * tls_client_auth_subject_dn (compared as described in distinguished-name.ts).
+ * RFC 8705 §2.1 PKI mutual TLS: the proxy verified the certificate chain against the CAs it trusts
+ * (and says so in TRUSTED_CLIENT_CERT_VERIFY_HEADER when that is set); Gatehouse checks the validity
+ * period and that the subject is the registered tls_client_auth_subject_dn (distinguished-name.ts).
  */
 @Injectable()
 export class TlsClientAuthAuthenticator implements ClientAuthenticator {
@@ -46,6 +46,10 @@ export class TlsClientAuthAuthenticator implements ClientAuthenticator {
     const certificate = this.certificates.certificate(req);
     const registered = parseDistinguishedName(client.tlsClientAuthSubjectDn);
     if (!certificate || !registered) throw new InvalidClient();
+    if (!this.certificates.chainVerifiedByProxy(req)) {
+      this.logger.debug(`Certificate of client "${client.clientId}" was not chain-verified by the proxy`);
+      throw new InvalidClient();
+    }
     const now = this.clock.nowMs();
     if (now < Date.parse(certificate.validFrom) || now > Date.parse(certificate.validTo)) {
       this.logger.debug(`Certificate of client "${client.clientId}" is outside its validity period`);
