@@ -43,9 +43,11 @@ export class ClientSecretSealer {
       this.logger.warn(`The secret of client_secret_jwt client "${clientId}" was sealed under KEY_ENCRYPTION_SECRET, which is not set`);
       return null;
     }
+    // Outside the try: a database outage while loading the server key is a 503, not a wrong secret.
+    const key = await this.key(version);
     try {
       // A fixed tag length: GCM would otherwise accept a truncated tag.
-      const decipher = createDecipheriv('aes-256-gcm', await this.key(version), Buffer.from(iv, 'base64url'), { authTagLength: 16 });
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
       decipher.setAAD(Buffer.from(clientId, 'utf8'));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');

@@ -163,6 +163,14 @@ describe('Client authentication with JWT assertions: client_secret_jwt and priva
       expect(other.secret_encrypted).toBeNull();
     });
 
+    it('binds the sealed secret to its client: copied onto another client, it does not open', async () => {
+      const victim = await createClient(t, { token_endpoint_auth_method: 'client_secret_jwt', scope: 'api:read', default_scope: 'api:read' });
+      const [row] = await t.db.query('SELECT secret_encrypted FROM clients WHERE client_id = ?', [secretJwt.client_id]);
+      await t.db.query('UPDATE clients SET secret_encrypted = ? WHERE client_id = ?', [row.secret_encrypted, victim.client_id]);
+      expectBadClient(await withAssertion(await assertion(victim, hmac(secretJwt.client_secret!))));
+      expectBadClient(await withAssertion(await assertion(victim, hmac(victim.client_secret!))));
+    });
+
     it('refuses a MAC made with another secret, and the client secret itself in client_secret_post', async () => {
       expectBadClient(await withAssertion(await assertion(secretJwt, hmac('x'.repeat(43)))));
       const post = await tokenRequest(t, { grant_type: 'client_credentials', client_id: secretJwt.client_id, client_secret: secretJwt.client_secret! });

@@ -51,7 +51,9 @@ export class TlsClientAuthAuthenticator implements ClientAuthenticator {
       throw new InvalidClient();
     }
     const now = this.clock.nowMs();
-    if (now < Date.parse(certificate.validFrom) || now > Date.parse(certificate.validTo)) {
+    const notBefore = Date.parse(certificate.validFrom);
+    const notAfter = Date.parse(certificate.validTo);
+    if (!(now >= notBefore && now <= notAfter)) {
       this.logger.debug(`Certificate of client "${client.clientId}" is outside its validity period`);
       throw new InvalidClient();
     }
