@@ -230,6 +230,18 @@ describe('Client authentication with JWT assertions: client_secret_jwt and priva
       expect(await usedJti(privateKeyJwt.client_id, payload.jti!)).toBe((payload.exp! + 30) * 1000);
     });
 
+    it('accepts every private_key_jwt algorithm discovery advertises', async () => {
+      const discovery = await t.http.get('/.well-known/openid-configuration');
+      const algs = (discovery.body.token_endpoint_auth_signing_alg_values_supported as string[]).filter((alg) => !alg.startsWith('HS'));
+      expect(algs).toHaveLength(11);
+      for (const alg of algs) {
+        const pair = await keyPair(alg, `key-${alg}`);
+        const client = await createClient(t, { token_endpoint_auth_method: 'private_key_jwt', scope: 'api:read', default_scope: 'api:read', jwks: { keys: [{ ...pair.jwk, alg }] } });
+        const res = await withAssertion(await assertion(client, pair.signer));
+        expect({ alg, status: res.status }).toEqual({ alg, status: 200 });
+      }
+    });
+
     it('tries every key of the right type when the assertion names no kid', async () => {
       const second = await keyPair('ES256', 'ec-2');
       const client = await createClient(t, { token_endpoint_auth_method: 'private_key_jwt', scope: 'api:read', default_scope: 'api:read', jwks: { keys: [ec.jwk, second.jwk] } });
