@@ -240,7 +240,7 @@ export class ClientsService {
     }
     if (client.jwks && client.jwksUri) errors.jwks = ['jwks and jwks_uri must not both be set (RFC 7591 §2)'];
     const method = client.tokenEndpointAuthMethod;
-    if ((method === 'private_key_jwt' || method === 'self_signed_tls_client_auth') && !client.jwks?.keys.length && !client.jwksUri) {
+    if ((method === 'private_key_jwt' || method === 'self_signed_tls_client_auth') && !client.jwks?.keys?.length && !client.jwksUri) {
       errors.jwks = [`${method} needs the client's public keys: jwks (with at least one key) or jwks_uri`];
     }
     if (client.tlsClientAuthSubjectDn !== null && !parseDistinguishedName(client.tlsClientAuthSubjectDn)) {
