@@ -5,9 +5,16 @@ import { epochMs } from '../database/epoch.transformer';
 export const TOKEN_ENDPOINT_AUTH_METHODS = [
   'client_secret_basic',
   'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
   'none',
 ] as const;
 export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+
+/** The methods that authenticate with a client secret; clients of the others have none. */
+export const SECRET_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'password', 'client_credentials'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
@@ -28,6 +35,13 @@ export class Client {
   /** SHA-256 (or HMAC-SHA-256 with the pepper) of the secret, hex; null for public clients. */
   @Column({ name: 'secret_digest', type: 'varchar', length: 64, nullable: true })
   secretDigest!: string | null;
+
+  /**
+   * client_secret_jwt only: the secret itself, sealed with AES-256-GCM (client-secret-sealer.ts). The
+   * client MACs its assertions with the secret, and a MAC can only be checked by someone holding it.
+   */
+  @Column({ name: 'secret_encrypted', type: 'text', nullable: true })
+  secretEncrypted!: string | null;
 
   @Column({ name: 'token_endpoint_auth_method', type: 'varchar', length: 40 })
   tokenEndpointAuthMethod!: TokenEndpointAuthMethod;
@@ -108,6 +122,11 @@ export class Client {
    */
   predates(issuedAtSeconds: number): boolean {
     return issuedAtSeconds < Math.floor(this.createdAt.getTime() / 1000) - REGISTRATION_CLOCK_SKEW_SECONDS;
+  }
+
+  /** Whether the client authenticates with a secret (else it is public, or uses keys or certificates). */
+  get usesSecret(): boolean {
+    return SECRET_AUTH_METHODS.includes(this.tokenEndpointAuthMethod);
   }
 
   allowedScopes(): Set<string> {

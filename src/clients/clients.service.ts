@@ -11,12 +11,20 @@ import { isUniqueViolation } from '../database/errors';
 import { ADMIN_SCOPE, formatScope, parseScope, STANDARD_SCOPES } from '../oauth/scopes';
 import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
 import { TokensService } from '../tokens/tokens.service';
+import { parseDistinguishedName } from './auth/distinguished-name';
 import { Client } from './client.entity';
+import { ClientSecretSealer } from './client-secret-sealer';
 import { CreateClientDto, UpdateClientDto } from './dto/client.dto';
 
 export const DEFAULT_CLIENT_SCOPE = formatScope(STANDARD_SCOPES);
 export const DEFAULT_DEFAULT_SCOPE = 'openid profile';
 const BOOTSTRAP_ADMIN_CLIENT_ID = 'gatehouse-admin';
+
+function noSecretMessage(client: Client): string {
+  return client.isPublic
+    ? 'a public client (token_endpoint_auth_method none) has no secret'
+    : `a client using ${client.tokenEndpointAuthMethod} has no secret`;
+}
 
 /** Comparing against this when the client does not exist keeps unknown-client timing equal to wrong-secret. */
 const DUMMY_DIGEST = 'f'.repeat(64);
@@ -32,6 +40,7 @@ export class ClientsService {
     private readonly audit: AuditService,
     private readonly tokens: TokensService,
     private readonly codes: AuthorizationCodesService,
+    private readonly sealer: ClientSecretSealer,
   ) {}
 
   /**
@@ -91,11 +100,11 @@ export class ClientsService {
       client.defaultScope = formatScope(parseScope(DEFAULT_DEFAULT_SCOPE).filter((s) => allowed.has(s)));
     }
     const errors = this.check(client);
-    if (method === 'none' && dto.client_secret) errors.client_secret = ['a public client (token_endpoint_auth_method none) has no secret'];
+    if (!client.usesSecret && dto.client_secret) errors.client_secret = [noSecretMessage(client)];
     if (Object.keys(errors).length) throw validationFailed(errors);
 
-    const secret = method === 'none' ? undefined : (dto.client_secret ?? randomToken());
-    client.secretDigest = secret ? secretDigest(secret, this.config.keyEncryptionSecret) : null;
+    const secret = client.usesSecret ? (dto.client_secret ?? randomToken()) : undefined;
+    await this.storeSecret(client, secret);
     try {
       await this.repo.insert(client);
     } catch (error) {
@@ -108,16 +117,18 @@ export class ClientsService {
 
   async update(clientId: string, dto: UpdateClientDto, actor?: string): Promise<{ client: Client; secret?: string }> {
     const client = await this.get(clientId);
-    const wasPublic = client.isPublic;
     this.apply(client, dto);
     const errors = this.check(client);
     if (Object.keys(errors).length) throw validationFailed(errors);
-    // A public client that becomes confidential needs a secret: it gets one, shown once, as on create.
+    // A client that starts using a secret gets one, shown once, as on create. So does one switching
+    // to client_secret_jwt: only its digest was kept, and the assertions need the secret itself.
     let secret: string | undefined;
-    if (client.isPublic) client.secretDigest = null;
-    else if (wasPublic || !client.secretDigest) {
+    if (!client.usesSecret) await this.storeSecret(client, undefined);
+    else if (!client.secretDigest || (client.tokenEndpointAuthMethod === 'client_secret_jwt' && !client.secretEncrypted)) {
       secret = randomToken();
-      client.secretDigest = secretDigest(secret, this.config.keyEncryptionSecret);
+      await this.storeSecret(client, secret);
+    } else if (client.tokenEndpointAuthMethod !== 'client_secret_jwt') {
+      client.secretEncrypted = null;
     }
     client.updatedAt = this.clock.now();
     await this.repo.save(client);
@@ -142,8 +153,10 @@ export class ClientsService {
   async rotateSecret(clientId: string, actor?: string): Promise<string> {
     const client = await this.get(clientId);
     if (client.isPublic) throw validationFailed({ token_endpoint_auth_method: ['a public client has no secret to rotate'] });
+    if (!client.usesSecret) throw validationFailed({ token_endpoint_auth_method: [`a client using ${client.tokenEndpointAuthMethod} has no secret to rotate`] });
     const secret = randomToken();
-    await this.repo.update({ clientId }, { secretDigest: secretDigest(secret, this.config.keyEncryptionSecret), updatedAt: this.clock.now() });
+    await this.storeSecret(client, secret);
+    await this.repo.update({ clientId }, { secretDigest: client.secretDigest, secretEncrypted: client.secretEncrypted, updatedAt: this.clock.now() });
     await this.audit.record({ type: 'admin.client.secret_rotated', clientId, details: { by: actor } });
     return secret;
   }
@@ -184,6 +197,15 @@ export class ClientsService {
     this.logger.log(`Created the bootstrap admin client "${clientId}"`);
     // Printed exactly once, on the start that generated it; only its digest is stored.
     if (generated) this.logger.warn(`Bootstrap admin client secret (shown once, store it now): ${secret}`);
+  }
+
+  /**
+   * The digest of the secret, and for client_secret_jwt also the sealed secret (SPEC §3.2 stores
+   * digests; an HMAC assertion can only be checked with the secret itself).
+   */
+  private async storeSecret(client: Client, secret: string | undefined): Promise<void> {
+    client.secretDigest = secret ? secretDigest(secret, this.config.keyEncryptionSecret) : null;
+    client.secretEncrypted = secret && client.tokenEndpointAuthMethod === 'client_secret_jwt' ? await this.sealer.seal(client.clientId, secret) : null;
   }
 
   private apply(client: Client, dto: UpdateClientDto): void {
@@ -228,6 +250,15 @@ export class ClientsService {
       errors.grant_types = ['client_credentials needs a confidential client (token_endpoint_auth_method other than none)'];
     }
     if (client.jwks && client.jwksUri) errors.jwks = ['jwks and jwks_uri must not both be set (RFC 7591 §2)'];
+    const method = client.tokenEndpointAuthMethod;
+    if ((method === 'private_key_jwt' || method === 'self_signed_tls_client_auth') && !client.jwks?.keys?.length && !client.jwksUri) {
+      errors.jwks = [`${method} needs the client's public keys: jwks (with at least one key) or jwks_uri`];
+    }
+    if (client.tlsClientAuthSubjectDn !== null && !parseDistinguishedName(client.tlsClientAuthSubjectDn)) {
+      errors.tls_client_auth_subject_dn = ['tls_client_auth_subject_dn must be a distinguished name (RFC 4514), e.g. "CN=client,O=Example,C=DE"'];
+    } else if (method === 'tls_client_auth' && !client.tlsClientAuthSubjectDn) {
+      errors.tls_client_auth_subject_dn = ['tls_client_auth needs tls_client_auth_subject_dn'];
+    }
     if (client.grantTypes.includes('authorization_code') && client.redirectUris.length === 0) {
       errors.redirect_uris = ['at least one redirect_uri is required for the authorization_code grant'];
     }

@@ -22,6 +22,7 @@ describe(loadConfig.name, () => {
       clusterWorkers: 1,
       logLevel: 'log',
       trustedProxies: [],
+      jwksUriBlockPrivate: false,
       purgeIntervalSeconds: 600,
       passwordRsaPkcs1: false,
     });
@@ -46,6 +47,8 @@ describe(loadConfig.name, () => {
       LOG_LEVEL: 'WARN',
       TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1 ,::1,fd00::/64',
       TRUSTED_CLIENT_CERT_HEADER: 'X-SSL-Client-Cert',
+      TRUSTED_CLIENT_CERT_VERIFY_HEADER: 'X-SSL-Client-Verify',
+      JWKS_URI_BLOCK_PRIVATE: 'true',
       PURGE_INTERVAL_SECONDS: '0',
       PASSWORD_RSA_PKCS1: 'true',
     });
@@ -60,6 +63,8 @@ describe(loadConfig.name, () => {
       logLevel: 'warn',
       trustedProxies: ['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/64'],
       trustedClientCertHeader: 'x-ssl-client-cert',
+      trustedClientCertVerifyHeader: 'x-ssl-client-verify',
+      jwksUriBlockPrivate: true,
       purgeIntervalSeconds: 0,
       passwordRsaPkcs1: true,
     });
@@ -102,6 +107,8 @@ describe(loadConfig.name, () => {
       ['TRUSTED_PROXIES', 'fd00::/129', /TRUSTED_PROXIES has an invalid address/],
       ['TRUSTED_PROXIES', '10.0.0.0/8/8', /TRUSTED_PROXIES has an invalid address/],
       ['TRUSTED_CLIENT_CERT_HEADER', 'X SSL Cert', /TRUSTED_CLIENT_CERT_HEADER must be an HTTP header name/],
+      ['TRUSTED_CLIENT_CERT_VERIFY_HEADER', 'X: 1', /TRUSTED_CLIENT_CERT_VERIFY_HEADER must be an HTTP header name/],
+      ['JWKS_URI_BLOCK_PRIVATE', 'yes', /JWKS_URI_BLOCK_PRIVATE must be true or false, got "yes"/],
       ['PURGE_INTERVAL_SECONDS', 'often', /PURGE_INTERVAL_SECONDS must be a whole number/],
       ['PASSWORD_RSA_PKCS1', 'yes', /PASSWORD_RSA_PKCS1 must be true or false, got "yes"/],
       ['PASSWORD_RSA_PKCS1', 'TRUE', /PASSWORD_RSA_PKCS1 must be true or false/],

@@ -14,6 +14,10 @@ export class AppConfig {
   logLevel!: LogLevel;
   trustedProxies!: string[];
   trustedClientCertHeader?: string;
+  /** Header in which the trusted proxy reports its chain verification ("SUCCESS"), required for tls_client_auth when set. */
+  trustedClientCertVerifyHeader?: string;
+  /** Refuse jwks_uri hosts that resolve to loopback, private, link-local or other non-public addresses. */
+  jwksUriBlockPrivate!: boolean;
   /** Seconds between purges of expired codes, tokens and replay-cache rows; 0 disables the timer. */
   purgeIntervalSeconds!: number;
   /** Also accept RSA PKCS#1 v1.5 password ciphertexts (JSEncrypt clients); weaker than OAEP. */
@@ -41,6 +45,14 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new ConfigError(name, `must be true or false, got ${quote(raw)}`);
 }
 
 /** An http(s) URL without query or fragment, as an OAuth issuer must be (RFC 8414 §2, OIDC Discovery §3). */
@@ -134,6 +146,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
     config.trustedClientCertHeader = env.TRUSTED_CLIENT_CERT_HEADER.toLowerCase();
   }
+  if (env.TRUSTED_CLIENT_CERT_VERIFY_HEADER) {
+    if (!/^[A-Za-z0-9-]+$/.test(env.TRUSTED_CLIENT_CERT_VERIFY_HEADER)) {
+      throw new ConfigError('TRUSTED_CLIENT_CERT_VERIFY_HEADER', 'must be an HTTP header name');
+    }
+    config.trustedClientCertVerifyHeader = env.TRUSTED_CLIENT_CERT_VERIFY_HEADER.toLowerCase();
+  }
+  config.jwksUriBlockPrivate = boolean(env, 'JWKS_URI_BLOCK_PRIVATE', false);
   config.purgeIntervalSeconds = integer(env, 'PURGE_INTERVAL_SECONDS', 600, 0, 86400);
   config.passwordRsaPkcs1 = booleanFlag(env, 'PASSWORD_RSA_PKCS1');
   return config;

@@ -13,6 +13,7 @@ import { UsedJti } from '../tokens/used-jti.entity';
 import { User } from '../users/user.entity';
 import { InitialSchema1763850000000 } from './migrations/1763850000000-initial-schema';
 import { ExactIdentifierCollation1763900000000 } from './migrations/1763900000000-exact-identifier-collation';
+import { ClientSecretJwt1764000000009 } from './migrations/1764000000009-client-secret-jwt';
 
 export const ENTITIES = [
   Client,
@@ -27,7 +28,7 @@ export const ENTITIES = [
   AuditEvent,
 ];
 
-export const MIGRATIONS = [InitialSchema1763850000000, ExactIdentifierCollation1763900000000];
+export const MIGRATIONS = [InitialSchema1763850000000, ExactIdentifierCollation1763900000000, ClientSecretJwt1764000000009];
 
 /**
  * TypeORM options for a DATABASE_URL: `sqlite:<path>` (better-sqlite3, the default) or

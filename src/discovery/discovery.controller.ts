@@ -1,6 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { TOKEN_ENDPOINT_AUTH_METHODS } from '../clients/client.entity';
+import { CLIENT_ASSERTION_SIGNING_ALGS, supportedClientAuthMethods } from '../clients/auth/client-auth-methods';
 import { AppConfig } from '../config/app-config';
 import { GrantRegistry } from '../grants/grant-registry';
 import { SIGNING_ALGS } from '../keys/keys.service';
@@ -25,6 +25,7 @@ export class DiscoveryController {
   @ApiOkResponse({ description: 'Provider metadata' })
   metadata(): Record<string, unknown> {
     const issuer = this.config.issuer;
+    const authMethods = supportedClientAuthMethods(this.config);
     return {
       issuer,
       authorization_endpoint: `${issuer}/oauth2/authorize`,
@@ -38,16 +39,19 @@ export class DiscoveryController {
       authorization_response_iss_parameter_supported: true,
       request_parameter_supported: false,
       request_uri_parameter_supported: false,
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      token_endpoint_auth_methods_supported: authMethods,
+      token_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_SIGNING_ALGS,
       scopes_supported: [...STANDARD_SCOPES],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: [...SIGNING_ALGS],
       claims_supported: [...ID_TOKEN_CLAIMS, ...new Set(Object.values(CLAIMS_BY_SCOPE).flat())],
       service_documentation: `${issuer}/docs`,
       introspection_endpoint: `${issuer}/oauth2/introspect`,
-      introspection_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+      introspection_endpoint_auth_methods_supported: authMethods,
+      introspection_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_SIGNING_ALGS,
       revocation_endpoint: `${issuer}/oauth2/revoke`,
-      revocation_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+      revocation_endpoint_auth_methods_supported: authMethods,
+      revocation_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_SIGNING_ALGS,
     };
   }
 }

@@ -1,5 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
 import { ApiBasicAuth, ApiBody, ApiConsumes, ApiExcludeEndpoint, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { CLIENT_AUTH_BODY_PROPERTIES, CLIENT_AUTH_DESCRIPTION } from '../clients/auth/client-auth-methods';
 import { ClientAuthGuard, type ClientRequest } from '../clients/auth/client-auth.guard';
 import { OAuthFormGuard, oauthParams } from '../oauth/form';
 import { InvalidRequest } from '../oauth/errors';
@@ -18,9 +19,7 @@ export class TokenController {
   @UseGuards(OAuthFormGuard, ClientAuthGuard)
   @ApiOperation({
     summary: 'Token endpoint (RFC 6749 §3.2)',
-    description:
-      'Form-encoded. Client authentication: HTTP Basic (client_secret_basic), client_id + client_secret in the body ' +
-      '(client_secret_post) or client_id alone for public clients (none); exactly one per request.',
+    description: `Form-encoded. ${CLIENT_AUTH_DESCRIPTION}`,
   })
   @ApiBasicAuth('client')
   @ApiConsumes('application/x-www-form-urlencoded')
@@ -30,8 +29,7 @@ export class TokenController {
       required: ['grant_type'],
       properties: {
         grant_type: { type: 'string', enum: ['client_credentials', 'password', 'authorization_code', 'refresh_token'] },
-        client_id: { type: 'string' },
-        client_secret: { type: 'string' },
+        ...CLIENT_AUTH_BODY_PROPERTIES,
         scope: { type: 'string' },
         token_format: { type: 'string', enum: ['jwt', 'opaque'] },
         username: { type: 'string', description: 'password grant: matches username, then email, then phone number; exclusive with email and phone' },

@@ -9,7 +9,7 @@ import { decryptPrivate, encryptPrivate } from './key-encryption';
 import { StoredKey } from './signing-key.entity';
 
 /** What a server secret is for; each purpose has its own random key. */
-export type SecretPurpose = 'login-form' | 'totp';
+export type SecretPurpose = 'login-form' | 'totp' | 'client-secret-encryption';
 
 /**
  * Symmetric server secrets (HMAC keys) shared by every instance: 256 random bits generated on first

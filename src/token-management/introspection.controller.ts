@@ -1,5 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
 import { ApiBasicAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { CLIENT_AUTH_BODY_PROPERTIES, CLIENT_AUTH_DESCRIPTION } from '../clients/auth/client-auth-methods';
 import { ClientAuthGuard, type ClientRequest } from '../clients/auth/client-auth.guard';
 import { InvalidRequest } from '../oauth/errors';
 import { OAuthFormGuard, oauthParams } from '../oauth/form';
@@ -20,7 +21,7 @@ export class IntrospectionController {
     description:
       'Form-encoded, client-authenticated as at the token endpoint. Answers for JWT and opaque access tokens and for ' +
       'refresh tokens issued to the calling client; expired, revoked, spent, unknown and other clients\' tokens all ' +
-      'read exactly {"active":false}.',
+      `read exactly {"active":false}. ${CLIENT_AUTH_DESCRIPTION}`,
   })
   @ApiBasicAuth('client')
   @ApiConsumes('application/x-www-form-urlencoded')
@@ -31,8 +32,7 @@ export class IntrospectionController {
       properties: {
         token: { type: 'string', description: 'An access token (JWT or opaque) or a refresh token' },
         token_type_hint: { type: 'string', enum: ['access_token', 'refresh_token'], description: 'Where to look first; never required' },
-        client_id: { type: 'string' },
-        client_secret: { type: 'string' },
+        ...CLIENT_AUTH_BODY_PROPERTIES,
       },
     },
   })

@@ -1,5 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
 import { ApiBasicAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { CLIENT_AUTH_BODY_PROPERTIES, CLIENT_AUTH_DESCRIPTION } from '../clients/auth/client-auth-methods';
 import { ClientAuthGuard, type ClientRequest } from '../clients/auth/client-auth.guard';
 import { InvalidRequest } from '../oauth/errors';
 import { OAuthFormGuard, oauthParams } from '../oauth/form';
@@ -20,7 +21,7 @@ export class RevocationController {
     description:
       'Form-encoded, client-authenticated as at the token endpoint. A refresh token ends its whole family (the login ' +
       'session): every refresh token and every access token issued from it stops working. An access token is revoked ' +
-      'on its own. Unknown tokens and other clients\' tokens also get 200, and nothing changes.',
+      `on its own. Unknown tokens and other clients' tokens also get 200, and nothing changes. ${CLIENT_AUTH_DESCRIPTION}`,
   })
   @ApiBasicAuth('client')
   @ApiConsumes('application/x-www-form-urlencoded')
@@ -31,8 +32,7 @@ export class RevocationController {
       properties: {
         token: { type: 'string', description: 'A refresh token or an access token (JWT or opaque)' },
         token_type_hint: { type: 'string', enum: ['refresh_token', 'access_token'], description: 'Where to look first; never required' },
-        client_id: { type: 'string' },
-        client_secret: { type: 'string' },
+        ...CLIENT_AUTH_BODY_PROPERTIES,
       },
     },
   })

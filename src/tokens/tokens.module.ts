@@ -7,6 +7,7 @@ import { AuthorizationCodesService } from './authorization-codes.service';
 import { BearerTokenGuard } from './bearer-token.guard';
 import { PurgeService } from './purge.service';
 import { RefreshTokensService } from './refresh-tokens.service';
+import { ReplayCacheService } from './replay-cache.service';
 import { RefreshToken } from './refresh-token.entity';
 import { TokenFamily } from './token-family.entity';
 import { TokensService } from './tokens.service';
@@ -14,7 +15,7 @@ import { UsedJti } from './used-jti.entity';
 
 @Module({
   imports: [TypeOrmModule.forFeature([AccessToken, RefreshToken, TokenFamily, AuthorizationCode, UsedJti]), KeysModule],
-  providers: [TokensService, BearerTokenGuard, RefreshTokensService, PurgeService, AuthorizationCodesService],
-  exports: [TokensService, BearerTokenGuard, KeysModule, RefreshTokensService, PurgeService, AuthorizationCodesService],
+  providers: [TokensService, BearerTokenGuard, RefreshTokensService, PurgeService, AuthorizationCodesService, ReplayCacheService],
+  exports: [TokensService, BearerTokenGuard, KeysModule, RefreshTokensService, PurgeService, AuthorizationCodesService, ReplayCacheService],
 })
 export class TokensModule {}

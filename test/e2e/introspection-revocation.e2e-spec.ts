@@ -68,8 +68,8 @@ describe('Introspection (RFC 7662), revocation (RFC 7009) and session ends (SPEC
       expect(res.body).toMatchObject({
         introspection_endpoint: `${ISSUER}/oauth2/introspect`,
         revocation_endpoint: `${ISSUER}/oauth2/revoke`,
-        introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-        revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+        introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'],
+        revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'],
       });
       expect(res.body.grant_types_supported).toEqual(expect.arrayContaining(['client_credentials', 'refresh_token']));
     });

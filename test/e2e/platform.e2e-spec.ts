@@ -12,7 +12,7 @@ import { createClient, tokenRequest } from '../support/fixtures';
 
 /** The service around the endpoints: health, OpenAPI, migrations, key storage, bootstrap admin, robustness. */
 
-const MIGRATIONS = ['InitialSchema1763850000000', 'ExactIdentifierCollation1763900000000'];
+const MIGRATIONS = ['InitialSchema1763850000000', 'ExactIdentifierCollation1763900000000', 'ClientSecretJwt1764000000009'];
 const TABLES = [
   'access_tokens',
   'audit_events',

@@ -205,7 +205,7 @@ describe('Token endpoint: request rules (SPEC §3.1, §3.2) and client_credentia
         issuer: ISSUER,
         token_endpoint: `${ISSUER}/oauth2/token`,
         jwks_uri: `${ISSUER}/oauth2/jwks`,
-        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'],
       });
       expect(res.body.grant_types_supported).toContain('client_credentials');
     }

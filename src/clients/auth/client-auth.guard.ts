@@ -22,20 +22,29 @@ export class ClientAuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<ClientRequest>();
     const params = oauthParams(req);
     const usesBasic = hasBasicAuthorization(req);
-    // Credentials of any kind, including methods no authenticator handles yet, count toward "two at once".
+    // A client certificate is not counted: it belongs to the connection, not to the request (RFC 8705).
     const presented = [usesBasic, params.client_secret !== undefined, params.client_assertion !== undefined].filter(Boolean).length;
     if (presented > 1) throw new InvalidRequest('Only one client authentication method may be used per request');
 
     const challenge = (error: OAuthError) => (usesBasic ? error.withHeader('WWW-Authenticate', BASIC_CHALLENGE) : error);
-    const authenticator = this.authenticators.find((a) => a.matches(req, params));
-    if (!authenticator) throw challenge(new InvalidClient());
-    let client: Client;
-    try {
-      client = await authenticator.authenticate(req, params);
-    } catch (error) {
-      throw error instanceof OAuthError ? challenge(error) : error;
+    // Usually one authenticator matches. A certificate from a trusted proxy plus client_id matches
+    // tls_client_auth, self_signed_tls_client_auth and none alike: the client's registered method
+    // decides, so each is tried in turn and the first that proves a client registered for it wins.
+    let client: Client | undefined;
+    for (const authenticator of this.authenticators.filter((a) => a.matches(req, params))) {
+      let candidate: Client;
+      try {
+        candidate = await authenticator.authenticate(req, params);
+      } catch (error) {
+        if (error instanceof InvalidClient) continue;
+        throw error instanceof OAuthError ? challenge(error) : error;
+      }
+      if (candidate.tokenEndpointAuthMethod === authenticator.method) {
+        client = candidate;
+        break;
+      }
     }
-    if (client.tokenEndpointAuthMethod !== authenticator.method || client.disabled) throw challenge(new InvalidClient());
+    if (!client || client.disabled) throw challenge(new InvalidClient());
     req.client = client;
     return true;
   }

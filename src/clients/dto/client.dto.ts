@@ -19,6 +19,7 @@ import {
   registerDecorator,
 } from 'class-validator';
 import { IsOmittable } from '../../admin/validation';
+import { jwksProblem } from '../auth/client-jwks';
 import { SIGNING_ALGS } from '../../keys/keys.service';
 import { GRANT_TYPES, TOKEN_ENDPOINT_AUTH_METHODS, type GrantType, type TokenEndpointAuthMethod } from '../client.entity';
 
@@ -46,6 +47,18 @@ function IsRedirectUri(): PropertyDecorator {
     });
 }
 
+/** A JWK Set of public signing keys (RFC 7517 §5), as private_key_jwt and self_signed_tls_client_auth need. */
+function IsPublicJwks(): PropertyDecorator {
+  return (object, propertyName) =>
+    registerDecorator({
+      name: 'isPublicJwks',
+      target: object.constructor,
+      propertyName: propertyName as string,
+      options: { message: (args) => `$property ${jwksProblem(args.value)}` },
+      validator: { validate: (value: unknown) => jwksProblem(value) === null },
+    });
+}
+
 const SCOPE_LIST = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 
 /** RFC 7591 client metadata, plus Gatehouse's token policy fields. */
@@ -62,7 +75,10 @@ export class CreateClientDto {
   @MaxLength(255)
   client_name?: string | null;
 
-  @ApiPropertyOptional({ description: 'At least 32 characters; generated (256 bits) when absent. Returned only once.' })
+  @ApiPropertyOptional({
+    description:
+      'At least 32 characters; generated (256 bits) when absent. Returned only once. Only for client_secret_basic, client_secret_post and client_secret_jwt.',
+  })
   @IsOmittable()
   @IsString()
   @MinLength(32)
@@ -105,18 +121,34 @@ export class CreateClientDto {
   @Matches(SCOPE_LIST, { message: 'default_scope must be space-separated scope tokens' })
   default_scope?: string;
 
-  @ApiPropertyOptional({ description: 'JWK Set for private_key_jwt; not together with jwks_uri', type: 'object', additionalProperties: true, nullable: true })
+  @ApiPropertyOptional({
+    description:
+      'Public keys (JWK Set) for private_key_jwt and self_signed_tls_client_auth: RSA (>= 2048 bits), EC P-256/384/521 or Ed25519, ' +
+      'no private members; for self_signed_tls_client_auth a key matches the certificate by x5c[0], x5t#S256 or its public key. Not together with jwks_uri.',
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    example: { keys: [{ kty: 'EC', crv: 'P-256', x: '…', y: '…', kid: 'k1' }] },
+  })
   @IsOptional()
   @IsObject()
+  @IsPublicJwks()
   jwks?: { keys: JWK[] } | null;
 
-  @ApiPropertyOptional({ nullable: true })
+  @ApiPropertyOptional({
+    nullable: true,
+    description: 'URL of the client\'s JWK Set (instead of jwks); fetched with a 5 s timeout and a 256 KiB limit, cached 5 minutes',
+  })
   @IsOptional()
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   @MaxLength(2048)
   jwks_uri?: string | null;
 
-  @ApiPropertyOptional({ nullable: true })
+  @ApiPropertyOptional({
+    nullable: true,
+    description: 'tls_client_auth: the certificate subject, RFC 4514 (or OpenSSL /C=../CN=.. form); compared per attribute, case-, order- and whitespace-insensitively',
+    example: 'CN=billing.example.com,O=Example GmbH,C=DE',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(1024)
