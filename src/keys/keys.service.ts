@@ -83,7 +83,9 @@ export class KeysService implements OnModuleInit {
 
   /** The JWKS: current keys and retired ones still within their publication window. */
   async jwks(): Promise<{ keys: JWK[] }> {
-    await this.refreshIfStale();
+    // Read afresh on every request (concurrent ones share the read): a key made current by a rotation
+    // on another instance is published by every instance at once, not after this one's cache ages out.
+    await this.reload();
     return { keys: [...this.keys.values()].map((k) => k.publicJwk) };
   }
 
