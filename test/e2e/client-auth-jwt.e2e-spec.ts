@@ -1,27 +1,14 @@
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { exportSPKI, UnsecuredJWT, type JWK, type JWTPayload } from 'jose';
 import { ISSUER, startApp, type TestApp } from '../support/app';
+import { assertionClaims, hmac, JWT_BEARER, keyPair, signJwt, type Signer } from '../support/client-assertions';
 import type { TestDatabase } from '../support/database';
 import { createClient, tokenRequest, unique, type CreatedClient } from '../support/fixtures';
 
-const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const TOKEN_URL = `${ISSUER}/oauth2/token`;
 const BAD_CLIENT = { error: 'invalid_client', error_description: 'Bad client credentials' };
-
-interface Signer {
-  alg: string;
-  kid?: string;
-  key: CryptoKey | Uint8Array;
-}
-
-async function keyPair(alg: string, kid: string): Promise<{ signer: Signer; jwk: JWK; publicKey: CryptoKey }> {
-  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
-  return { signer: { alg, kid, key: privateKey }, jwk: { ...(await exportJWK(publicKey)), kid }, publicKey };
-}
-
-const hmac = (secret: string, alg = 'HS256'): Signer => ({ alg, key: new TextEncoder().encode(secret) });
 
 /** A tiny JWKS server on 127.0.0.1 standing in for a client's jwks_uri. */
 class JwksServer {
@@ -97,15 +84,10 @@ describe('Client authentication with JWT assertions: client_secret_jwt and priva
 
   /** Claims valid right now (on `app`'s clock) for `clientId`; `overrides` replace them, undefined values remove them. */
   function claims(clientId: string, overrides: Record<string, unknown> = {}, app: TestApp = t): JWTPayload {
-    const now = app.clock.nowSeconds();
-    const base: Record<string, unknown> = { iss: clientId, sub: clientId, aud: TOKEN_URL, jti: randomUUID(), iat: now, exp: now + 60, ...overrides };
-    for (const [name, value] of Object.entries(base)) if (value === undefined) delete base[name];
-    return base as JWTPayload;
+    return assertionClaims(app, clientId, overrides);
   }
 
-  function sign(payload: JWTPayload, signer: Signer): Promise<string> {
-    return new SignJWT(payload).setProtectedHeader({ alg: signer.alg, ...(signer.kid ? { kid: signer.kid } : {}) }).sign(signer.key);
-  }
+  const sign = signJwt;
 
   async function assertion(client: CreatedClient, signer: Signer, overrides: Record<string, unknown> = {}): Promise<string> {
     return sign(claims(client.client_id, overrides), signer);

@@ -1,21 +1,13 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, type JWK } from 'jose';
 import { startApp, type TestApp } from '../support/app';
-import { CertificateFactory, type TestCertificate } from '../support/certificates';
+import { CertificateFactory, CLIENT_CERT_HEADER as CERT_HEADER, publicJwk, TLS_PROXY_ENV as PROXY_ENV, type TestCertificate } from '../support/certificates';
 import { createClient, tokenRequest, unique, type CreatedClient } from '../support/fixtures';
 
-const CERT_HEADER = 'X-SSL-Client-Cert';
 const BAD_CLIENT = { error: 'invalid_client', error_description: 'Bad client credentials' };
 const SUBJECT = '/C=DE/O=Example GmbH/OU=Payments/CN=billing.example.com';
 const SUBJECT_DN = 'CN=billing.example.com,OU=Payments,O=Example GmbH,C=DE';
-/** The proxy's environment: supertest connects from 127.0.0.1. */
-const PROXY_ENV = { TRUSTED_PROXIES: '127.0.0.1', TRUSTED_CLIENT_CERT_HEADER: CERT_HEADER };
-
-async function publicJwk(cert: TestCertificate, extra: Partial<JWK> = {}): Promise<JWK> {
-  return { ...(await exportJWK(cert.x509.publicKey)), ...extra };
-}
 
 describe('Client authentication with certificates: tls_client_auth and self_signed_tls_client_auth (SPEC §3.2, RFC 8705)', () => {
   const certs = new CertificateFactory();

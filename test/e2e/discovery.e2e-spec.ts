@@ -1,11 +1,41 @@
 import { decodeJwt } from 'jose';
 import { ISSUER, startApp, type TestApp } from '../support/app';
-import { createClient, createUser, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
+import { CertificateFactory, publicJwk, TLS_PROXY_ENV, type TestCertificate } from '../support/certificates';
+import { hmac, keyPair, type TestKeyPair } from '../support/client-assertions';
+import { createClient, createUser, unique, type CreatedUser } from '../support/fixtures';
 import { clientTokenRequest, login, loginName } from '../support/login';
 import { authorizePath, loginForCode, pkcePair } from '../support/login-form';
-import { atHashOf, clientPost, introspect, userinfo, verifyAgainstJwks } from '../support/oidc';
+import { atHashOf, clientPost, introspect, userinfo, verifyAgainstJwks, type AuthenticatingClient } from '../support/oidc';
 
 const CB = 'https://app.example/callback';
+const BAD_CLIENT = { error: 'invalid_client', error_description: 'Bad client credentials' };
+/** The subject of the tls_client_auth test certificate, in OpenSSL's form and as registered (RFC 4514). */
+const TLS_SUBJECT = '/O=Gatehouse Test/CN=discovery-client';
+const TLS_SUBJECT_DN = 'CN=discovery-client,O=Gatehouse Test';
+
+/**
+ * The configurations whose documents differ: the certificate methods (RFC 8705) are advertised only
+ * behind a trusted TLS-terminating proxy that passes client certificates on. Each document is proven.
+ */
+const SETUPS = [
+  { setup: 'default configuration', env: {}, certificateMethods: [] as string[] },
+  {
+    setup: 'behind a trusted TLS proxy passing client certificates (TRUSTED_PROXIES, TRUSTED_CLIENT_CERT_HEADER)',
+    env: TLS_PROXY_ENV,
+    certificateMethods: ['tls_client_auth', 'self_signed_tls_client_auth'],
+  },
+];
+
+/**
+ * Client key pairs by alg, made once (RSA generation is slow): the one a client registers, and a
+ * stranger's under the same kid for the wrong-credential check.
+ */
+const keyPairs = new Map<string, Promise<TestKeyPair>>();
+function clientKeyPair(alg: string, role: 'registered' | 'stranger'): Promise<TestKeyPair> {
+  const id = `${role}/${alg}`;
+  if (!keyPairs.has(id)) keyPairs.set(id, keyPair(alg, `key-${alg}`));
+  return keyPairs.get(id)!;
+}
 
 type Metadata = Record<string, unknown>;
 
@@ -14,13 +44,25 @@ type Metadata = Record<string, unknown>;
  * HTTP here; a value this suite has no way to exercise fails the suite, so that whoever advertises
  * something new proves it here too.
  */
-describe('Discovery metadata: every advertised value is true (SPEC §2, OIDC Discovery 1.0, RFC 8414)', () => {
+describe.each(SETUPS)('Discovery metadata: every advertised value is true (SPEC §2, OIDC Discovery 1.0, RFC 8414), $setup', ({ env, certificateMethods }) => {
   let t: TestApp;
   let meta: Metadata;
   let user: CreatedUser;
+  const certs = new CertificateFactory();
+  /** tls_client_auth: a certificate with the registered subject, and one from the same CA with another. */
+  let tlsCert: TestCertificate;
+  let otherSubjectCert: TestCertificate;
+  /** self_signed_tls_client_auth: the registered certificate, and another one. */
+  let selfSignedCert: TestCertificate;
+  let otherSelfSignedCert: TestCertificate;
 
   beforeAll(async () => {
-    t = await startApp();
+    const ca = certs.selfSigned('/O=Gatehouse Test/CN=Discovery Test CA');
+    tlsCert = certs.issued(ca, TLS_SUBJECT);
+    otherSubjectCert = certs.issued(ca, '/O=Gatehouse Test/CN=someone-else');
+    selfSignedCert = certs.selfSigned('/CN=discovery-self-signed');
+    otherSelfSignedCert = certs.selfSigned('/CN=discovery-self-signed');
+    t = await startApp({ env });
     const res = await t.http.get('/.well-known/openid-configuration');
     expect(res.status).toBe(200);
     meta = res.body;
@@ -46,7 +88,10 @@ describe('Discovery metadata: every advertised value is true (SPEC §2, OIDC Dis
       groups: ['analysts', 'engineers'],
     });
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t.close();
+    certs.remove();
+  });
 
   const list = (name: string) => {
     const value = meta[name];
@@ -65,13 +110,63 @@ describe('Discovery metadata: every advertised value is true (SPEC §2, OIDC Dis
   const ALL_GRANTS = ['authorization_code', 'refresh_token', 'password', 'client_credentials'];
   const ALL_SCOPES = 'openid profile email address phone offline_access groups';
 
-  /** A client registered with `method` that can use every grant and scope; public clients get what they may use. */
-  function clientWith(method: string, extra: Record<string, unknown> = {}): Promise<CreatedClient> {
+  /**
+   * A client registered with `method` that can use every grant and scope (public clients get what they
+   * may use), with the credential the test presents for it: its secret, or the key or certificate
+   * registered here for the methods without one.
+   */
+  async function clientWith(method: string, extra: Record<string, unknown> = {}): Promise<AuthenticatingClient> {
     const grant_types = method === 'none' ? ['authorization_code', 'refresh_token', 'password'] : ALL_GRANTS;
-    return createClient(t, { token_endpoint_auth_method: method, grant_types, redirect_uris: [CB], scope: `${ALL_SCOPES} api:read`, default_scope: 'openid', ...extra });
+    const registration: Record<string, unknown> = {};
+    const credential: Pick<AuthenticatingClient, 'signer' | 'certificate'> = {};
+    if (method === 'private_key_jwt') {
+      const pair = await clientKeyPair('ES256', 'registered');
+      registration.jwks = { keys: [pair.jwk] };
+      credential.signer = pair.signer;
+    } else if (method === 'tls_client_auth') {
+      registration.tls_client_auth_subject_dn = TLS_SUBJECT_DN;
+      credential.certificate = tlsCert;
+    } else if (method === 'self_signed_tls_client_auth') {
+      registration.jwks = { keys: [await publicJwk(selfSignedCert)] };
+      credential.certificate = selfSignedCert;
+    }
+    const client = await createClient(t, {
+      token_endpoint_auth_method: method,
+      grant_types,
+      redirect_uris: [CB],
+      scope: `${ALL_SCOPES} api:read`,
+      default_scope: 'openid',
+      ...registration,
+      ...extra,
+    });
+    return { ...client, ...credential };
   }
 
-  async function codeFlow(client: CreatedClient, extra: Record<string, string> = {}) {
+  /** The same client presenting a credential that is not its own, with the same method (and alg). */
+  async function withWrongCredential(client: AuthenticatingClient): Promise<AuthenticatingClient> {
+    const method = client.token_endpoint_auth_method as string;
+    switch (method) {
+      case 'client_secret_basic':
+      case 'client_secret_post':
+        return { ...client, client_secret: `${client.client_secret}x` };
+      case 'client_secret_jwt':
+        return { ...client, signer: hmac(`${client.client_secret}x`, client.signer?.alg) };
+      case 'private_key_jwt':
+        // Another key of the same type, under the registered kid.
+        return { ...client, signer: (await clientKeyPair(client.signer!.alg, 'stranger')).signer };
+      case 'tls_client_auth':
+        return { ...client, certificate: otherSubjectCert };
+      case 'self_signed_tls_client_auth':
+        return { ...client, certificate: otherSelfSignedCert };
+      case 'none':
+        // A public client's only credential is its client_id.
+        return { ...client, client_id: unique('unregistered') };
+      default:
+        throw noExerciser('client authentication method', method);
+    }
+  }
+
+  async function codeFlow(client: AuthenticatingClient, extra: Record<string, string> = {}) {
     const pkce = pkcePair();
     const { code, location } = await loginForCode(
       t,
@@ -102,6 +197,9 @@ describe('Discovery metadata: every advertised value is true (SPEC §2, OIDC Dis
     'token_endpoint_auth_methods_supported',
     'introspection_endpoint_auth_methods_supported',
     'revocation_endpoint_auth_methods_supported',
+    'token_endpoint_auth_signing_alg_values_supported',
+    'introspection_endpoint_auth_signing_alg_values_supported',
+    'revocation_endpoint_auth_signing_alg_values_supported',
     'scopes_supported',
     'subject_types_supported',
     'id_token_signing_alg_values_supported',
@@ -192,46 +290,104 @@ describe('Discovery metadata: every advertised value is true (SPEC §2, OIDC Dis
 
   describe('client authentication methods', () => {
     /** A token obtained with the method: client_credentials for confidential clients, the code flow for public ones. */
-    async function tokenFor(client: CreatedClient) {
+    async function tokenFor(client: AuthenticatingClient) {
       if (client.token_endpoint_auth_method === 'none') return (await codeFlow(client, { scope: 'openid offline_access' })).res;
       return clientTokenRequest(t, client, { grant_type: 'client_credentials', scope: 'api:read' });
     }
 
-    const KNOWN = ['client_secret_basic', 'client_secret_post', 'none'];
+    const KNOWN = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'];
 
-    it('every token_endpoint_auth_methods_supported value authenticates at the token endpoint, and a wrong credential does not', async () => {
-      for (const method of list('token_endpoint_auth_methods_supported')) {
-        if (!KNOWN.includes(method)) throw noExerciser('token endpoint auth method', method);
-        const client = await clientWith(method);
-        const res = await tokenFor(client);
-        expect({ method, status: res.status }).toEqual({ method, status: 200 });
-        expect(res.body.access_token).toEqual(expect.any(String));
-        if (method !== 'none') {
-          const wrong = await clientTokenRequest(t, { ...client, client_secret: `${client.client_secret}x` }, { grant_type: 'client_credentials' });
-          expect({ method, status: wrong.status, body: wrong.body }).toEqual({ method, status: 401, body: { error: 'invalid_client', error_description: 'Bad client credentials' } });
-        }
+    /**
+     * Per endpoint: its metadata fields, the client registration it needs, and the proof that a client
+     * authenticates there (the request does what the endpoint does) while the same request with a
+     * wrong credential is refused and changes nothing. `what` names the case in failure messages.
+     */
+    const ENDPOINTS: {
+      endpoint: string;
+      methods: string;
+      algs: string;
+      registration: Record<string, unknown>;
+      prove(client: AuthenticatingClient, wrong: AuthenticatingClient, what: string): Promise<void>;
+    }[] = [
+      {
+        endpoint: 'token_endpoint',
+        methods: 'token_endpoint_auth_methods_supported',
+        algs: 'token_endpoint_auth_signing_alg_values_supported',
+        registration: {},
+        async prove(client, wrong, what) {
+          const res = await tokenFor(client);
+          expect({ what, status: res.status }).toEqual({ what, status: 200 });
+          expect(res.body.access_token).toEqual(expect.any(String));
+          const refused = await clientPost(t, wrong, localPath(meta.token_endpoint), { grant_type: 'client_credentials' });
+          expect({ what, status: refused.status, body: refused.body }).toEqual({ what, status: 401, body: BAD_CLIENT });
+        },
+      },
+      {
+        endpoint: 'introspection_endpoint',
+        methods: 'introspection_endpoint_auth_methods_supported',
+        algs: 'introspection_endpoint_auth_signing_alg_values_supported',
+        registration: {},
+        async prove(client, wrong, what) {
+          const token = (await tokenFor(client)).body.access_token as string;
+          const res = await clientPost(t, client, localPath(meta.introspection_endpoint), { token });
+          expect({ what, status: res.status }).toEqual({ what, status: 200 });
+          expect(res.body).toMatchObject({ active: true, client_id: client.client_id });
+          const refused = await clientPost(t, wrong, localPath(meta.introspection_endpoint), { token });
+          expect({ what, status: refused.status, body: refused.body }).toEqual({ what, status: 401, body: BAD_CLIENT });
+        },
+      },
+      {
+        endpoint: 'revocation_endpoint',
+        methods: 'revocation_endpoint_auth_methods_supported',
+        algs: 'revocation_endpoint_auth_signing_alg_values_supported',
+        registration: { access_token_format: 'opaque' },
+        async prove(client, wrong, what) {
+          const token = (await tokenFor(client)).body.access_token as string;
+          const refused = await clientPost(t, wrong, localPath(meta.revocation_endpoint), { token });
+          expect({ what, status: refused.status, body: refused.body }).toEqual({ what, status: 401, body: BAD_CLIENT });
+          expect(await introspect(t, client, token)).toMatchObject({ active: true });
+          const res = await clientPost(t, client, localPath(meta.revocation_endpoint), { token });
+          expect({ what, status: res.status }).toEqual({ what, status: 200 });
+          expect(await introspect(t, client, token)).toEqual({ active: false });
+        },
+      },
+    ];
+
+    it.each(ENDPOINTS)('every $methods value authenticates at the $endpoint, and a wrong credential does not', async ({ methods, registration, prove }) => {
+      for (const method of list(methods)) {
+        if (!KNOWN.includes(method)) throw noExerciser(methods, method);
+        const client = await clientWith(method, registration);
+        await prove(client, await withWrongCredential(client), method);
       }
     });
 
-    it('every introspection_endpoint_auth_methods_supported value authenticates at the introspection endpoint', async () => {
-      for (const method of list('introspection_endpoint_auth_methods_supported')) {
-        if (!KNOWN.includes(method)) throw noExerciser('introspection auth method', method);
-        const client = await clientWith(method);
-        const token = (await tokenFor(client)).body.access_token as string;
-        const res = await clientPost(t, client, localPath(meta.introspection_endpoint), { token });
-        expect({ method, status: res.status }).toEqual({ method, status: 200 });
-        expect(res.body).toMatchObject({ active: true, client_id: client.client_id });
+    /** A client authenticating with assertions signed with `alg`: HMAC with its secret, or a key pair of its own. */
+    async function clientSigningWith(alg: string, registration: Record<string, unknown>): Promise<AuthenticatingClient> {
+      if (alg.startsWith('HS')) {
+        const client = await clientWith('client_secret_jwt', registration);
+        return { ...client, signer: hmac(client.client_secret!, alg) };
+      }
+      let pair: TestKeyPair;
+      try {
+        pair = await clientKeyPair(alg, 'registered');
+      } catch {
+        throw noExerciser('client assertion alg', alg);
+      }
+      return { ...(await clientWith('private_key_jwt', { ...registration, jwks: { keys: [pair.jwk] } })), signer: pair.signer };
+    }
+
+    it.each(ENDPOINTS)('every $algs value signs a client assertion accepted at the $endpoint, and one by a wrong key or secret is not', async ({ methods, algs, registration, prove }) => {
+      for (const alg of list(algs)) {
+        const client = await clientSigningWith(alg, registration);
+        // RFC 8414 §2: the algs are those of the assertion methods, so the method is advertised too.
+        expect({ alg, methodAdvertised: list(methods).includes(client.token_endpoint_auth_method as string) }).toEqual({ alg, methodAdvertised: true });
+        await prove(client, await withWrongCredential(client), alg);
       }
     });
 
-    it('every revocation_endpoint_auth_methods_supported value authenticates at the revocation endpoint', async () => {
-      for (const method of list('revocation_endpoint_auth_methods_supported')) {
-        if (!KNOWN.includes(method)) throw noExerciser('revocation auth method', method);
-        const client = await clientWith(method, { access_token_format: 'opaque' });
-        const token = (await tokenFor(client)).body.access_token as string;
-        const res = await clientPost(t, client, localPath(meta.revocation_endpoint), { token });
-        expect({ method, status: res.status }).toEqual({ method, status: 200 });
-        expect(await introspect(t, client, token)).toEqual({ active: false });
+    it(`the certificate methods (RFC 8705) are ${certificateMethods.length ? '' : 'not '}advertised in this configuration`, () => {
+      for (const { methods } of ENDPOINTS) {
+        expect(list(methods).filter((method) => method.includes('tls_client_auth'))).toEqual(certificateMethods);
       }
     });
   });

@@ -3,6 +3,12 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exportJWK, type JWK } from 'jose';
+
+/** The header a TLS-terminating proxy passes the client certificate in, in the tests. */
+export const CLIENT_CERT_HEADER = 'X-SSL-Client-Cert';
+/** The environment of an app behind such a proxy: supertest connects from 127.0.0.1. */
+export const TLS_PROXY_ENV = { TRUSTED_PROXIES: '127.0.0.1', TRUSTED_CLIENT_CERT_HEADER: CLIENT_CERT_HEADER };
 
 /**
  * Test certificates made with the `openssl` command line (Node can parse X.509 but not create it).
@@ -78,6 +84,11 @@ export class CertificateFactory {
     writeFileSync(file, text);
     return file;
   }
+}
+
+/** The certificate's public key as a JWK (self_signed_tls_client_auth registers it in jwks); `extra` adds members. */
+export async function publicJwk(cert: TestCertificate, extra: Partial<JWK> = {}): Promise<JWK> {
+  return { ...(await exportJWK(cert.x509.publicKey)), ...extra };
 }
 
 function openssl(args: string[]): void {

@@ -2,7 +2,7 @@ import type { Response } from 'supertest';
 import type { TokenResponse } from '../../src/tokens/tokens.service';
 import type { TestApp } from './app';
 import type { CreatedClient, CreatedUser } from './fixtures';
-import { clientPost } from './oidc';
+import { clientPost, type AuthenticatingClient } from './oidc';
 
 /** The identifier a user logs in with: the username, else the email or phone number it was created with. */
 export function loginName(user: CreatedUser): string {
@@ -12,7 +12,7 @@ export function loginName(user: CreatedUser): string {
 }
 
 /** POSTs `form` to the token endpoint as `client`, with the client's registered authentication method. */
-export function clientTokenRequest(t: TestApp, client: CreatedClient, form: Record<string, string>): Promise<Response> {
+export function clientTokenRequest(t: TestApp, client: AuthenticatingClient, form: Record<string, string>): Promise<Response> {
   return clientPost(t, client, '/oauth2/token', form);
 }
 

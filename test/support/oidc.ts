@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { Response } from 'supertest';
 import { ISSUER, type TestApp } from './app';
+import { CLIENT_CERT_HEADER, type TestCertificate } from './certificates';
+import { clientAssertion, hmac, JWT_BEARER, type Signer } from './client-assertions';
 import type { CreatedClient } from './fixtures';
 
 export const sha256Hex = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
@@ -13,21 +15,43 @@ export function atHashOf(accessToken: string, alg: string): string {
 }
 
 /**
+ * A registered client with what a test presents to authenticate as it: the client_secret from
+ * registration, or for the methods without one the signing key (private_key_jwt) or the
+ * certificate (tls_client_auth, self_signed_tls_client_auth) the test registered it with.
+ * `signer` also replaces the HS256 MAC of client_secret_jwt (another alg, or a wrong secret).
+ */
+export type AuthenticatingClient = CreatedClient & { signer?: Signer; certificate?: TestCertificate };
+
+/**
  * POSTs a form to `path` as `client`, authenticating with the client's registered method: HTTP Basic
  * (client_secret_basic, the default), client_id and client_secret in the body (client_secret_post),
- * or client_id alone (none).
+ * a fresh client assertion whose aud is the URL of `path` (client_secret_jwt, private_key_jwt),
+ * client_id with the certificate in the trusted proxy's header (tls_client_auth,
+ * self_signed_tls_client_auth; the app must run with TLS_PROXY_ENV), or client_id alone (none).
  */
-export function clientPost(t: TestApp, client: CreatedClient, path: string, form: Record<string, string>): Promise<Response> {
+export async function clientPost(t: TestApp, client: AuthenticatingClient, path: string, form: Record<string, string>): Promise<Response> {
   const req = t.http.post(path).type('form');
-  switch (client.token_endpoint_auth_method ?? 'client_secret_basic') {
+  const method = client.token_endpoint_auth_method ?? 'client_secret_basic';
+  switch (method) {
     case 'client_secret_basic':
       return req.auth(encodeURIComponent(client.client_id), encodeURIComponent(client.client_secret!)).send(form);
     case 'client_secret_post':
       return req.send({ client_id: client.client_id, client_secret: client.client_secret!, ...form });
+    case 'client_secret_jwt':
+    case 'private_key_jwt': {
+      const signer = client.signer ?? (method === 'client_secret_jwt' ? hmac(client.client_secret!) : undefined);
+      if (!signer) throw new Error(`clientPost: a private_key_jwt client needs its signer`);
+      const assertion = await clientAssertion(t, client.client_id, signer, { aud: `${ISSUER}${path}` });
+      return req.send({ client_assertion_type: JWT_BEARER, client_assertion: assertion, ...form });
+    }
+    case 'tls_client_auth':
+    case 'self_signed_tls_client_auth':
+      if (!client.certificate) throw new Error(`clientPost: a ${method} client needs its certificate`);
+      return req.set(CLIENT_CERT_HEADER, client.certificate.escaped).send({ client_id: client.client_id, ...form });
     case 'none':
       return req.send({ client_id: client.client_id, ...form });
     default:
-      throw new Error(`clientPost: unsupported method ${String(client.token_endpoint_auth_method)}`);
+      throw new Error(`clientPost: unsupported method ${String(method)}`);
   }
 }
 
@@ -60,7 +84,7 @@ export async function verifyAgainstJwks(
 export const kidOf = (token: string) => decodeProtectedHeader(token).kid;
 
 /** RFC 7662 introspection by `client`; asserts the 200 and returns the body. */
-export async function introspect(t: TestApp, client: CreatedClient, token: string, hint?: string): Promise<Record<string, unknown>> {
+export async function introspect(t: TestApp, client: AuthenticatingClient, token: string, hint?: string): Promise<Record<string, unknown>> {
   const res = await clientPost(t, client, '/oauth2/introspect', { token, ...(hint ? { token_type_hint: hint } : {}) });
   if (res.status !== 200) throw new Error(`introspect: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as Record<string, unknown>;
