@@ -1,0 +1,424 @@
+import { startApp, type TestApp } from '../support/app';
+import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
+import { encodePairs, oddJson, ODD_STRINGS, percentEncode, Rng, STACK_LIKE } from '../support/fuzz';
+import { authorizePath, openLoginPage, pageAlert, parseLoginForm, submitLogin, type LoginForm } from '../support/login-form';
+
+/**
+ * A hostile review of the whole service, as a security team would do before production: every
+ * case here is an attack or a defect once found, and stays as a regression test.
+ */
+
+const CB = 'https://app.example/callback';
+
+/** Captures what the app logs to stderr (Nest's ConsoleLogger writes errors and warnings there). */
+function captureStderr(): { lines: string[]; restore(): void } {
+  const lines: string[] = [];
+  const original = process.stderr.write.bind(process.stderr);
+  const spy = jest.spyOn(process.stderr, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    lines.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return original(chunk, ...(rest as []));
+  }) as typeof process.stderr.write);
+  return { lines, restore: () => spy.mockRestore() };
+}
+
+interface FuzzRequest {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  path: string;
+  headers: Record<string, string>;
+  body?: string | Buffer;
+}
+
+describe('Security review', () => {
+  let t: TestApp;
+  let confidential: CreatedClient;
+  let postClient: CreatedClient;
+  let publicClient: CreatedClient;
+  let user: CreatedUser;
+
+  beforeAll(async () => {
+    t = await startApp();
+    const grants = ['password', 'authorization_code', 'refresh_token', 'client_credentials'];
+    confidential = await createClient(t, { client_name: 'Fuzz <App>', grant_types: grants, redirect_uris: [CB], scope: 'openid profile email offline_access api:read' });
+    postClient = await createClient(t, { token_endpoint_auth_method: 'client_secret_post', grant_types: ['password', 'refresh_token'] });
+    publicClient = await createClient(t, { token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token', 'password'], redirect_uris: [CB] });
+    user = await createUser(t, { email: `${unique('fuzz')}@example.com` });
+  });
+  afterAll(() => t.close());
+
+  const basic = (c: CreatedClient) => `Basic ${Buffer.from(`${encodeURIComponent(c.client_id)}:${encodeURIComponent(c.client_secret ?? '')}`).toString('base64')}`;
+
+  describe('authorization endpoint: open redirect, header injection, XSS, clickjacking (SPEC §5)', () => {
+    /** Every HTML page: no caching, no framing, no sniffing, a CSP without scripts. */
+    function expectPageHeaders(res: { headers: Record<string, string> }): void {
+      expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['cache-control']).toBe('no-store');
+      const csp = res.headers['content-security-policy'];
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("base-uri 'none'");
+      expect(csp).not.toMatch(/script-src|unsafe-inline|unsafe-eval|javascript:/);
+    }
+
+    const UNSAFE_REDIRECT_URIS = [
+      'https://app.example/cb\r\nSet-Cookie: injected=1',
+      'https://app.example/cb\u0000',
+      'https://app.example/c b',
+      'https://app.example/例',
+      'https://app.example/cb"><script>alert(1)</script>',
+      'https:app.example/cb',
+    ];
+
+    it('the admin API refuses redirect URIs that are not plain RFC 3986 absolute URIs', async () => {
+      const admin = await t.adminToken();
+      for (const uri of [...UNSAFE_REDIRECT_URIS, 'javascript:alert(1)', 'JAVASCRIPT:alert(1)', ' javascript:alert(1)']) {
+        const created = await t.http.post('/admin/clients').auth(admin, { type: 'bearer' }).send({ grant_types: ['authorization_code'], redirect_uris: [uri] });
+        expect({ uri, status: created.status, fields: Object.keys(created.body.fields ?? {}) }).toEqual({ uri, status: 400, fields: ['redirect_uris'] });
+        const patched = await t.http.patch(`/admin/clients/${confidential.client_id}`).auth(admin, { type: 'bearer' }).send({ redirect_uris: [CB, uri] });
+        expect({ uri, status: patched.status }).toEqual({ uri, status: 400 });
+      }
+      const [row] = await t.db.query('SELECT redirect_uris FROM clients WHERE client_id = ?', [confidential.client_id]);
+      expect(JSON.parse(row.redirect_uris)).toEqual([CB]);
+    });
+
+    it('never redirects to a registered URI the rules refuse (a javascript: or header-breaking URI stored before they existed)', async () => {
+      for (const uri of ['javascript:alert(document.domain)//', 'JavaScript:alert(1)', 'data:text/html,<script>alert(1)</script>', ...UNSAFE_REDIRECT_URIS]) {
+        const legacy = await createClient(t, { token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], redirect_uris: [CB] });
+        await t.db.query('UPDATE clients SET redirect_uris = ? WHERE client_id = ?', [JSON.stringify([uri]), legacy.client_id]);
+        // The redirect_uri named in the request, or the only registered one; on the login path and on an error path.
+        for (const params of [
+          { response_type: 'code', client_id: legacy.client_id, redirect_uri: uri, state: 's', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' },
+          { response_type: 'code', client_id: legacy.client_id, state: 's', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' },
+          { response_type: 'token', client_id: legacy.client_id, redirect_uri: uri, state: 's' },
+          { response_type: 'code', client_id: legacy.client_id, redirect_uri: uri, state: 's' },
+        ]) {
+          const res = await t.http.get(authorizePath(params)).timeout(10_000);
+          expect({ uri, params, status: res.status, location: res.headers.location }).toEqual({ uri, params, status: 400, location: undefined });
+          expectPageHeaders(res);
+          expect(pageAlert(res.text)).toBe('The redirect_uri registered for this application is not allowed.');
+        }
+      }
+    });
+
+    it('percent-encodes CR/LF and markup in state and error texts it sends to the redirect URI (no header injection)', async () => {
+      const state = 'x\r\nSet-Cookie: injected=1\r\n\r\n<script>alert(1)</script>';
+      const res = await t.http.get(authorizePath({ response_type: 'token', client_id: confidential.client_id, redirect_uri: CB, state }));
+      expect(res.status).toBe(302);
+      expect(res.headers['set-cookie']).toBeUndefined();
+      expect(res.headers.location).toMatch(/^[\x21-\x7e]+$/);
+      const location = new URL(res.headers.location);
+      expect(`${location.origin}${location.pathname}`).toBe(CB);
+      expect(location.searchParams.get('state')).toBe(state);
+      expect(location.searchParams.get('error')).toBe('unsupported_response_type');
+    });
+
+    it('redirects only to an exact match of a registered URI', async () => {
+      for (const uri of [`${CB}/`, `${CB}?x=1`, 'https://app.example/callback/../evil', 'https://APP.example/callback', 'https://app.example.evil.example/callback', 'https://app.example/Callback', `${CB}%00`, `${CB}#x`]) {
+        const res = await t.http.get(authorizePath({ response_type: 'code', client_id: confidential.client_id, redirect_uri: uri, state: 's' }));
+        expect({ uri, status: res.status, location: res.headers.location }).toEqual({ uri, status: 400, location: undefined });
+        expect(pageAlert(res.text)).toBe('The redirect_uri is not registered for this application.');
+      }
+    });
+
+    it('escapes every value it reflects (state, nonce, scope, client_name, login_hint, username, error texts), on every page', async () => {
+      const payload = '"\'><script>alert(1)</script><img src=x onerror=alert(2)>';
+      const admin = await t.adminToken();
+      await t.http.patch(`/admin/clients/${confidential.client_id}`).auth(admin, { type: 'bearer' }).send({ client_name: payload });
+      const page = await t.http.get(authorizePath({ response_type: 'code', client_id: confidential.client_id, redirect_uri: CB, state: payload, nonce: payload, login_hint: payload }));
+      expect(page.status).toBe(200);
+      expectPageHeaders(page);
+      const form = parseLoginForm(page);
+      expect(form.hidden.state).toBe(payload);
+      expect(form.hidden.nonce).toBe(payload);
+      const again = await submitLogin(t, form, { username: payload, password: 'wrong' });
+      expect(again.status).toBe(400);
+      expectPageHeaders(again);
+      const badScope = await t.http.get(authorizePath({ response_type: 'code', client_id: confidential.client_id, redirect_uri: CB, scope: payload }));
+      const badClient = await t.http.get(authorizePath({ response_type: 'code', client_id: payload, redirect_uri: payload }));
+      expect(badClient.status).toBe(400);
+      expectPageHeaders(badClient);
+      for (const res of [page, again, badClient]) {
+        // Markup and attribute break-outs arrive as character references only.
+        expect(res.text).not.toMatch(/<script|<img|"'>/i);
+      }
+      expect(badScope.status).toBe(302);
+      expect(badScope.headers.location).toMatch(/^[\x21-\x7e]+$/);
+      await t.http.patch(`/admin/clients/${confidential.client_id}`).auth(admin, { type: 'bearer' }).send({ client_name: 'Fuzz <App>' });
+    });
+  });
+
+  describe('no input produces a 5xx, a stack trace, a hang or a logged error (seeded generator, both stores)', () => {
+    const SEED = 0x6a7e;
+    const REQUESTS = 400;
+
+    /** Latin-1 printable only: Node's HTTP client refuses anything else in a header before it is sent. */
+    const headerSafe = (value: string) => value.replace(/[^\x20-\x7e\xa0-\xff]/g, '');
+
+    it(`survives ${REQUESTS} generated requests to every endpoint (seed ${SEED})`, async () => {
+      const rng = new Rng(SEED);
+      const admin = await t.adminToken();
+      const login = await tokenRequest(t, { grant_type: 'password', username: user.username as string, password: user.password, scope: 'openid offline_access' }, {
+        id: confidential.client_id,
+        secret: confidential.client_secret!,
+      });
+      expect(login.status).toBe(200);
+      const { form } = await openLoginPage(t, { response_type: 'code', client_id: confidential.client_id, redirect_uri: CB, state: 's' });
+      const target = await createClient(t, { grant_types: ['client_credentials'] });
+      // Clients whose redirect URI carries an odd string, as far as the admin API accepts them: the
+      // authorization endpoint then redirects to them, on its success and on its error paths.
+      const redirecting: { clientId: string; redirectUri: string }[] = [{ clientId: confidential.client_id, redirectUri: CB }];
+      for (const value of ODD_STRINGS) {
+        const redirectUri = `https://app.example/cb${value.slice(0, 100)}`;
+        const res = await t.http
+          .post('/admin/clients')
+          .auth(admin, { type: 'bearer' })
+          .send({ grant_types: ['authorization_code'], redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' });
+        if (res.status === 201) redirecting.push({ clientId: res.body.client_id, redirectUri });
+      }
+      const targetUser = await createUser(t);
+
+      const valid = {
+        accessToken: login.body.access_token as string,
+        idToken: login.body.id_token as string,
+        refreshToken: login.body.refresh_token as string,
+      };
+      const odd = () => rng.pick(ODD_STRINGS);
+      const maybe = (good: string, p = 0.5) => (rng.chance(p) ? good : odd());
+      /** Name-value pairs for `names`: each valid, odd, left out or repeated. */
+      const pairs = (fields: Record<string, string>): [string, string][] => {
+        // Some requests are mostly valid, to get past the first check and reach the deeper ones.
+        const oddRate = rng.pick([0, 0.1, 0.2, 0.5]);
+        const out: [string, string][] = [];
+        for (const [name, good] of Object.entries(fields)) {
+          const roll = rng.next();
+          if (roll < oddRate) out.push([name, odd()]);
+          else if (oddRate > 0 && roll < oddRate + 0.05) out.push([name, good], [name, odd()]);
+          else if (oddRate > 0 && roll < oddRate + 0.1) continue;
+          else out.push([name, good]);
+        }
+        if (oddRate > 0 && rng.chance(0.3)) out.push([odd().slice(0, 300), odd()]);
+        return out;
+      };
+      const contentType = () =>
+        rng.chance(0.8)
+          ? 'application/x-www-form-urlencoded'
+          : rng.pick([
+              'application/json',
+              'text/plain',
+              'multipart/form-data; boundary=x',
+              'application/x-www-form-urlencoded; charset=utf-16',
+              'application/x-www-form-urlencoded;;;charset',
+              'application/xml',
+              'x/y',
+            ]);
+      /** A form body; sometimes with raw bytes that are not UTF-8, or as JSON. */
+      const formBody = (fields: [string, string][], type: string): string | Buffer => {
+        if (type === 'application/json') return rng.chance(0.5) ? JSON.stringify(Object.fromEntries(fields)) : JSON.stringify(oddJson(rng));
+        const text = encodePairs(fields, rng);
+        return rng.chance(0.1) ? Buffer.concat([Buffer.from(text), Buffer.from([0x26, 0x78, 0x3d, 0xff, 0xfe, 0xc3, 0x28, 0x00])]) : text;
+      };
+      const clientAuth = (): { headers: Record<string, string>; fields: Record<string, string> } => {
+        switch (rng.int(7)) {
+          case 0:
+          case 1:
+            return { headers: { Authorization: basic(confidential) }, fields: {} };
+          case 2:
+            return { headers: {}, fields: { client_id: postClient.client_id, client_secret: maybe(postClient.client_secret!, 0.7) } };
+          case 3:
+            return { headers: {}, fields: { client_id: maybe(publicClient.client_id, 0.7) } };
+          case 4:
+            return { headers: { Authorization: `Basic ${Buffer.from(`${odd()}:${odd()}`).toString('base64')}` }, fields: {} };
+          case 5:
+            return { headers: { Authorization: headerSafe(`Basic ${odd()}`) }, fields: {} };
+          default:
+            return { headers: { Authorization: basic(confidential) }, fields: { client_id: odd(), client_secret: odd() } };
+        }
+      };
+      const bearer = (): Record<string, string> => {
+        switch (rng.int(6)) {
+          case 0:
+            return {};
+          case 1:
+            return { Authorization: `Bearer ${valid.accessToken}` };
+          case 2:
+            return { Authorization: `Bearer ${valid.idToken}` };
+          case 3:
+            return { Authorization: `Bearer ${admin}` };
+          case 4:
+            return { Authorization: headerSafe(`Bearer ${odd()}`) };
+          default:
+            return { Authorization: headerSafe(`${rng.pick(['bearer', 'Bearer  ', 'Basic', 'DPoP', ''])} ${odd()}`) };
+        }
+      };
+      const adminAuth = () => (rng.chance(0.85) ? { Authorization: `Bearer ${admin}` } : bearer());
+      const authorizeFields = () => {
+        const { clientId, redirectUri } = rng.pick(redirecting);
+        return pairs({
+          response_type: rng.chance(0.7) ? 'code' : 'token',
+          client_id: clientId,
+          redirect_uri: redirectUri,
+          scope: 'openid profile',
+          state: odd(),
+          nonce: 'n-1',
+          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          code_challenge_method: 'S256',
+          response_mode: 'query',
+          prompt: 'login',
+          login_hint: 'alice',
+          request: 'eyJ.x.y',
+        });
+      };
+      const jsonBody = (fields: Record<string, () => unknown>): string => {
+        if (rng.chance(0.1)) return rng.pick(['[]', '[{}]', '"x"', '1', 'null', '{"a":', '{"__proto__":{"x":1}}', '\u0000', JSON.stringify(oddJson(rng, 5))]);
+        const oddRate = rng.pick([0, 0, 0.1, 0.4]);
+        const body: Record<string, unknown> = {};
+        for (const [name, good] of Object.entries(fields)) {
+          const roll = rng.next();
+          if (roll < oddRate) body[name] = rng.chance(0.5) ? odd() : oddJson(rng);
+          else if (roll < 0.8) body[name] = good();
+        }
+        if (oddRate > 0 && rng.chance(0.2)) body[odd().slice(0, 40)] = oddJson(rng);
+        return JSON.stringify(body);
+      };
+      const adminId = (good: string) => percentEncode(maybe(good, 0.6).slice(0, 600), rng.chance(0.3)) || 'x';
+
+      const generators: (() => FuzzRequest)[] = [
+        // Token endpoint, every grant type, every client authentication method.
+        () => {
+          const auth = clientAuth();
+          const grant = rng.chance(0.9) ? rng.pick(['client_credentials', 'password', 'authorization_code', 'refresh_token']) : odd();
+          const params: Record<string, string> = {
+            client_credentials: { scope: 'api:read' },
+            password: { username: rng.chance(0.3) ? (user.username as string) : odd(), password: maybe(user.password, 0.3), scope: 'openid', password_encrypt_type: 'none', refresh_expiry: '60', max_exchange_period: '1', token_format: 'opaque' },
+            authorization_code: { code: 'x'.repeat(43), redirect_uri: CB, code_verifier: 'v'.repeat(43) },
+            refresh_token: { refresh_token: valid.refreshToken, scope: 'openid', refresh_expiry: '0', app_tid: 'x' },
+          }[grant] ?? {};
+          const type = contentType();
+          const body = formBody([['grant_type', grant], ...Object.entries(auth.fields), ...pairs(params)], type);
+          return { method: 'post', path: rng.pick(['/oauth2/token', '/oidc/token', '/api/v1/oauth2/token']), headers: { ...auth.headers, 'Content-Type': type }, body };
+        },
+        // Authorization endpoint by GET, with a raw query string.
+        () => ({ method: 'get', path: `${rng.pick(['/oauth2/authorize', '/oidc/auth'])}?${encodePairs(authorizeFields(), rng)}`, headers: {} }),
+        // Authorization request by POST (form-serialized).
+        () => {
+          const type = contentType();
+          return { method: 'post', path: '/oauth2/authorize', headers: { 'Content-Type': type }, body: formBody(authorizeFields(), type) };
+        },
+        // The login form: the real hidden fields, odd credentials, CSRF token and cookie.
+        () => {
+          const fields: [string, string][] = Object.entries((form as LoginForm).hidden).map(([n, v]) => [n, rng.chance(0.9) ? v : odd()]);
+          fields.push(...pairs({ username: user.username as string, password: user.password, action: 'login', csrf_token: form.hidden.csrf_token }));
+          const cookie = rng.chance(0.8) ? form.cookie : headerSafe(`${rng.pick(['gatehouse_login', 'x', ''])}=${odd()}; ${odd()}`);
+          return { method: 'post', path: form.action, headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie }, body: formBody(fields, 'application/x-www-form-urlencoded') };
+        },
+        // UserInfo by GET and POST.
+        () => {
+          const method = rng.pick(['get', 'post'] as const);
+          const path = rng.pick(['/oauth2/userinfo', '/oidc/me']);
+          if (method === 'get') return { method, path, headers: bearer() };
+          const type = contentType();
+          return { method, path, headers: { ...bearer(), 'Content-Type': type }, body: formBody(pairs({ access_token: valid.accessToken }), type) };
+        },
+        // Introspection and revocation.
+        () => {
+          const auth = clientAuth();
+          const type = contentType();
+          const fields = pairs({ token: rng.pick([valid.accessToken, valid.refreshToken, valid.idToken, admin]), token_type_hint: rng.pick(['access_token', 'refresh_token']) });
+          return { method: 'post', path: rng.pick(['/oauth2/introspect', '/oauth2/revoke']), headers: { ...auth.headers, 'Content-Type': type }, body: formBody([...Object.entries(auth.fields), ...fields], type) };
+        },
+        // Admin API: clients.
+        () => {
+          const body = jsonBody({
+            client_id: () => unique('fz'),
+            client_name: () => odd().slice(0, 255),
+            token_endpoint_auth_method: () => rng.pick(['none', 'client_secret_post', 'client_secret_basic']),
+            grant_types: () => ['authorization_code'],
+            redirect_uris: () => [CB],
+            scope: () => 'openid profile',
+            default_scope: () => 'openid',
+            access_token_ttl: () => 60,
+            access_token_audience: () => odd().slice(0, 1024),
+          });
+          const op = rng.int(4);
+          const headers = { ...adminAuth(), 'Content-Type': rng.chance(0.9) ? 'application/json' : contentType() };
+          if (op === 0) return { method: 'post', path: '/admin/clients', headers, body };
+          if (op === 1) return { method: 'patch', path: `/admin/clients/${adminId(target.client_id)}`, headers, body };
+          if (op === 2) return { method: rng.pick(['get', 'delete'] as const), path: `/admin/clients/${adminId(unique('none'))}`, headers: adminAuth() };
+          return { method: 'post', path: `/admin/clients/${adminId(unique('none'))}/secret`, headers: adminAuth() };
+        },
+        // Admin API: users.
+        () => {
+          const body = jsonBody({
+            // Valid for the DTO, odd for the database: NUL, 4-byte characters, lone surrogates, maximal lengths.
+            username: () => `${unique('u')}${odd().replace(/[\s@]/g, '')}`.slice(0, 255),
+            email: () => `${unique('fz')}@example.com`,
+            password: () => `${odd()}password`.slice(0, 1024),
+            password_expires_at: () => '2030-01-01T00:00:00Z',
+            groups: () => [odd().slice(0, 100) || 'g'],
+            name: () => odd().slice(0, 255),
+            address: () => ({ formatted: odd().slice(0, 255) }),
+            disabled: () => false,
+          });
+          const headers = { ...adminAuth(), 'Content-Type': 'application/json' };
+          switch (rng.int(5)) {
+            case 0:
+              return { method: 'post', path: '/admin/users', headers, body };
+            case 1:
+              return { method: 'patch', path: `/admin/users/${adminId(targetUser.id)}`, headers, body };
+            case 2:
+              return { method: 'post', path: `/admin/users/${adminId(targetUser.id)}/${rng.pick(['password', 'lock', 'unlock'])}`, headers, body };
+            case 3:
+              return rng.chance(0.5)
+                ? { method: 'get', path: `/admin/users/${adminId(targetUser.id)}`, headers: adminAuth() }
+                : { method: 'delete', path: `/admin/users/${adminId(targetUser.id)}/sessions`, headers: adminAuth() };
+            default:
+              return { method: 'get', path: `/admin/users?${encodePairs(pairs({ search: 'a', limit: '10', offset: '0' }), rng)}`, headers: adminAuth() };
+          }
+        },
+        // Admin API: audit events, policy, key rotation (rarely: it generates keys).
+        () => {
+          const roll = rng.int(10);
+          if (roll < 5) return { method: 'get', path: `/admin/audit-events?${encodePairs(pairs({ user: user.id, client: confidential.client_id, type: 'login.failure', limit: '5' }), rng)}`, headers: adminAuth() };
+          if (roll < 9) {
+            const body = jsonBody({
+              lockout_threshold: () => 5,
+              lockout_duration_seconds: () => 900,
+              password_max_age_days: () => 0,
+              initial_password_ttl_hours: () => 72,
+              refresh_token_grace_seconds: () => 0,
+            });
+            return { method: 'put', path: '/admin/policy', headers: { ...adminAuth(), 'Content-Type': 'application/json' }, body };
+          }
+          return { method: 'post', path: '/admin/keys/rotate', headers: bearer() };
+        },
+      ];
+
+      const stderr = captureStderr();
+      const failures: string[] = [];
+      try {
+        for (let i = 0; i < REQUESTS; i++) {
+          const spec = rng.pick(generators)();
+          let req = t.http[spec.method](spec.path).timeout(10_000).redirects(0);
+          for (const [name, value] of Object.entries(spec.headers)) req = req.set(name, value);
+          if (spec.body !== undefined) req = req.send(spec.body);
+          const label = `#${i} ${spec.method.toUpperCase()} ${spec.path.slice(0, 100)} ${JSON.stringify(spec.headers).slice(0, 120)} ${String(spec.body ?? '').slice(0, 160)}`;
+          const res = await req.then(
+            (r) => r,
+            (error: Error & { response?: { status: number; text: string; headers: Record<string, string> } }) =>
+              error.response ?? { status: -1, text: `no response: ${error.message}`, headers: {} as Record<string, string> },
+          );
+          if (res.status < 0 || res.status >= 500) failures.push(`${label} -> ${res.status} ${res.text.slice(0, 200)}`);
+          else if (STACK_LIKE.test(res.text ?? '')) failures.push(`${label} -> stack-like body ${res.text.slice(0, 200)}`);
+          const location = res.headers.location;
+          if (location !== undefined && !/^[\x21-\x7e]+$/.test(location)) failures.push(`${label} -> Location ${JSON.stringify(location)}`);
+        }
+      } finally {
+        stderr.restore();
+      }
+      expect(failures).toEqual([]);
+      // Nothing the generator sent made the app log an error (an unhandled exception, a failed query).
+      expect(stderr.lines.filter((line) => /ERROR/.test(line))).toEqual([]);
+    });
+  });
+});
