@@ -81,6 +81,13 @@ export interface IdTokenInput {
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /**
+ * How far ahead of this instance's clock an `iat` may be: the clock difference tolerated between
+ * instances. jose checks `exp` and `nbf` but accepts any `iat`; a token dated further ahead was not
+ * issued by one of our instances with a sane clock.
+ */
+const ISSUED_AT_LEEWAY_SECONDS = 60;
+
+/**
  * Issues and reads tokens. JWT access tokens follow RFC 9068 and are not stored; opaque access
  * tokens and refresh tokens are 256-bit random values stored only as SHA-256 hashes.
  */
@@ -280,6 +287,7 @@ export class TokensService {
   private async verifyJwt(token: string): Promise<AccessTokenInfo | null> {
     try {
       const payload = await this.keys.verify(token, { issuer: this.config.issuer, typ: 'at+jwt', requiredClaims: ['exp', 'iat', 'jti', 'sub'] });
+      if (Number(payload.iat) > this.clock.nowSeconds() + ISSUED_AT_LEEWAY_SECONDS) return null;
       return {
         format: 'jwt',
         jti: String(payload.jti),
