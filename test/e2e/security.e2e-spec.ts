@@ -1,4 +1,6 @@
-import { startApp, type TestApp } from '../support/app';
+import { createPublicKey, randomUUID } from 'node:crypto';
+import { base64url, exportJWK, generateKeyPair, importPKCS8, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { ADMIN_CLIENT_ID, ISSUER, startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { encodePairs, oddJson, ODD_STRINGS, percentEncode, Rng, STACK_LIKE } from '../support/fuzz';
 import { authorizePath, openLoginPage, pageAlert, parseLoginForm, submitLogin, type LoginForm } from '../support/login-form';
@@ -145,6 +147,149 @@ describe('Security review', () => {
       expect(badScope.status).toBe(302);
       expect(badScope.headers.location).toMatch(/^[\x21-\x7e]+$/);
       await t.http.patch(`/admin/clients/${confidential.client_id}`).auth(admin, { type: 'bearer' }).send({ client_name: 'Fuzz <App>' });
+    });
+  });
+
+  describe('JWT access tokens: only RFC 9068 tokens we signed, within their lifetime (UserInfo and admin API)', () => {
+    interface OurKey {
+      kid: string;
+      key: CryptoKey;
+      publicPem: string;
+    }
+    let rs256: OurKey;
+    let es256: OurKey;
+    let admin: string;
+    let userLogin: { access_token: string; id_token: string };
+
+    async function ourKey(alg: 'RS256' | 'ES256'): Promise<OurKey> {
+      const [row] = await t.db.query("SELECT kid, public_key, private_key FROM `keys` WHERE purpose = 'signing' AND alg = ? AND retired_at IS NULL", [alg]);
+      const jwk = JSON.parse(row.public_key);
+      return { kid: row.kid, key: await importPKCS8(row.private_key, alg), publicPem: createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString() };
+    }
+
+    beforeAll(async () => {
+      rs256 = await ourKey('RS256');
+      es256 = await ourKey('ES256');
+      admin = await t.adminToken();
+      const res = await tokenRequest(t, { grant_type: 'password', username: user.username as string, password: user.password, scope: 'openid' }, { id: confidential.client_id, secret: confidential.client_secret! });
+      expect(res.status).toBe(200);
+      userLogin = res.body;
+    });
+
+    const now = () => t.clock.nowSeconds();
+    /** The claims of a user access token for UserInfo, or of an admin client_credentials token. */
+    const userClaims = (): JWTPayload => ({ iss: ISSUER, sub: user.id, aud: confidential.client_id, client_id: confidential.client_id, scope: 'openid', jti: randomUUID(), iat: now(), exp: now() + 600 });
+    const adminClaims = (): JWTPayload => ({ iss: ISSUER, sub: ADMIN_CLIENT_ID, aud: ADMIN_CLIENT_ID, client_id: ADMIN_CLIENT_ID, scope: 'admin', jti: randomUUID(), iat: now(), exp: now() + 600 });
+    const sign = (claims: JWTPayload, header: Record<string, unknown> = {}, key: OurKey = rs256) =>
+      new SignJWT(claims).setProtectedHeader({ alg: key === es256 ? 'ES256' : 'RS256', kid: key.kid, typ: 'at+jwt', ...header }).sign(key.key);
+    const unsigned = (claims: JWTPayload, header: Record<string, unknown>) => `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(claims))}.`;
+    const hs256 = (claims: JWTPayload, secret: string, kid: string) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid, typ: 'at+jwt' }).sign(new TextEncoder().encode(secret));
+
+    async function expectRefused(token: string, label: string): Promise<void> {
+      const userinfo = await t.http.get('/oauth2/userinfo').auth(token, { type: 'bearer' });
+      const adminApi = await t.http.get('/admin/clients').auth(token, { type: 'bearer' });
+      for (const res of [userinfo, adminApi]) {
+        expect({ label, status: res.status, body: res.body }).toEqual({ label, status: 401, body: { error: 'invalid_token', error_description: 'The access token is invalid or expired' } });
+        expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token", error_description="The access token is invalid or expired"');
+      }
+    }
+
+    it('accepts a token with the right key, typ, issuer and times (the forgeries below differ in one thing)', async () => {
+      expect((await t.http.get('/oauth2/userinfo').auth(await sign(userClaims()), { type: 'bearer' })).status).toBe(200);
+      expect((await t.http.get('/admin/clients').auth(await sign(adminClaims()), { type: 'bearer' })).status).toBe(200);
+      // Another instance's clock may run a little ahead: up to a minute.
+      expect((await t.http.get('/oauth2/userinfo').auth(await sign({ ...userClaims(), iat: now() + 60 }), { type: 'bearer' })).status).toBe(200);
+    });
+
+    it('refuses alg "none", and HS256 keyed with our public key (algorithm confusion)', async () => {
+      for (const claims of [userClaims(), adminClaims()]) {
+        await expectRefused(unsigned(claims, { alg: 'none', typ: 'at+jwt' }), 'alg none');
+        await expectRefused(unsigned(claims, { alg: 'none', kid: rs256.kid, typ: 'at+jwt' }), 'alg none with our kid');
+        await expectRefused(`${(await sign(claims)).split('.').slice(0, 2).join('.')}.`, 'signature stripped');
+        await expectRefused(await hs256(claims, rs256.publicPem, rs256.kid), 'HS256 with the public key PEM');
+        const jwks = (await t.http.get('/oauth2/jwks')).body.keys as { kid: string; n?: string }[];
+        await expectRefused(await hs256(claims, jwks.find((k) => k.kid === rs256.kid)!.n!, rs256.kid), 'HS256 with the modulus');
+      }
+    });
+
+    it('refuses a token of another type: an id_token, or a JWT without typ at+jwt (RFC 9068 §4)', async () => {
+      // A real id_token: same issuer, same key, but an id_token.
+      await expectRefused(userLogin.id_token, 'real id_token');
+      for (const claims of [userClaims(), adminClaims()]) {
+        await expectRefused(await sign(claims, { typ: undefined }), 'no typ (as an id_token)');
+        await expectRefused(await sign(claims, { typ: 'JWT' }), 'typ JWT');
+        await expectRefused(await sign(claims, { typ: 'id_token+jwt' }), 'typ id_token+jwt');
+      }
+    });
+
+    it('refuses another issuer, a missing claim, an expired token, a future iat or nbf', async () => {
+      for (const claims of [userClaims(), adminClaims()]) {
+        await expectRefused(await sign({ ...claims, iss: 'https://evil.example' }), 'wrong iss');
+        await expectRefused(await sign({ ...claims, iss: undefined }), 'no iss');
+        await expectRefused(await sign({ ...claims, exp: undefined }), 'no exp');
+        await expectRefused(await sign({ ...claims, jti: undefined }), 'no jti');
+        await expectRefused(await sign({ ...claims, iat: now() - 700, exp: now() - 100 }), 'expired');
+        await expectRefused(await sign({ ...claims, iat: now() + 3600, exp: now() + 7200 }), 'iat an hour ahead');
+        await expectRefused(await sign({ ...claims, iat: now() + 120 }), 'iat two minutes ahead');
+        await expectRefused(await sign({ ...claims, nbf: now() + 3600 }), 'nbf an hour ahead');
+      }
+    });
+
+    it('refuses an unknown kid, no kid, a kid of another algorithm, and a key that is not ours', async () => {
+      const foreign = await generateKeyPair('RS256');
+      const foreignJwk = await exportJWK(foreign.publicKey);
+      expect(foreignJwk.kty).toBe('RSA');
+      for (const claims of [userClaims(), adminClaims()]) {
+        await expectRefused(await sign(claims, { kid: 'no-such-key' }), 'unknown kid');
+        await expectRefused(await sign(claims, { kid: undefined }), 'no kid');
+        await expectRefused(await sign(claims, { kid: rs256.kid }, es256), 'ES256 signature under an RS256 kid');
+        await expectRefused(await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: rs256.kid, typ: 'at+jwt' }).sign(foreign.privateKey), 'foreign key, our kid');
+        await expectRefused(await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', jwk: foreignJwk, typ: 'at+jwt' }).sign(foreign.privateKey), 'embedded jwk');
+      }
+    });
+
+    it('refuses a user token at the admin API even with the admin scope, and a client_credentials token at UserInfo', async () => {
+      const asAdmin = await t.http.get('/admin/clients').auth(await sign({ ...adminClaims(), sub: user.id, sid: randomUUID() }), { type: 'bearer' });
+      expect(asAdmin.status).toBe(401);
+      const userinfo = await t.http.get('/oauth2/userinfo').auth(admin, { type: 'bearer' });
+      expect(userinfo.status).toBe(401);
+    });
+  });
+
+  describe('RFC 6750 §3.1 challenges', () => {
+    const ENDPOINTS = [
+      (h: TestApp['http']) => h.get('/oauth2/userinfo'),
+      (h: TestApp['http']) => h.post('/oidc/me'),
+      (h: TestApp['http']) => h.get('/admin/clients'),
+      (h: TestApp['http']) => h.put('/admin/policy'),
+      (h: TestApp['http']) => h.post('/admin/keys/rotate'),
+    ];
+
+    it('answers a request without a token with the bare challenge: realm, no error code', async () => {
+      for (const endpoint of ENDPOINTS) {
+        for (const authorization of [undefined, `Basic ${Buffer.from('a:b').toString('base64')}`, 'Digest username="a"']) {
+          const req = endpoint(t.http);
+          if (authorization) req.set('Authorization', authorization);
+          const res = await req;
+          expect(res.status).toBe(401);
+          expect(res.headers['www-authenticate']).toBe('Bearer realm="gatehouse"');
+          expect(res.body).toEqual({ error: 'invalid_token', error_description: 'A bearer access token is required' });
+          expect(res.headers['cache-control']).toBe('no-store');
+        }
+      }
+    });
+
+    it('keeps error="invalid_token" for a token that is malformed, unknown or expired', async () => {
+      for (const endpoint of ENDPOINTS) {
+        for (const token of ['not-a-token', 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln', 'x'.repeat(43)]) {
+          const res = await endpoint(t.http).auth(token, { type: 'bearer' });
+          expect(res.status).toBe(401);
+          expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token", error_description="The access token is invalid or expired"');
+        }
+        const empty = await endpoint(t.http).set('Authorization', 'Bearer ');
+        expect(empty.status).toBe(401);
+        expect(empty.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
+      }
     });
   });
 

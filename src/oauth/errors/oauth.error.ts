@@ -68,7 +68,22 @@ export class AccessDenied extends OAuthError {
   }
 }
 
-/** RFC 6750 §3.1: a bearer token that is missing, malformed, expired or revoked. */
+/** The realm of every Gatehouse authentication challenge (Basic and Bearer). */
+export const REALM = 'gatehouse';
+
+/**
+ * RFC 6750 §3.1: a request to a protected resource that carries no bearer token at all. The
+ * challenge then names the realm only: "the resource server SHOULD NOT include an error code or
+ * other error information" in it. The JSON body keeps the OAuth shape of every other error.
+ */
+export class MissingToken extends OAuthError {
+  constructor(description = 'A bearer access token is required') {
+    super('invalid_token', description, 401);
+    this.withHeader('WWW-Authenticate', `Bearer realm="${REALM}"`);
+  }
+}
+
+/** RFC 6750 §3.1: a bearer token that is malformed, expired or revoked. */
 export class InvalidToken extends OAuthError {
   constructor(description = 'The access token is invalid') {
     super('invalid_token', description, 401);
