@@ -81,9 +81,13 @@ export class KeysService implements OnModuleInit {
     return payload;
   }
 
-  /** The JWKS: current keys and retired ones still within their publication window. */
+  /**
+   * The JWKS: current keys and retired ones still within their publication window. Read from the
+   * database on every request (relying parties cache it), so that every instance publishes a key
+   * as soon as another one has rotated to it and signs with it.
+   */
   async jwks(): Promise<{ keys: JWK[] }> {
-    await this.refreshIfStale();
+    await this.reload();
     return { keys: [...this.keys.values()].map((k) => k.publicJwk) };
   }
 
@@ -113,10 +117,16 @@ export class KeysService implements OnModuleInit {
     throw new Error(`No current ${alg} signing key`);
   }
 
+  /**
+   * The published key `kid` names. A kid this instance does not know may be one another instance
+   * has just rotated to: one primary-key lookup tells, and only then are the keys read again. (No
+   * rate limit: an attacker sending unknown kids costs one indexed read each, like an unknown opaque
+   * token; a time-based limit refused genuine tokens signed within that time after a rotation.)
+   */
   private async publishedKey(kid: string | undefined): Promise<LoadedKey | undefined> {
-    if (!kid) return undefined;
+    if (!kid || kid.length > 64) return undefined;
     await this.refreshIfStale();
-    if (!this.keys.has(kid) && this.clock.nowMs() - this.loadedAt > 1000) await this.reload();
+    if (!this.keys.has(kid) && (await this.repo.exists({ where: { kid, purpose: 'signing' } }))) await this.reload();
     return this.keys.get(kid);
   }
 
