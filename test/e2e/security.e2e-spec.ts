@@ -3,7 +3,9 @@ import { base64url, exportJWK, generateKeyPair, importPKCS8, SignJWT, type Crypt
 import { ADMIN_CLIENT_ID, ISSUER, startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { encodePairs, oddJson, ODD_STRINGS, percentEncode, Rng, STACK_LIKE } from '../support/fuzz';
-import { authorizePath, openLoginPage, pageAlert, parseLoginForm, submitLogin, type LoginForm } from '../support/login-form';
+import { Logger, type LoggerService } from '@nestjs/common';
+import { testStore } from '../support/database';
+import { authorizePath, loginForCode, openLoginPage, pageAlert, parseLoginForm, submitLogin, type LoginForm } from '../support/login-form';
 
 /**
  * A hostile review of the whole service, as a security team would do before production: every
@@ -289,6 +291,153 @@ describe('Security review', () => {
         const empty = await endpoint(t.http).set('Authorization', 'Bearer ');
         expect(empty.status).toBe(401);
         expect(empty.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
+      }
+    });
+  });
+
+  describe('secrets at rest, in audit events and in logs (KEY_ENCRYPTION_SECRET set)', () => {
+    const KEK = 'kek-for-the-security-review-0123456789abcdef';
+    let k: Awaited<ReturnType<typeof startApp>>;
+    /** Everything the app logs, at every level, through Nest's Logger or straight to the console. */
+    const logged: string[] = [];
+    const recorder: LoggerService = {
+      log: (...args: unknown[]) => void logged.push(`log ${args.map(String).join(' ')}`),
+      error: (...args: unknown[]) => void logged.push(`error ${args.map(String).join(' ')}`),
+      warn: (...args: unknown[]) => void logged.push(`warn ${args.map(String).join(' ')}`),
+      debug: (...args: unknown[]) => void logged.push(`debug ${args.map(String).join(' ')}`),
+      verbose: (...args: unknown[]) => void logged.push(`verbose ${args.map(String).join(' ')}`),
+      fatal: (...args: unknown[]) => void logged.push(`fatal ${args.map(String).join(' ')}`),
+    };
+    const stdio: jest.SpyInstance[] = [];
+
+    beforeAll(async () => {
+      Logger.overrideLogger(recorder);
+      for (const stream of [process.stdout, process.stderr]) {
+        const write = stream.write.bind(stream);
+        stdio.push(
+          jest.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
+            logged.push(`stdio ${typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')}`);
+            return write(chunk, ...(rest as []));
+          }) as typeof stream.write),
+        );
+      }
+      k = await startApp({ env: { KEY_ENCRYPTION_SECRET: KEK, LOG_LEVEL: 'verbose' } });
+    });
+    afterAll(async () => {
+      for (const spy of stdio) spy.mockRestore();
+      Logger.overrideLogger(['error']);
+      await k.close();
+    });
+
+    async function dumpDatabase(t: TestApp): Promise<Record<string, unknown[]>> {
+      const tables: { name: string }[] =
+        testStore() === 'mysql'
+          ? await t.db.query('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()')
+          : await t.db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'");
+      const dump: Record<string, unknown[]> = {};
+      for (const { name } of tables) dump[name] = await t.db.query(`SELECT * FROM ${testStore() === 'mysql' ? `\`${name}\`` : `"${name}"`}`);
+      return dump;
+    }
+
+    it('stores no usable secret, token, code or password; encrypts private keys; audits and logs none of them', async () => {
+      const secrets: Record<string, string> = { KEY_ENCRYPTION_SECRET: KEK, ADMIN_CLIENT_SECRET: 'test-admin-secret-0123456789abcdefghij' };
+      const admin = await k.adminToken();
+      secrets.admin_access_token = admin;
+
+      // Clients: a supplied secret, a generated one, a rotated one.
+      const supplied = 'supplied-client-secret-0123456789-abcdefghijklmnop';
+      const app = await createClient(k, {
+        client_secret: supplied,
+        grant_types: ['password', 'authorization_code', 'refresh_token', 'client_credentials'],
+        redirect_uris: [CB],
+        scope: 'openid profile email offline_access api',
+        access_token_format: 'opaque',
+      });
+      const generated = await createClient(k, { token_endpoint_auth_method: 'client_secret_post', grant_types: ['client_credentials'] });
+      secrets.supplied_client_secret = supplied;
+      secrets.generated_client_secret = generated.client_secret!;
+      const rotated = await k.http.post(`/admin/clients/${app.client_id}/secret`).auth(admin, { type: 'bearer' });
+      expect(rotated.status).toBe(200);
+      const appSecret = rotated.body.client_secret as string;
+      secrets.rotated_client_secret = appSecret;
+      const basicAuth = { id: app.client_id, secret: appSecret };
+
+      // Users: a password at creation, one set by an admin, a wrong one tried at the token endpoint and on the page.
+      const initial = 'initial-password-Zq8!x';
+      const person = await createUser(k, { password: initial, email: `${unique('secret')}@example.com` });
+      const current = 'current-password-Pv3#y';
+      expect((await k.http.post(`/admin/users/${person.id}/password`).auth(admin, { type: 'bearer' }).send({ password: current })).status).toBe(200);
+      Object.assign(secrets, { initial_password: initial, current_password: current, wrong_password: 'wrong-password-Ku7$w' });
+      const wrong = await tokenRequest(k, { grant_type: 'password', username: person.username as string, password: secrets.wrong_password }, basicAuth);
+      expect(wrong.body.error_description).toBe('Bad credentials');
+
+      // Password grant: opaque access token, refresh token, id_token; then a refresh.
+      const login = await tokenRequest(k, { grant_type: 'password', username: person.username as string, password: current, scope: 'openid email offline_access' }, basicAuth);
+      expect(login.status).toBe(200);
+      Object.assign(secrets, { opaque_access_token: login.body.access_token, refresh_token: login.body.refresh_token, id_token: login.body.id_token });
+      const refreshed = await tokenRequest(k, { grant_type: 'refresh_token', refresh_token: login.body.refresh_token, token_format: 'jwt' }, basicAuth);
+      expect(refreshed.status).toBe(200);
+      Object.assign(secrets, { jwt_access_token: refreshed.body.access_token, rotated_refresh_token: refreshed.body.refresh_token });
+
+      // Authorization codes: one redeemed, one left; the login form's CSRF token and cookie.
+      const { form } = await openLoginPage(k, { response_type: 'code', client_id: app.client_id, redirect_uri: CB, state: 's' });
+      secrets.csrf_token_mac = form.hidden.csrf_token.split('.')[1];
+      secrets.login_cookie = form.cookie.split('=')[1];
+      const failed = await submitLogin(k, form, { username: person.username as string, password: 'page-wrong-password-Ab1' });
+      expect(pageAlert(failed.text)).toBe('Bad credentials');
+      secrets.page_wrong_password = 'page-wrong-password-Ab1';
+      const redeemed = await loginForCode(k, { response_type: 'code', client_id: app.client_id, redirect_uri: CB, scope: 'openid offline_access' }, { username: person.username as string, password: current });
+      const left = await loginForCode(k, { response_type: 'code', client_id: app.client_id, redirect_uri: CB }, { username: person.username as string, password: current });
+      Object.assign(secrets, { redeemed_code: redeemed.code, unredeemed_code: left.code });
+      const exchanged = await tokenRequest(k, { grant_type: 'authorization_code', code: redeemed.code, redirect_uri: CB }, basicAuth);
+      expect(exchanged.status).toBe(200);
+      Object.assign(secrets, { code_access_token: exchanged.body.access_token, code_refresh_token: exchanged.body.refresh_token });
+
+      // Introspection and revocation, client_credentials with client_secret_post.
+      expect((await k.http.post('/oauth2/introspect').auth(app.client_id, appSecret).type('form').send({ token: refreshed.body.refresh_token })).body.active).toBe(true);
+      expect((await k.http.post('/oauth2/revoke').auth(app.client_id, appSecret).type('form').send({ token: exchanged.body.refresh_token })).status).toBe(200);
+      const cc = await k.http.post('/oauth2/token').type('form').send({ grant_type: 'client_credentials', client_id: generated.client_id, client_secret: generated.client_secret });
+      expect(cc.status).toBe(200);
+      secrets.client_credentials_token = cc.body.access_token;
+
+      // Every row of every table.
+      const dump = await dumpDatabase(k);
+      expect(Object.keys(dump)).toEqual(expect.arrayContaining(['clients', 'users', 'access_tokens', 'refresh_tokens', 'authorization_codes', 'token_families', 'audit_events', 'keys']));
+      const stored = JSON.stringify(dump);
+      for (const [name, value] of Object.entries(secrets)) {
+        expect({ name, inDatabase: stored.includes(value) }).toEqual({ name, inDatabase: false });
+      }
+      // Rows exist for what was issued: only their digests.
+      expect(dump.access_tokens.length).toBeGreaterThan(0);
+      expect(dump.refresh_tokens.length).toBeGreaterThanOrEqual(3);
+      expect(dump.authorization_codes).toHaveLength(2);
+      for (const row of dump.users as { password_hash: string }[]) expect(row.password_hash).toMatch(/^\$argon2id\$/);
+      for (const row of dump.clients as { secret_digest: string | null }[]) expect(row.secret_digest === null || /^[0-9a-f]{64}$/.test(row.secret_digest)).toBe(true);
+
+      // Private keys (signing keys and server secrets) are encrypted under KEY_ENCRYPTION_SECRET.
+      const keys = dump.keys as { kid: string; purpose: string; private_key: string; private_key_encrypted: unknown }[];
+      expect(keys.map((key) => key.purpose)).toEqual(expect.arrayContaining(['signing', 'secret']));
+      for (const key of keys) {
+        expect({ kid: key.kid, encrypted: Boolean(Number(key.private_key_encrypted)) }).toEqual({ kid: key.kid, encrypted: true });
+        expect(key.private_key).toMatch(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+        expect(key.private_key).not.toContain('PRIVATE KEY');
+      }
+
+      // The audit trail, as the admin API shows it.
+      const audit = await k.http.get('/admin/audit-events?limit=1000').auth(admin, { type: 'bearer' });
+      expect(audit.status).toBe(200);
+      expect(audit.body.length).toBeGreaterThan(10);
+      const auditText = JSON.stringify(audit.body);
+      for (const [name, value] of Object.entries(secrets)) {
+        expect({ name, inAudit: auditText.includes(value) }).toEqual({ name, inAudit: false });
+      }
+
+      // The logs, at every level, from start-up on.
+      const logText = logged.join('\n');
+      // The capture works: start-up messages at the "log" level are in it.
+      expect(logText).toContain('Generated RS256 signing key');
+      for (const [name, value] of Object.entries(secrets)) {
+        expect({ name, inLogs: logText.includes(value) }).toEqual({ name, inLogs: false });
       }
     });
   });
