@@ -87,7 +87,14 @@ export class KeysService implements OnModuleInit {
    * as soon as another one has rotated to it and signs with it.
    */
   async jwks(): Promise<{ keys: JWK[] }> {
-    await this.reload();
+    try {
+      await this.reload();
+    } catch (error) {
+      // During a database outage the keys already read are still the right ones to publish:
+      // relying parties keep verifying the tokens issued so far.
+      if (this.keys.size === 0) throw error;
+      this.logger.warn(`Serving the JWKS from memory: ${(error as Error).message}`);
+    }
     return { keys: [...this.keys.values()].map((k) => k.publicJwk) };
   }
 

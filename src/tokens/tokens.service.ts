@@ -7,6 +7,7 @@ import { randomToken, sha256Hex } from '../common/crypto';
 import { AppConfig } from '../config/app-config';
 import type { AccessTokenFormat, Client } from '../clients/client.entity';
 import { KeysService, type SigningAlg } from '../keys/keys.service';
+import { isDatabaseUnavailable } from '../oauth/oauth-exception.filter';
 import { formatScope } from '../oauth/scopes';
 import { AccessToken } from './access-token.entity';
 import { RefreshToken } from './refresh-token.entity';
@@ -301,7 +302,9 @@ export class TokensService {
         expiresAt: Number(payload.exp),
         authTime: typeof payload.auth_time === 'number' ? payload.auth_time : null,
       };
-    } catch {
+    } catch (error) {
+      // Looking up an unknown kid reads the database: an outage is a 503, not a bad token.
+      if (isDatabaseUnavailable(error)) throw error;
       return null;
     }
   }

@@ -442,6 +442,81 @@ describe('Security review', () => {
     });
   });
 
+  describe('database outage mid-run (SPEC §3.1: 503 temporarily_unavailable)', () => {
+    it('answers every endpoint that needs the database with 503, never 500 or a stale answer; readiness fails; public keys stay served', async () => {
+      const o = await startApp();
+      const app = await createClient(o, {
+        grant_types: ['password', 'authorization_code', 'refresh_token', 'client_credentials'],
+        redirect_uris: [CB],
+        scope: 'openid offline_access',
+      });
+      const basicAuth = { id: app.client_id, secret: app.client_secret! };
+      const person = await createUser(o);
+      const credentials = { username: person.username as string, password: person.password };
+      const login = await tokenRequest(o, { grant_type: 'password', ...credentials, scope: 'openid offline_access' }, basicAuth);
+      const opaque = await tokenRequest(o, { grant_type: 'password', ...credentials, scope: 'openid', token_format: 'opaque' }, basicAuth);
+      const { code } = await loginForCode(o, { response_type: 'code', client_id: app.client_id, redirect_uri: CB }, credentials);
+      const { form } = await openLoginPage(o, { response_type: 'code', client_id: app.client_id, redirect_uri: CB });
+      const admin = await o.adminToken();
+      const [, payload, signature] = (login.body.access_token as string).split('.');
+      const unknownKid = `${base64url.encode(JSON.stringify({ alg: 'RS256', kid: 'unknown-kid', typ: 'at+jwt' }))}.${payload}.${signature}`;
+      const jwksBefore = (await o.http.get('/oauth2/jwks')).body;
+
+      await o.db.destroy();
+      try {
+        const UNAVAILABLE = { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable' };
+        const json = [
+          ['client_credentials', tokenRequest(o, { grant_type: 'client_credentials' }, basicAuth)],
+          ['password', tokenRequest(o, { grant_type: 'password', ...credentials }, basicAuth)],
+          ['authorization_code', tokenRequest(o, { grant_type: 'authorization_code', code, redirect_uri: CB }, basicAuth)],
+          ['refresh_token', tokenRequest(o, { grant_type: 'refresh_token', refresh_token: login.body.refresh_token }, basicAuth)],
+          ['public client', o.http.post('/oidc/token').type('form').send({ grant_type: 'refresh_token', client_id: 'some-public-client', refresh_token: 'x' })],
+          ['introspect', o.http.post('/oauth2/introspect').auth(app.client_id, app.client_secret!).type('form').send({ token: login.body.access_token })],
+          ['revoke', o.http.post('/oauth2/revoke').auth(app.client_id, app.client_secret!).type('form').send({ token: login.body.refresh_token })],
+          ['userinfo, JWT', o.http.get('/oauth2/userinfo').auth(login.body.access_token, { type: 'bearer' })],
+          ['userinfo, JWT with a kid to look up', o.http.get('/oauth2/userinfo').auth(unknownKid, { type: 'bearer' })],
+          ['userinfo, opaque', o.http.post('/oidc/me').type('form').send({ access_token: opaque.body.access_token })],
+          ['admin API', o.http.get('/admin/users').auth(admin, { type: 'bearer' })],
+        ] as const;
+        for (const [name, pending] of json) {
+          const res = await pending;
+          expect({ name, status: res.status, body: res.body }).toEqual({ name, status: 503, body: UNAVAILABLE });
+          expect({ name, cache: res.headers['cache-control'], pragma: res.headers.pragma }).toEqual({ name, cache: 'no-store', pragma: 'no-cache' });
+        }
+
+        // The browser endpoints answer with a page.
+        for (const res of [
+          await o.http.get(authorizePath({ response_type: 'code', client_id: app.client_id, redirect_uri: CB })),
+          await submitLogin(o, form, credentials),
+        ]) {
+          expect(res.status).toBe(503);
+          expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+          expect(res.headers['cache-control']).toBe('no-store');
+          expect(res.headers.location).toBeUndefined();
+          expect(pageAlert(res.text)).toBe('The service is temporarily unavailable. Please try again in a moment.');
+        }
+
+        expect((await o.http.get('/health/ready')).status).toBe(503);
+        expect((await o.http.get('/health/live')).status).toBe(200);
+        // Relying parties can still verify the tokens already issued.
+        const jwks = await o.http.get('/oauth2/jwks');
+        expect(jwks.status).toBe(200);
+        expect(jwks.body).toEqual(jwksBefore);
+        expect((await o.http.get('/.well-known/openid-configuration')).status).toBe(200);
+      } finally {
+        await o.db.initialize();
+      }
+      try {
+        // Nothing was half-done: the code and the refresh token work once the database is back.
+        expect((await tokenRequest(o, { grant_type: 'authorization_code', code, redirect_uri: CB }, basicAuth)).status).toBe(200);
+        expect((await tokenRequest(o, { grant_type: 'refresh_token', refresh_token: login.body.refresh_token }, basicAuth)).status).toBe(200);
+        expect((await o.http.get('/health/ready')).status).toBe(200);
+      } finally {
+        await o.close();
+      }
+    });
+  });
+
   describe('no input produces a 5xx, a stack trace, a hang or a logged error (seeded generator, both stores)', () => {
     const SEED = 0x6a7e;
     const REQUESTS = 400;
