@@ -13,6 +13,7 @@ import { UsedJti } from '../tokens/used-jti.entity';
 import { User } from '../users/user.entity';
 import { InitialSchema1763850000000 } from './migrations/1763850000000-initial-schema';
 import { ExactIdentifierCollation1763900000000 } from './migrations/1763900000000-exact-identifier-collation';
+import { Utf8mb4Everywhere1764000000000 } from './migrations/1764000000000-utf8mb4-everywhere';
 
 export const ENTITIES = [
   Client,
@@ -27,7 +28,7 @@ export const ENTITIES = [
   AuditEvent,
 ];
 
-export const MIGRATIONS = [InitialSchema1763850000000, ExactIdentifierCollation1763900000000];
+export const MIGRATIONS = [InitialSchema1763850000000, ExactIdentifierCollation1763900000000, Utf8mb4Everywhere1764000000000];
 
 /**
  * TypeORM options for a DATABASE_URL: `sqlite:<path>` (better-sqlite3, the default) or

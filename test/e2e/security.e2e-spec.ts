@@ -4,7 +4,7 @@ import { ADMIN_CLIENT_ID, ISSUER, startApp, type TestApp } from '../support/app'
 import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { encodePairs, oddJson, ODD_STRINGS, percentEncode, Rng, STACK_LIKE } from '../support/fuzz';
 import { Logger, type LoggerService } from '@nestjs/common';
-import { testStore } from '../support/database';
+import { createTestDatabase, testStore } from '../support/database';
 import { authorizePath, loginForCode, openLoginPage, pageAlert, parseLoginForm, submitLogin, type LoginForm } from '../support/login-form';
 
 /**
@@ -513,6 +513,56 @@ describe('Security review', () => {
         expect((await o.http.get('/health/ready')).status).toBe(200);
       } finally {
         await o.close();
+      }
+    });
+  });
+
+  describe('Unicode in the database, whatever its default character set', () => {
+    it('stores and finds 4-byte characters, NUL and every script in a database created as latin1 (MariaDB\'s default)', async () => {
+      const u = await startApp({ database: await createTestDatabase({ mysqlCharset: 'latin1' }) });
+      try {
+        const admin = await u.adminToken();
+        const clientName = 'Émoji 😀 应用 \u0000 \u202e';
+        const created = await u.http
+          .post('/admin/clients')
+          .auth(admin, { type: 'bearer' })
+          .send({ client_name: clientName, grant_types: ['password'], scope: 'openid profile', access_token_audience: 'aud-𝔘' });
+        expect(created.status).toBe(201);
+        expect(created.body.client_name).toBe(clientName);
+        const username = `jürgen😀${unique('u')}`;
+        const name = 'Jürgen 😀 Ω 中文 𝔘𝔫𝔦 \u0000';
+        const person = await u.http
+          .post('/admin/users')
+          .auth(admin, { type: 'bearer' })
+          .send({ username, password: 'pässwörd-😀-123', name, groups: ['grüppe-😀'], address: { locality: 'Zürich 🏔' } });
+        expect(person.status).toBe(201);
+        expect((await u.http.get(`/admin/clients/${created.body.client_id}`).auth(admin, { type: 'bearer' })).body.client_name).toBe(clientName);
+
+        const login = await tokenRequest(u, { grant_type: 'password', username: username.toUpperCase(), password: 'pässwörd-😀-123', scope: 'openid profile' }, {
+          id: created.body.client_id,
+          secret: created.body.client_secret,
+        });
+        expect(login.status).toBe(200);
+        const userinfo = await u.http.get('/oauth2/userinfo').auth(login.body.access_token, { type: 'bearer' });
+        expect(userinfo.body).toMatchObject({ sub: person.body.id, name, preferred_username: username });
+        const search = await u.http.get(`/admin/users?search=${encodeURIComponent('😀')}`).auth(admin, { type: 'bearer' });
+        expect(search.body.map((x: { id: string }) => x.id)).toEqual([person.body.id]);
+        // An unknown 4-byte identifier is just an unknown user.
+        const unknown = await tokenRequest(u, { grant_type: 'password', username: '中文😀', password: 'x' }, { id: created.body.client_id, secret: created.body.client_secret });
+        expect(unknown.body).toEqual({ error: 'invalid_grant', error_description: 'Bad credentials' });
+
+        if (testStore() === 'mysql') {
+          const narrow = await u.db.query(
+            "SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND CHARACTER_SET_NAME IS NOT NULL AND CHARACTER_SET_NAME <> 'utf8mb4'",
+          );
+          expect(narrow).toEqual([]);
+          const exact = await u.db.query(
+            "SELECT CONCAT(TABLE_NAME, '.', COLUMN_NAME) AS col FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND COLLATION_NAME = 'utf8mb4_bin' ORDER BY col",
+          );
+          expect(exact.map((r: { col: string }) => r.col)).toEqual(['clients.client_id', 'users.email', 'users.id', 'users.phone_number', 'users.username']);
+        }
+      } finally {
+        await u.close();
       }
     });
   });
