@@ -567,6 +567,58 @@ describe('Security review', () => {
     });
   });
 
+  describe('timing: unknown and known identities do the same work (SPEC §3.2, §3.3)', () => {
+    /** The SQL statements (without their parameters) the app runs during `action`, in order. */
+    async function statements(action: () => Promise<unknown>): Promise<string[]> {
+      const runner = t.db.createQueryRunner();
+      const proto = Object.getPrototypeOf(runner) as { query: (...args: unknown[]) => unknown };
+      await runner.release();
+      const spy = jest.spyOn(proto, 'query');
+      try {
+        await action();
+        // Instants are inlined as epoch milliseconds: they differ from one call to the next.
+        return spy.mock.calls.map(([sql]) => String(sql).replace(/\s+/g, ' ').replace(/\b\d{12,}\b/g, '<ms>').trim());
+      } finally {
+        spy.mockRestore();
+      }
+    }
+    const basicAuth = () => ({ id: confidential.client_id, secret: confidential.client_secret! });
+
+    it('an unknown user costs the same statements and an argon2 verification, as a wrong password does', async () => {
+      const known = await createUser(t);
+      // The module object the app calls through (an ES namespace import would be a copy).
+      const argon2Verify = jest.spyOn(require('@node-rs/argon2') as typeof import('@node-rs/argon2'), 'verify');
+      const wrong = await statements(async () => {
+        const res = await tokenRequest(t, { grant_type: 'password', username: known.username as string, password: 'wrong password' }, basicAuth());
+        expect(res.body.error_description).toBe('Bad credentials');
+      });
+      const unknown = await statements(async () => {
+        const res = await tokenRequest(t, { grant_type: 'password', username: unique('nobody'), password: 'wrong password' }, basicAuth());
+        expect(res.body.error_description).toBe('Bad credentials');
+      });
+      expect(unknown).toEqual(wrong);
+      // One argon2id verification each: against the user's hash, and against the dummy hash.
+      expect(argon2Verify).toHaveBeenCalledTimes(2);
+      expect(argon2Verify.mock.calls.map(([hash]) => String(hash).slice(0, 31))).toEqual(Array(2).fill('$argon2id$v=19$m=19456,t=2,p=1$'));
+      argon2Verify.mockRestore();
+      // The login page runs the same login.
+      const { form } = await openLoginPage(t, { response_type: 'code', client_id: confidential.client_id, redirect_uri: CB });
+      const pageWrong = await statements(() => submitLogin(t, form, { username: known.username as string, password: 'wrong password' }));
+      const pageUnknown = await statements(() => submitLogin(t, form, { username: unique('nobody'), password: 'wrong password' }));
+      expect(pageUnknown).toEqual(pageWrong);
+      await t.http.post(`/admin/users/${known.id}/unlock`).auth(await t.adminToken(), { type: 'bearer' });
+    });
+
+    it('an unknown client costs the same statements as a wrong secret, with Basic and with client_secret_post', async () => {
+      const viaBasic = (id: string, secret: string) => tokenRequest(t, { grant_type: 'client_credentials' }, { id, secret });
+      const wrongSecret = await statements(() => viaBasic(confidential.client_id, 'x'.repeat(43)));
+      const unknownClient = await statements(() => viaBasic(unique('no-client'), 'x'.repeat(43)));
+      expect(unknownClient).toEqual(wrongSecret);
+      const viaPost = (id: string, secret: string) => t.http.post('/oauth2/token').type('form').send({ grant_type: 'client_credentials', client_id: id, client_secret: secret });
+      expect(await statements(() => viaPost(unique('no-client'), 'x'.repeat(43)))).toEqual(await statements(() => viaPost(postClient.client_id, 'x'.repeat(43))));
+    });
+  });
+
   describe('no input produces a 5xx, a stack trace, a hang or a logged error (seeded generator, both stores)', () => {
     const SEED = 0x6a7e;
     const REQUESTS = 400;
