@@ -74,6 +74,24 @@ describe('Security review', () => {
       'https:app.example/cb',
     ];
 
+    it('every response, not only the login page, forbids framing and MIME sniffing (Swagger UI, JSON, errors)', async () => {
+      for (const res of [
+        await t.http.get('/docs'),
+        await t.http.get('/docs-json'),
+        await t.http.get('/oauth2/jwks'),
+        await t.http.get('/.well-known/openid-configuration'),
+        await t.http.get('/health/ready'),
+        await t.http.get('/metrics'),
+        await t.http.get('/no-such-page'),
+        await t.http.post('/oauth2/token').type('form').send({ grant_type: '<script>alert(1)</script>', client_id: publicClient.client_id }),
+        await t.http.get('/oauth2/userinfo'),
+        await t.http.get('/admin/clients').auth(await t.adminToken(), { type: 'bearer' }),
+      ]) {
+        const label = `${res.status} ${res.headers['content-type']}`;
+        expect({ label, nosniff: res.headers['x-content-type-options'], frame: res.headers['x-frame-options'] }).toEqual({ label, nosniff: 'nosniff', frame: 'DENY' });
+      }
+    });
+
     it('the admin API refuses redirect URIs that are not plain RFC 3986 absolute URIs', async () => {
       const admin = await t.adminToken();
       for (const uri of [...UNSAFE_REDIRECT_URIS, 'javascript:alert(1)', 'JAVASCRIPT:alert(1)', ' javascript:alert(1)']) {
