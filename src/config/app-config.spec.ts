@@ -23,6 +23,7 @@ describe(loadConfig.name, () => {
       logLevel: 'log',
       trustedProxies: [],
       purgeIntervalSeconds: 600,
+      loginRateLimit: 30,
     });
   });
 
@@ -46,6 +47,7 @@ describe(loadConfig.name, () => {
       TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1 ,::1,fd00::/64',
       TRUSTED_CLIENT_CERT_HEADER: 'X-SSL-Client-Cert',
       PURGE_INTERVAL_SECONDS: '0',
+      LOGIN_RATE_LIMIT: '0',
     });
     expect({ ...config }).toEqual({
       port: 8443,
@@ -59,6 +61,7 @@ describe(loadConfig.name, () => {
       trustedProxies: ['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/64'],
       trustedClientCertHeader: 'x-ssl-client-cert',
       purgeIntervalSeconds: 0,
+      loginRateLimit: 0,
     });
   });
 
@@ -100,6 +103,7 @@ describe(loadConfig.name, () => {
       ['TRUSTED_PROXIES', '10.0.0.0/8/8', /TRUSTED_PROXIES has an invalid address/],
       ['TRUSTED_CLIENT_CERT_HEADER', 'X SSL Cert', /TRUSTED_CLIENT_CERT_HEADER must be an HTTP header name/],
       ['PURGE_INTERVAL_SECONDS', 'often', /PURGE_INTERVAL_SECONDS must be a whole number/],
+      ['LOGIN_RATE_LIMIT', '-1', /LOGIN_RATE_LIMIT must be a whole number/],
     ])('%s=%j', (variable, value, message) => {
       const error = failure({ [variable]: value });
       expect(error.variable).toBe(variable);

@@ -16,6 +16,8 @@ export class AppConfig {
   trustedClientCertHeader?: string;
   /** Seconds between purges of expired codes, tokens and replay-cache rows; 0 disables the timer. */
   purgeIntervalSeconds!: number;
+  /** Failed password logins allowed per client IP and minute, across instances; 0 turns throttling off. */
+  loginRateLimit!: number;
 }
 
 export class ConfigError extends Error {
@@ -126,5 +128,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     config.trustedClientCertHeader = env.TRUSTED_CLIENT_CERT_HEADER.toLowerCase();
   }
   config.purgeIntervalSeconds = integer(env, 'PURGE_INTERVAL_SECONDS', 600, 0, 86400);
+  config.loginRateLimit = integer(env, 'LOGIN_RATE_LIMIT', 30, 0, 1_000_000);
   return config;
 }

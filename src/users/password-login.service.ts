@@ -5,6 +5,7 @@ import { Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { InvalidGrant } from '../oauth/errors';
+import { LoginThrottleService } from '../policy/login-throttle.service';
 import { isLocked } from '../policy/lockout.check';
 import { firstRefusal } from '../policy/login.checks';
 import type { Policy } from '../policy/policy.entity';
@@ -41,6 +42,7 @@ export class PasswordLoginService implements OnModuleInit {
     private readonly policies: PolicyService,
     private readonly clock: Clock,
     private readonly audit: AuditService,
+    private readonly throttle: LoginThrottleService,
   ) {}
 
   /** Computes the dummy hash at start-up, so the first unknown-user login costs what every other one does. */
@@ -50,12 +52,15 @@ export class PasswordLoginService implements OnModuleInit {
 
   async authenticate(request: PasswordLoginRequest): Promise<User> {
     const { clientId, ip } = request;
+    // Per-IP throttling (SPEC §3.3) comes first: a throttled address costs no lookup and no hashing.
+    await this.throttle.assertAllowed(ip);
     // Read for every attempt, before the lookup, so unknown and known users do the same reads.
     const policy = await this.policies.get();
     const user = await this.find(request.identifier);
     // Step 1: unknown user. Verify against a dummy hash so the timing matches a wrong password.
     if (!user) {
       await verifyPassword(await dummyPasswordHash(), request.password);
+      await this.throttle.recordFailure(ip);
       // The statements a wrong password runs, against a row that does not exist: the database
       // round trips must not tell an unknown user from a known one either.
       await this.mirrorFailure(policy);
@@ -69,6 +74,7 @@ export class PasswordLoginService implements OnModuleInit {
     }
     // Step 3: wrong password; counts toward the lockout.
     if (!(await verifyPassword(user.passwordHash, request.password))) {
+      await this.throttle.recordFailure(ip);
       await this.recordFailure(user, policy, clientId, ip);
       throw new InvalidGrant(BAD_CREDENTIALS);
     }

@@ -141,6 +141,32 @@ describe('Several instances on one database (SPEC §1 scale-out)', () => {
     });
   });
 
+  describe('per-IP login throttling (SPEC §3.3)', () => {
+    it('counts the failed logins of one address on both instances together', async () => {
+      const env = { LOGIN_RATE_LIMIT: '4', TRUSTED_PROXIES: '127.0.0.1' };
+      const c = await startApp({ env });
+      const d = await startApp({ database: c.database, env });
+      try {
+        d.clock.advance(c.clock.nowMs() - d.clock.nowMs());
+        const pc = await createClient(c, { grant_types: ['password'] });
+        const person = await createUser(c);
+        const attempt = (t: TestApp, password: string) =>
+          t.http
+            .post('/oauth2/token')
+            .set('X-Forwarded-For', '198.51.100.4')
+            .auth(pc.client_id, pc.client_secret!)
+            .type('form')
+            .send({ grant_type: 'password', username: person.username as string, password });
+        const failures = await Promise.all([attempt(c, 'w1'), attempt(d, 'w2'), attempt(c, 'w3'), attempt(d, 'w4')]);
+        expect(failures.map((r) => r.status)).toEqual([400, 400, 400, 400]);
+        for (const t of [c, d]) expect((await attempt(t, person.password)).status).toBe(429);
+      } finally {
+        await d.close({ keepDatabase: true });
+        await c.close();
+      }
+    });
+  });
+
   describe('changes made through one instance hold on the other at once', () => {
     it('revocation, session end, user disable and admin lock on A are enforced by B', async () => {
       const user = await createUser(a);

@@ -1,4 +1,5 @@
 import { createPublicKey, randomUUID } from 'node:crypto';
+import { PurgeService } from '../../src/tokens/purge.service';
 import { base64url, exportJWK, generateKeyPair, importPKCS8, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { ADMIN_CLIENT_ID, ISSUER, startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
@@ -40,7 +41,8 @@ describe('Security review', () => {
   let user: CreatedUser;
 
   beforeAll(async () => {
-    t = await startApp();
+    // Per-IP throttling on (production default), with a limit these tests never reach.
+    t = await startApp({ env: { LOGIN_RATE_LIMIT: '100000' } });
     const grants = ['password', 'authorization_code', 'refresh_token', 'client_credentials'];
     confidential = await createClient(t, { client_name: 'Fuzz <App>', grant_types: grants, redirect_uris: [CB], scope: 'openid profile email offline_access api:read' });
     postClient = await createClient(t, { token_endpoint_auth_method: 'client_secret_post', grant_types: ['password', 'refresh_token'] });
@@ -615,6 +617,7 @@ describe('Security review', () => {
         expect(res.body.error_description).toBe('Bad credentials');
       });
       expect(unknown).toEqual(wrong);
+      expect(unknown.filter((sql) => sql.includes('login_throttle'))).toHaveLength(2);
       // One argon2id verification each: against the user's hash, and against the dummy hash.
       expect(argon2Verify).toHaveBeenCalledTimes(2);
       expect(argon2Verify.mock.calls.map(([hash]) => String(hash).slice(0, 31))).toEqual(Array(2).fill('$argon2id$v=19$m=19456,t=2,p=1$'));
@@ -634,6 +637,84 @@ describe('Security review', () => {
       expect(unknownClient).toEqual(wrongSecret);
       const viaPost = (id: string, secret: string) => t.http.post('/oauth2/token').type('form').send({ grant_type: 'client_credentials', client_id: id, client_secret: secret });
       expect(await statements(() => viaPost(unique('no-client'), 'x'.repeat(43)))).toEqual(await statements(() => viaPost(postClient.client_id, 'x'.repeat(43))));
+    });
+  });
+
+  describe('per-IP throttling of failed logins (SPEC §3.3: "per-IP rate limiting covers" unknown identifiers)', () => {
+    let r: Awaited<ReturnType<typeof startApp>>;
+    let app: CreatedClient;
+    beforeAll(async () => {
+      // The client address comes from X-Forwarded-For, believed from the test's own address.
+      r = await startApp({ env: { LOGIN_RATE_LIMIT: '5', TRUSTED_PROXIES: '127.0.0.1' } });
+      app = await createClient(r, { grant_types: ['password', 'authorization_code'], redirect_uris: [CB] });
+    });
+    afterAll(() => r.close());
+
+    const from = (ip: string, form: Record<string, string>) =>
+      r.http.post('/oauth2/token').set('X-Forwarded-For', ip).auth(app.client_id, app.client_secret!).type('form').send(form);
+    const login = (ip: string, user: CreatedUser, password = user.password) => from(ip, { grant_type: 'password', username: user.username as string, password });
+
+    it('after LOGIN_RATE_LIMIT failed logins from one address in a minute, refuses every login from it with 429 before hashing, until the minute is over', async () => {
+      const victim = await createUser(r);
+      const other = await createUser(r);
+      const ip = '203.0.113.7';
+      // Password spraying: unknown users and wrong passwords, all different identifiers.
+      for (const res of [
+        await from(ip, { grant_type: 'password', username: unique('nobody'), password: 'Winter2026!' }),
+        await from(ip, { grant_type: 'password', email: `${unique('nobody')}@example.com`, password: 'Winter2026!' }),
+        await from(ip, { grant_type: 'password', phone: '+15550000000', password: 'Winter2026!' }),
+        await login(ip, victim, 'Winter2026!'),
+        await login(ip, other, 'Winter2026!'),
+      ]) {
+        expect(res.body).toEqual({ error: 'invalid_grant', error_description: 'Bad credentials' });
+      }
+
+      const argon2Verify = jest.spyOn(require('@node-rs/argon2') as typeof import('@node-rs/argon2'), 'verify');
+      try {
+        const refused = await login(ip, other);
+        expect(refused.status).toBe(429);
+        expect(refused.body).toEqual({ error: 'too_many_requests', error_description: 'Too many failed logins from this address. Try again later.' });
+        expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+        expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+        expect(refused.headers['cache-control']).toBe('no-store');
+        expect(argon2Verify).not.toHaveBeenCalled();
+      } finally {
+        argon2Verify.mockRestore();
+      }
+      // The refused attempt touched no account.
+      const [row] = await r.db.query('SELECT failed_login_count FROM users WHERE id = ?', [other.id]);
+      expect(Number(row.failed_login_count)).toBe(1);
+
+      // The login page says the same, with 429.
+      const { form } = await openLoginPage(r, { response_type: 'code', client_id: app.client_id, redirect_uri: CB });
+      const page = await submitLogin(r, form, { username: other.username as string, password: other.password }).set('X-Forwarded-For', ip);
+      expect(page.status).toBe(429);
+      expect(pageAlert(page.text)).toBe('Too many failed logins from this address. Try again later.');
+
+      // Another address is not affected; successes do not count.
+      for (let i = 0; i < 8; i++) expect((await login('203.0.113.8', other)).status).toBe(200);
+
+      // The next minute, the address may try again.
+      r.clock.advance(60_000);
+      expect((await login(ip, other)).status).toBe(200);
+
+      // No address is stored, only a digest per address and minute; the purge removes old windows.
+      const rows = await r.db.query('SELECT * FROM login_throttle');
+      expect(JSON.stringify(rows)).not.toContain('203.0.113');
+      expect(rows.some((x: { failures: unknown }) => Number(x.failures) === 5)).toBe(true);
+      r.clock.advance(10 * 60_000);
+      expect((await r.app.get(PurgeService).purgeExpired()).loginThrottle).toBe(rows.length);
+    });
+
+    it('counts concurrent failures atomically', async () => {
+      const ip = '203.0.113.20';
+      const responses = await Promise.all(Array.from({ length: 12 }, () => from(ip, { grant_type: 'password', username: unique('nobody'), password: 'x' })));
+      for (const res of responses) expect([400, 429]).toContain(res.status);
+      expect(responses.filter((res) => res.status === 400).length).toBeGreaterThanOrEqual(5);
+      // Every attempt that got past the check was counted, none twice.
+      const rows = await r.db.query('SELECT failures FROM login_throttle');
+      expect(rows.map((x: { failures: unknown }) => Number(x.failures))).toContain(responses.filter((res) => res.status === 400).length);
+      expect((await from(ip, { grant_type: 'password', username: unique('nobody'), password: 'x' })).status).toBe(429);
     });
   });
 

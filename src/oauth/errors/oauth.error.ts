@@ -99,6 +99,14 @@ export class InsufficientScope extends OAuthError {
   }
 }
 
+/** RFC 6585 §4: too many attempts from one client address (per-IP login throttling, SPEC §3.3). */
+export class TooManyRequests extends OAuthError {
+  constructor(description: string, retryAfterSeconds: number) {
+    super('too_many_requests', description, 429);
+    this.withHeader('Retry-After', String(Math.max(1, retryAfterSeconds)));
+  }
+}
+
 export class TemporarilyUnavailable extends OAuthError {
   constructor(description = 'The service is temporarily unavailable') {
     super('temporarily_unavailable', description, 503);
