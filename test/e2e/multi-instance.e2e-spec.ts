@@ -1,6 +1,9 @@
 import { base64url, createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, ISSUER, startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, type CreatedClient, type CreatedUser } from '../support/fixtures';
+import { openLoginPage, submitLogin } from '../support/login-form';
+
+const CB = 'https://app.example/callback';
 
 /**
  * SPEC §1 scale-out: "N instances behind a load balancer against one database behave as one".
@@ -102,6 +105,31 @@ describe('Several instances on one database (SPEC §1 scale-out)', () => {
       );
       expect(rows).toHaveLength(2);
       expect(rows.filter((r: { rotated_at: unknown }) => r.rotated_at !== null)).toHaveLength(1);
+    });
+  });
+
+  describe('authorization codes', () => {
+    it('20 redemptions of one code split over both instances: one succeeds, and the replays on either instance end its tokens', async () => {
+      const web = await createClient(a, { grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [CB], scope: 'openid offline_access' });
+      const user = await createUser(a);
+      // The login form rendered by A is submitted to B.
+      const { form } = await openLoginPage(a, { response_type: 'code', client_id: web.client_id, redirect_uri: CB, scope: 'openid offline_access' });
+      const login = await submitLogin(b, form, { username: user.username as string, password: user.password });
+      expect(login.status).toBe(303);
+      const code = new URL(login.headers.location).searchParams.get('code')!;
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => tokenRequest(instance(i), { grant_type: 'authorization_code', code, redirect_uri: CB }, { id: web.client_id, secret: web.client_secret! })),
+      );
+      const ok = responses.filter((r) => r.status === 200);
+      expect(ok).toHaveLength(1);
+      for (const res of responses.filter((r) => r.status !== 200)) {
+        expect(res.body).toEqual({ error: 'invalid_grant', error_description: 'Authorization code has already been used' });
+      }
+      const [family] = await a.db.query('SELECT revoked_reason FROM token_families WHERE user_id = ?', [user.id]);
+      expect(family.revoked_reason).toBe('authorization_code_reuse');
+      for (const t of [a, b]) expect((await t.http.get('/oauth2/userinfo').auth(ok[0].body.access_token, { type: 'bearer' })).status).toBe(401);
+      const refresh = await tokenRequest(b, { grant_type: 'refresh_token', refresh_token: ok[0].body.refresh_token }, { id: web.client_id, secret: web.client_secret! });
+      expect(refresh.body).toEqual({ error: 'invalid_grant', error_description: 'Refresh token has been revoked' });
     });
   });
 
