@@ -13,7 +13,7 @@ import {
   type JWTVerifyOptions,
   SignJWT,
 } from 'jose';
-import { IsNull, Repository } from 'typeorm';
+import { IsNull, Not, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { StoredKey } from './signing-key.entity';
@@ -105,11 +105,10 @@ export class KeysService implements OnModuleInit {
     const kids: string[] = [];
     for (const alg of SIGNING_ALGS) {
       const fresh = await this.generate(alg);
-      await this.repo.update(
-        { purpose: 'signing', alg, retiredAt: IsNull() },
-        { retiredAt: now, expiresAt },
-      );
+      // The new key first, then the old ones retired: an instance reading the keys in between sees
+      // two current keys (and signs with the older) rather than none, which would make it generate one.
       await this.repo.insert(fresh);
+      await this.repo.update({ purpose: 'signing', alg, retiredAt: IsNull(), kid: Not(fresh.kid) }, { retiredAt: now, expiresAt });
       kids.push(fresh.kid);
     }
     await this.reload();

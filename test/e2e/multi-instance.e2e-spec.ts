@@ -1,4 +1,5 @@
 import { base64url, createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { StoredKey } from '../../src/keys/signing-key.entity';
 import { ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, ISSUER, startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { openLoginPage, submitLogin } from '../support/login-form';
@@ -192,6 +193,31 @@ describe('Several instances on one database (SPEC §1 scale-out)', () => {
         await d.close({ keepDatabase: true });
         await c.close();
       }
+    });
+  });
+
+  describe('key rotation racing another instance', () => {
+    it('leaves exactly one current key per algorithm when B reads the keys in the middle of A\'s rotation', async () => {
+      const repo = a.db.getRepository(StoredKey);
+      const insert = repo.insert.bind(repo);
+      // The first statement of A's rotation that writes a new key: before it runs, B reads the keys
+      // and signs a token.
+      const spy = jest.spyOn(repo, 'insert').mockImplementationOnce(async (...args: Parameters<typeof repo.insert>) => {
+        await b.http.get('/oauth2/jwks');
+        expect((await tokenRequest(b, { grant_type: 'client_credentials' }, basic())).status).toBe(200);
+        return insert(...args);
+      });
+      try {
+        expect((await a.http.post('/admin/keys/rotate').auth(await a.adminToken(), { type: 'bearer' })).status).toBe(200);
+      } finally {
+        spy.mockRestore();
+      }
+      const current = await a.db.query("SELECT alg, COUNT(*) AS n FROM `keys` WHERE purpose = 'signing' AND retired_at IS NULL GROUP BY alg");
+      expect(current.map((row: { alg: string; n: unknown }) => [row.alg, Number(row.n)]).sort()).toEqual([
+        ['ES256', 1],
+        ['EdDSA', 1],
+        ['RS256', 1],
+      ]);
     });
   });
 
