@@ -718,6 +718,33 @@ describe('Security review', () => {
     });
   });
 
+  describe('admin API: every operation needs an admin client\'s token', () => {
+    it('refuses every admin route of the OpenAPI document without a token, with a non-admin client\'s token, and with a user\'s token', async () => {
+      const doc = (await t.http.get('/docs-json')).body as { paths: Record<string, Record<string, unknown>> };
+      const operations = Object.entries(doc.paths)
+        .filter(([path]) => path.startsWith('/admin'))
+        .flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method, path: path.replace(/\{[^}]+\}/g, 'x') })));
+      expect(operations.length).toBeGreaterThanOrEqual(19);
+
+      const service = await createClient(t, { grant_types: ['client_credentials'], scope: 'api:read' });
+      const serviceToken = (await tokenRequest(t, { grant_type: 'client_credentials' }, { id: service.client_id, secret: service.client_secret! })).body.access_token as string;
+      // A client allowed the admin scope for its users: their tokens still are not admin tokens.
+      const userAdmin = await createClient(t, { grant_types: ['password'], scope: 'admin openid' });
+      const userToken = (await tokenRequest(t, { grant_type: 'password', username: user.username as string, password: user.password, scope: 'admin openid' }, { id: userAdmin.client_id, secret: userAdmin.client_secret! })).body.access_token as string;
+      expect(userToken).toEqual(expect.any(String));
+
+      for (const { method, path } of operations) {
+        const call = (token?: string) => {
+          const req = (t.http as unknown as Record<string, (p: string) => ReturnType<TestApp['http']['get']>>)[method](path);
+          return token ? req.auth(token, { type: 'bearer' }) : req;
+        };
+        expect({ method, path, status: (await call()).status }).toEqual({ method, path, status: 401 });
+        expect({ method, path, status: (await call(serviceToken)).status }).toEqual({ method, path, status: 403 });
+        expect({ method, path, status: (await call(userToken)).status }).toEqual({ method, path, status: 403 });
+      }
+    });
+  });
+
   describe('no input produces a 5xx, a stack trace, a hang or a logged error (seeded generator, both stores)', () => {
     const SEED = 0x6a7e;
     const REQUESTS = 400;
