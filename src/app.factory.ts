@@ -56,11 +56,14 @@ export async function createApp(config: AppConfig, options: { logger?: LogLevel[
 
   const fastify = app.getHttpAdapter().getInstance();
   // RFC 6749 §5.1 / RFC 6750: token material is never cached. Endpoints that publish public data set their own.
+  // No response is meant to be framed (clickjacking of Swagger UI) or MIME-sniffed (JSON errors echo input).
   fastify.addHook('onSend', async (_req: FastifyRequest, reply: FastifyReply) => {
     if (!reply.hasHeader('cache-control')) {
       void reply.header('Cache-Control', 'no-store');
       void reply.header('Pragma', 'no-cache');
     }
+    if (!reply.hasHeader('x-content-type-options')) void reply.header('X-Content-Type-Options', 'nosniff');
+    if (!reply.hasHeader('x-frame-options')) void reply.header('X-Frame-Options', 'DENY');
   });
 
   const metrics = app.get(MetricsService);

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { ClientsService } from '../clients/clients.service';
-import { InvalidToken, OAuthError } from '../oauth/errors';
+import { InvalidToken, MissingToken, OAuthError } from '../oauth/errors';
 import { ADMIN_SCOPE } from '../oauth/scopes';
 import type { BearerRequest } from '../tokens/bearer-token.guard';
 
@@ -16,7 +16,7 @@ export class AdminClientGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const token = context.switchToHttp().getRequest<BearerRequest>().accessToken;
-    if (!token) throw new InvalidToken('A bearer access token is required');
+    if (!token) throw new MissingToken();
     if (token.userId) {
       throw new OAuthError('insufficient_scope', 'The admin API needs a client_credentials access token of an admin client', 403).withHeader(
         'WWW-Authenticate',

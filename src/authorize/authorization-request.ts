@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Client } from '../clients/client.entity';
 import { ClientsService } from '../clients/clients.service';
+import { isAllowedRedirectUri } from '../clients/redirect-uri';
 import { resolveScope } from '../grants/scope';
 import { PKCE_METHODS, PKCE_VALUE, type PkceMethod } from '../grants/pkce';
 import { OAuthError } from '../oauth/errors';
@@ -149,15 +150,24 @@ export class AuthorizationRequestValidator {
     if (client.disabled) throw new AuthorizationPageError('invalid_client', 'The application that sent you here is disabled.');
     if (repeated.has('redirect_uri')) throw new AuthorizationPageError('invalid_request', 'The redirect_uri parameter must not be repeated.');
     const requested = values.redirect_uri;
+    let redirectUri: string;
     if (requested === undefined) {
-      if (client.redirectUris.length === 1) return { client, redirectUri: client.redirectUris[0] };
-      throw new AuthorizationPageError('invalid_request', 'The request has no redirect_uri, and the application has more than one registered.');
-    }
-    // Exact string comparison: no normalisation, no prefix or wildcard matching.
-    if (!client.redirectUris.includes(requested)) {
+      if (client.redirectUris.length !== 1) {
+        throw new AuthorizationPageError('invalid_request', 'The request has no redirect_uri, and the application has more than one registered.');
+      }
+      redirectUri = client.redirectUris[0];
+    } else if (client.redirectUris.includes(requested)) {
+      // Exact string comparison: no normalisation, no prefix or wildcard matching.
+      redirectUri = requested;
+    } else {
       throw new AuthorizationPageError('invalid_request', 'The redirect_uri is not registered for this application.');
     }
-    return { client, redirectUri: requested };
+    // A URI registered before the admin API applied its rules (a javascript: URI, CR/LF, spaces...)
+    // is never redirected to: it could run script or break the Location header.
+    if (!isAllowedRedirectUri(redirectUri)) {
+      throw new AuthorizationPageError('invalid_request', 'The redirect_uri registered for this application is not allowed.');
+    }
+    return { client, redirectUri };
   }
 
   /** RFC 7636 §4.3 and SPEC §3.4: S256, plain only when the client allows it, required for public and require_pkce clients. */

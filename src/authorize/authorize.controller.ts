@@ -10,6 +10,7 @@ import {
   ApiQuery,
   ApiSeeOtherResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { mediaType } from '../oauth/form';
@@ -92,6 +93,7 @@ export class AuthorizeController {
   @ApiOkResponse({ description: PAGE })
   @ApiSeeOtherResponse({ description: `Login succeeded: redirect_uri?code=…&state=…&iss=…; or ${REDIRECT}` })
   @ApiBadRequestResponse({ description: `${ERROR_PAGE}; or the login page again with a message (wrong credentials, locked, disabled, expired password, expired form)` })
+  @ApiTooManyRequestsResponse({ description: 'The login page again: too many failed logins from the client address this minute' })
   async post(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     if (mediaType(req) !== 'application/x-www-form-urlencoded') {
       sendPage(reply, errorPage(400, 'invalid_request', 'The request body must be application/x-www-form-urlencoded.'));

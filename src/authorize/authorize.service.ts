@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { InvalidGrant } from '../oauth/errors';
+import { InvalidGrant, TooManyRequests } from '../oauth/errors';
 import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
 import { PasswordLoginService } from '../users/password-login.service';
 import {
@@ -102,6 +102,7 @@ export class AuthorizeService {
     } catch (error) {
       // Exactly what the password grant would say: its error_description, nothing more.
       if (error instanceof InvalidGrant) return this.showLogin(request, input, { status: 400, username, error: error.description });
+      if (error instanceof TooManyRequests) return this.showLogin(request, input, { status: 429, username, error: error.description });
       throw error;
     }
 

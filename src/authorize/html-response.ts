@@ -18,6 +18,9 @@ export function sendPage(reply: FastifyReply, page: HtmlPage, cookie?: string): 
 
 /** RFC 6749 §4.1.2: 302 answers a GET; 303 makes the browser follow a POST's answer with a GET. */
 export function sendRedirect(reply: FastifyReply, location: string, method: string): void {
+  // Node refuses such a header only once the reply is being written, and the request then never
+  // gets an answer: fail here instead, while the error can still be rendered.
+  if (!/^[\x21-\x7e]+$/.test(location)) throw new Error('Refusing a Location header with characters outside printable ASCII');
   void reply
     .status(method === 'POST' ? 303 : 302)
     .header('Location', location)

@@ -25,6 +25,7 @@ describe(loadConfig.name, () => {
       jwksUriBlockPrivate: false,
       purgeIntervalSeconds: 600,
       passwordRsaPkcs1: false,
+      loginRateLimit: 30,
     });
   });
 
@@ -51,6 +52,7 @@ describe(loadConfig.name, () => {
       JWKS_URI_BLOCK_PRIVATE: 'true',
       PURGE_INTERVAL_SECONDS: '0',
       PASSWORD_RSA_PKCS1: 'true',
+      LOGIN_RATE_LIMIT: '0',
     });
     expect({ ...config }).toEqual({
       port: 8443,
@@ -67,6 +69,7 @@ describe(loadConfig.name, () => {
       jwksUriBlockPrivate: true,
       purgeIntervalSeconds: 0,
       passwordRsaPkcs1: true,
+      loginRateLimit: 0,
     });
   });
 
@@ -112,6 +115,7 @@ describe(loadConfig.name, () => {
       ['PURGE_INTERVAL_SECONDS', 'often', /PURGE_INTERVAL_SECONDS must be a whole number/],
       ['PASSWORD_RSA_PKCS1', 'yes', /PASSWORD_RSA_PKCS1 must be true or false, got "yes"/],
       ['PASSWORD_RSA_PKCS1', 'TRUE', /PASSWORD_RSA_PKCS1 must be true or false/],
+      ['LOGIN_RATE_LIMIT', '-1', /LOGIN_RATE_LIMIT must be a whole number/],
     ])('%s=%j', (variable, value, message) => {
       const error = failure({ [variable]: value });
       expect(error.variable).toBe(variable);

@@ -22,6 +22,8 @@ export class AppConfig {
   purgeIntervalSeconds!: number;
   /** Also accept RSA PKCS#1 v1.5 password ciphertexts (JSEncrypt clients); weaker than OAEP. */
   passwordRsaPkcs1!: boolean;
+  /** Failed password logins allowed per client IP and minute, across instances; 0 turns throttling off. */
+  loginRateLimit!: number;
 }
 
 export class ConfigError extends Error {
@@ -155,5 +157,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
   config.jwksUriBlockPrivate = boolean(env, 'JWKS_URI_BLOCK_PRIVATE', false);
   config.purgeIntervalSeconds = integer(env, 'PURGE_INTERVAL_SECONDS', 600, 0, 86400);
   config.passwordRsaPkcs1 = booleanFlag(env, 'PASSWORD_RSA_PKCS1');
+  config.loginRateLimit = integer(env, 'LOGIN_RATE_LIMIT', 30, 0, 1_000_000);
   return config;
 }

@@ -4,6 +4,7 @@ import type { DataSourceOptions } from 'typeorm';
 import { AuditEvent } from '../audit/audit-event.entity';
 import { Client } from '../clients/client.entity';
 import { StoredKey } from '../keys/signing-key.entity';
+import { LoginThrottle } from '../policy/login-throttle.entity';
 import { Policy } from '../policy/policy.entity';
 import { AccessToken } from '../tokens/access-token.entity';
 import { AuthorizationCode } from '../tokens/authorization-code.entity';
@@ -14,6 +15,8 @@ import { User } from '../users/user.entity';
 import { InitialSchema1763850000000 } from './migrations/1763850000000-initial-schema';
 import { ExactIdentifierCollation1763900000000 } from './migrations/1763900000000-exact-identifier-collation';
 import { ClientSecretJwt1764000000009 } from './migrations/1764000000009-client-secret-jwt';
+import { Utf8mb4Everywhere1764000000000 } from './migrations/1764000000000-utf8mb4-everywhere';
+import { LoginThrottle1764100000000 } from './migrations/1764100000000-login-throttle';
 
 export const ENTITIES = [
   Client,
@@ -26,9 +29,16 @@ export const ENTITIES = [
   AuthorizationCode,
   UsedJti,
   AuditEvent,
+  LoginThrottle,
 ];
 
-export const MIGRATIONS = [InitialSchema1763850000000, ExactIdentifierCollation1763900000000, ClientSecretJwt1764000000009];
+export const MIGRATIONS = [
+  InitialSchema1763850000000,
+  ExactIdentifierCollation1763900000000,
+  Utf8mb4Everywhere1764000000000,
+  ClientSecretJwt1764000000009,
+  LoginThrottle1764100000000,
+];
 
 /**
  * TypeORM options for a DATABASE_URL: `sqlite:<path>` (better-sqlite3, the default) or

@@ -13,7 +13,7 @@ import {
   type JWTVerifyOptions,
   SignJWT,
 } from 'jose';
-import { IsNull, Repository } from 'typeorm';
+import { IsNull, Not, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { StoredKey } from './signing-key.entity';
@@ -81,11 +81,22 @@ export class KeysService implements OnModuleInit {
     return payload;
   }
 
-  /** The JWKS: current keys and retired ones still within their publication window. */
+  /**
+   * The JWKS: current keys and retired ones still within their publication window. Read from the
+   * database on every request (relying parties cache it), so that every instance publishes a key
+   * as soon as another one has rotated to it and signs with it.
+   */
   async jwks(): Promise<{ keys: JWK[] }> {
     // Read afresh on every request (concurrent ones share the read): a key made current by a rotation
     // on another instance is published by every instance at once, not after this one's cache ages out.
-    await this.reload();
+    try {
+      await this.reload();
+    } catch (error) {
+      // During a database outage the keys already read are still the right ones to publish:
+      // relying parties keep verifying the tokens issued so far.
+      if (this.keys.size === 0) throw error;
+      this.logger.warn(`Serving the JWKS from memory: ${(error as Error).message}`);
+    }
     return { keys: [...this.keys.values()].map((k) => k.publicJwk) };
   }
 
@@ -96,11 +107,10 @@ export class KeysService implements OnModuleInit {
     const kids: string[] = [];
     for (const alg of SIGNING_ALGS) {
       const fresh = await this.generate(alg);
-      await this.repo.update(
-        { purpose: 'signing', alg, retiredAt: IsNull() },
-        { retiredAt: now, expiresAt },
-      );
+      // The new key first, then the old ones retired: an instance reading the keys in between sees
+      // two current keys (and signs with the older) rather than none, which would make it generate one.
       await this.repo.insert(fresh);
+      await this.repo.update({ purpose: 'signing', alg, retiredAt: IsNull(), kid: Not(fresh.kid) }, { retiredAt: now, expiresAt });
       kids.push(fresh.kid);
     }
     await this.reload();
@@ -115,10 +125,16 @@ export class KeysService implements OnModuleInit {
     throw new Error(`No current ${alg} signing key`);
   }
 
+  /**
+   * The published key `kid` names. A kid this instance does not know may be one another instance
+   * has just rotated to: one primary-key lookup tells, and only then are the keys read again. (No
+   * rate limit: an attacker sending unknown kids costs one indexed read each, like an unknown opaque
+   * token; a time-based limit refused genuine tokens signed within that time after a rotation.)
+   */
   private async publishedKey(kid: string | undefined): Promise<LoadedKey | undefined> {
-    if (!kid) return undefined;
+    if (!kid || kid.length > 64) return undefined;
     await this.refreshIfStale();
-    if (!this.keys.has(kid) && this.clock.nowMs() - this.loadedAt > 1000) await this.reload();
+    if (!this.keys.has(kid) && (await this.repo.exists({ where: { kid, purpose: 'signing' } }))) await this.reload();
     return this.keys.get(kid);
   }
 

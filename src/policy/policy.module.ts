@@ -4,13 +4,15 @@ import { AuditModule } from '../audit/audit.module';
 import { ClientsModule } from '../clients/clients.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { AdminPolicyController } from './admin-policy.controller';
+import { LoginThrottle } from './login-throttle.entity';
+import { LoginThrottleService } from './login-throttle.service';
 import { Policy } from './policy.entity';
 import { PolicyService } from './policy.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Policy]), AuditModule, ClientsModule, TokensModule],
+  imports: [TypeOrmModule.forFeature([Policy, LoginThrottle]), AuditModule, ClientsModule, TokensModule],
   controllers: [AdminPolicyController],
-  providers: [PolicyService],
-  exports: [PolicyService],
+  providers: [PolicyService, LoginThrottleService],
+  exports: [PolicyService, LoginThrottleService],
 })
 export class PolicyModule {}

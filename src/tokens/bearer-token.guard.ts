@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { InsufficientScope, InvalidToken } from '../oauth/errors';
+import { InsufficientScope, InvalidToken, MissingToken } from '../oauth/errors';
 import { AccessTokenInfo, TokensService } from './tokens.service';
 
 const REQUIRED_SCOPE = 'gatehouse:required-scope';
@@ -11,12 +11,19 @@ export const RequireScope = (scope: string) => SetMetadata(REQUIRED_SCOPE, scope
 
 export type BearerRequest = FastifyRequest & { accessToken?: AccessTokenInfo };
 
-/** Reads the bearer token of the Authorization header (RFC 6750 §2.1); null when there is none. */
+const INVALID = 'The access token is invalid or expired';
+
+/**
+ * Reads the bearer token of the Authorization header (RFC 6750 §2.1): null when the request uses no
+ * Bearer credentials at all (RFC 6750 §3.1: the challenge then carries no error code); a header
+ * that names the Bearer scheme without a well-formed token is an invalid token.
+ */
 export function bearerToken(req: FastifyRequest): string | null {
   const header = req.headers.authorization;
-  if (!header) return null;
+  if (!header || !/^Bearer\b/i.test(header)) return null;
   const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-  return match ? match[1] : null;
+  if (!match) throw new InvalidToken(INVALID);
+  return match[1];
 }
 
 @Injectable()
@@ -29,9 +36,9 @@ export class BearerTokenGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<BearerRequest>();
     const token = bearerToken(req);
-    if (!token) throw new InvalidToken('A bearer access token is required');
+    if (!token) throw new MissingToken();
     const info = await this.tokens.verifyAccessToken(token);
-    if (!info) throw new InvalidToken('The access token is invalid or expired');
+    if (!info) throw new InvalidToken(INVALID);
     const scope = this.reflector.getAllAndOverride<string | undefined>(REQUIRED_SCOPE, [context.getHandler(), context.getClass()]);
     if (scope && !info.scope.includes(scope)) throw new InsufficientScope(scope);
     req.accessToken = info;

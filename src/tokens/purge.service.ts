@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import { LoginThrottle } from '../policy/login-throttle.entity';
 import { AccessToken } from './access-token.entity';
 import { AuthorizationCode } from './authorization-code.entity';
 import { RefreshToken } from './refresh-token.entity';
@@ -26,6 +27,7 @@ export interface PurgeCounts {
   authorizationCodes: number;
   usedJtis: number;
   tokenFamilies: number;
+  loginThrottle: number;
 }
 
 /**
@@ -64,6 +66,7 @@ export class PurgeService implements OnApplicationBootstrap, OnApplicationShutdo
       authorizationCodes: await this.deleteExpired(AuthorizationCode, rowsBefore),
       usedJtis: await this.deleteExpired(UsedJti, rowsBefore),
       tokenFamilies: await this.deleteExpired(TokenFamily, now - FAMILY_PURGE_MARGIN_MS),
+      loginThrottle: await this.deleteExpired(LoginThrottle, rowsBefore),
     };
     this.logger.debug(`Purged expired rows: ${JSON.stringify(counts)}`);
     return counts;

@@ -7,6 +7,7 @@ import { randomToken, sha256Hex } from '../common/crypto';
 import { AppConfig } from '../config/app-config';
 import type { AccessTokenFormat, Client } from '../clients/client.entity';
 import { KeysService, type SigningAlg } from '../keys/keys.service';
+import { isDatabaseUnavailable } from '../oauth/oauth-exception.filter';
 import { formatScope } from '../oauth/scopes';
 import { AccessToken } from './access-token.entity';
 import { RefreshToken } from './refresh-token.entity';
@@ -79,6 +80,13 @@ export interface IdTokenInput {
 }
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * How far ahead of this instance's clock an `iat` may be: the clock difference tolerated between
+ * instances. jose checks `exp` and `nbf` but accepts any `iat`; a token dated further ahead was not
+ * issued by one of our instances with a sane clock.
+ */
+const ISSUED_AT_LEEWAY_SECONDS = 60;
 
 /**
  * Issues and reads tokens. JWT access tokens follow RFC 9068 and are not stored; opaque access
@@ -301,6 +309,7 @@ export class TokensService {
   private async verifyJwt(token: string): Promise<AccessTokenInfo | null> {
     try {
       const payload = await this.keys.verify(token, { issuer: this.config.issuer, typ: 'at+jwt', requiredClaims: ['exp', 'iat', 'jti', 'sub'] });
+      if (Number(payload.iat) > this.clock.nowSeconds() + ISSUED_AT_LEEWAY_SECONDS) return null;
       return {
         format: 'jwt',
         jti: String(payload.jti),
@@ -314,7 +323,9 @@ export class TokensService {
         expiresAt: Number(payload.exp),
         authTime: typeof payload.auth_time === 'number' ? payload.auth_time : null,
       };
-    } catch {
+    } catch (error) {
+      // Looking up an unknown kid reads the database: an outage is a 503, not a bad token.
+      if (isDatabaseUnavailable(error)) throw error;
       return null;
     }
   }

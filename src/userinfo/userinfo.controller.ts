@@ -11,7 +11,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { InvalidRequest, InvalidToken } from '../oauth/errors';
+import { InvalidRequest, InvalidToken, MissingToken } from '../oauth/errors';
 import { mediaType } from '../oauth/form';
 import { INVALID_TOKEN, UserInfoService } from './userinfo.service';
 
@@ -40,7 +40,7 @@ export function presentedAccessToken(req: FastifyRequest): string {
     throw bearerInvalidRequest('The access token must be sent in one way only, not in both the header and the body');
   }
   const token = fromHeader ?? fromBody;
-  if (!token) throw new InvalidToken('A bearer access token is required');
+  if (!token) throw new MissingToken();
   return token;
 }
 

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { InvalidGrant } from '../oauth/errors';
+import { LoginThrottleService } from '../policy/login-throttle.service';
 import { isLocked } from '../policy/lockout.check';
 import { firstRefusal, mfaRequired, totpRequired } from '../policy/login.checks';
 import type { Policy } from '../policy/policy.entity';
@@ -42,6 +44,9 @@ const BAD_CREDENTIALS = 'Bad credentials';
 /** Failures that count towards the lockout, as the audit event names them. */
 type FailureReason = 'bad_password' | 'bad_otp' | 'missing_otp';
 
+/** A lock reached by failed logins and still counting (the counter only grows while it holds). */
+const LOCK_IN_FORCE = '(locked_at IS NOT NULL AND failed_login_count >= :threshold)';
+
 /**
  * The password login shared by the password grant and the hosted login page: the SPEC §3.3
  * outcome table in order, with the lockout counter changed only by atomic UPDATEs.
@@ -54,6 +59,7 @@ export class PasswordLoginService implements OnModuleInit {
     private readonly clock: Clock,
     private readonly audit: AuditService,
     private readonly totp: TotpService,
+    private readonly throttle: LoginThrottleService,
   ) {}
 
   /** Computes the dummy hash at start-up, so the first unknown-user login costs what every other one does. */
@@ -63,12 +69,18 @@ export class PasswordLoginService implements OnModuleInit {
 
   async authenticate(request: PasswordLoginRequest): Promise<PasswordLogin> {
     const { clientId, ip } = request;
+    // Per-IP throttling (SPEC §3.3) comes first: a throttled address costs no lookup and no hashing.
+    await this.throttle.assertAllowed(ip);
     // Read for every attempt, before the lookup, so unknown and known users do the same reads.
     const policy = await this.policies.get();
     const user = await this.find(request.identifier);
     // Step 1: unknown user. Verify against a dummy hash so the timing matches a wrong password.
     if (!user) {
       await verifyPassword(await dummyPasswordHash(), request.password);
+      await this.throttle.recordFailure(ip);
+      // The statements a wrong password runs, against a row that does not exist: the database
+      // round trips must not tell an unknown user from a known one either.
+      await this.mirrorFailure(policy);
       await this.audit.record({ type: 'login.failure', clientId, ip, details: { reason: 'unknown_user', identifier_kind: request.identifier.kind } });
       throw new InvalidGrant(BAD_CREDENTIALS);
     }
@@ -83,6 +95,7 @@ export class PasswordLoginService implements OnModuleInit {
     const { password, code } = withTotp ? splitOtp(request) : { password: request.password, code: undefined };
     const failure = await this.checkCredentials(user, password, withTotp, code);
     if (failure) {
+      await this.throttle.recordFailure(ip);
       await this.recordFailure(user, policy, clientId, ip, failure);
       throw new InvalidGrant(BAD_CREDENTIALS);
     }
@@ -142,42 +155,15 @@ export class PasswordLoginService implements OnModuleInit {
   private async recordFailure(user: User, policy: Policy, clientId: string, ip: string | undefined, reason: FailureReason): Promise<void> {
     const now = this.clock.nowMs();
     const threshold = policy.lockoutThreshold;
-    // A lock that has run out is cleared first, so counting starts again from zero.
-    if (policy.lockoutDurationSeconds > 0) {
-      await this.users
-        .createQueryBuilder()
-        .update()
-        .set({ failedLoginCount: 0, lockedAt: null })
-        .where('id = :id AND locked_at IS NOT NULL AND locked_at <= :expiredBefore', {
-          id: user.id,
-          expiredBefore: now - policy.lockoutDurationSeconds * 1000,
-        })
-        .execute();
-    }
-    // The two WHERE clauses are complements: the first counts a failure that does not lock the
-    // user (below the threshold, or a lock already in force), the second one that does. When
-    // another request changed the row between them, neither matched and we try again.
-    const lockInForce = '(locked_at IS NOT NULL AND failed_login_count >= :threshold)';
+    await this.clearExpiredLock(user.id, policy, now);
+    // countBelowThreshold and countAndLock are complements: the first counts a failure that does
+    // not lock the user (below the threshold, or a lock already in force), the second one that
+    // does. When another request changed the row between them, neither matched and we try again.
     let lockedNow = false;
     let recorded = false;
     for (let attempt = 0; attempt < 5 && !recorded; attempt++) {
-      const counted = await this.users
-        .createQueryBuilder()
-        .update()
-        .set({ failedLoginCount: () => 'failed_login_count + 1' })
-        .where(`id = :id AND (failed_login_count + 1 < :threshold OR ${lockInForce})`, { id: user.id, threshold })
-        .execute();
-      if (counted.affected) {
-        recorded = true;
-        continue;
-      }
-      const locked = await this.users
-        .createQueryBuilder()
-        .update()
-        .set({ failedLoginCount: () => 'failed_login_count + 1', lockedAt: new Date(now) })
-        .where(`id = :id AND failed_login_count + 1 >= :threshold AND NOT ${lockInForce}`, { id: user.id, threshold })
-        .execute();
-      if (locked.affected) recorded = lockedNow = true;
+      if (await this.countBelowThreshold(user.id, threshold)) recorded = true;
+      else if (await this.countAndLock(user.id, threshold, now)) recorded = lockedNow = true;
     }
     if (!recorded) {
       // Only under extreme contention, or when the user was deleted meanwhile: count (and lock) in
@@ -187,24 +173,71 @@ export class PasswordLoginService implements OnModuleInit {
         .createQueryBuilder()
         .update()
         .set({
-          lockedAt: () => `CASE WHEN NOT ${lockInForce} AND failed_login_count + 1 >= :threshold THEN :now ELSE locked_at END`,
+          lockedAt: () => `CASE WHEN NOT ${LOCK_IN_FORCE} AND failed_login_count + 1 >= :threshold THEN :now ELSE locked_at END`,
           failedLoginCount: () => 'failed_login_count + 1',
         })
         .where('id = :id', { id: user.id })
         .setParameters({ threshold, now })
         .execute();
     }
-    const after = await this.users.findOne({ where: { id: user.id }, select: { id: true, failedLoginCount: true } });
     await this.audit.record({
       type: 'login.failure',
       userId: user.id,
       clientId,
       ip,
-      details: { reason, failed_login_count: after?.failedLoginCount ?? null },
+      details: { reason, failed_login_count: await this.failureCount(user.id) },
     });
     if (lockedNow) {
       await this.audit.record({ type: 'user.locked', userId: user.id, clientId, ip, details: { reason: 'failed_logins', threshold } });
     }
+  }
+
+  /**
+   * For an unknown user: the statements a wrong password runs in the common case (no lock reached),
+   * against an id that matches no row. They change nothing; they make the database round trips of
+   * an unknown user those of a known one.
+   */
+  private async mirrorFailure(policy: Policy): Promise<void> {
+    const nobody = randomUUID();
+    await this.clearExpiredLock(nobody, policy, this.clock.nowMs());
+    await this.countBelowThreshold(nobody, policy.lockoutThreshold);
+    await this.failureCount(nobody);
+  }
+
+  /** A lock that has run out is cleared first, so counting starts again from zero. */
+  private async clearExpiredLock(id: string, policy: Policy, now: number): Promise<void> {
+    if (policy.lockoutDurationSeconds === 0) return;
+    await this.users
+      .createQueryBuilder()
+      .update()
+      .set({ failedLoginCount: 0, lockedAt: null })
+      .where('id = :id AND locked_at IS NOT NULL AND locked_at <= :expiredBefore', { id, expiredBefore: now - policy.lockoutDurationSeconds * 1000 })
+      .execute();
+  }
+
+  private async countBelowThreshold(id: string, threshold: number): Promise<boolean> {
+    const result = await this.users
+      .createQueryBuilder()
+      .update()
+      .set({ failedLoginCount: () => 'failed_login_count + 1' })
+      .where(`id = :id AND (failed_login_count + 1 < :threshold OR ${LOCK_IN_FORCE})`, { id, threshold })
+      .execute();
+    return !!result.affected;
+  }
+
+  private async countAndLock(id: string, threshold: number, now: number): Promise<boolean> {
+    const result = await this.users
+      .createQueryBuilder()
+      .update()
+      .set({ failedLoginCount: () => 'failed_login_count + 1', lockedAt: new Date(now) })
+      .where(`id = :id AND failed_login_count + 1 >= :threshold AND NOT ${LOCK_IN_FORCE}`, { id, threshold })
+      .execute();
+    return !!result.affected;
+  }
+
+  private async failureCount(id: string): Promise<number | null> {
+    const row = await this.users.findOne({ where: { id }, select: { id: true, failedLoginCount: true } });
+    return row?.failedLoginCount ?? null;
   }
 
   private async recordSuccess(user: User, password: string): Promise<void> {

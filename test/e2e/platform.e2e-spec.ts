@@ -12,13 +12,20 @@ import { createClient, tokenRequest } from '../support/fixtures';
 
 /** The service around the endpoints: health, OpenAPI, migrations, key storage, bootstrap admin, robustness. */
 
-const MIGRATIONS = ['InitialSchema1763850000000', 'ExactIdentifierCollation1763900000000', 'ClientSecretJwt1764000000009'];
+const MIGRATIONS = [
+  'InitialSchema1763850000000',
+  'ExactIdentifierCollation1763900000000',
+  'Utf8mb4Everywhere1764000000000',
+  'ClientSecretJwt1764000000009',
+  'LoginThrottle1764100000000',
+];
 const TABLES = [
   'access_tokens',
   'audit_events',
   'authorization_codes',
   'clients',
   'keys',
+  'login_throttle',
   'migrations',
   'policy',
   'refresh_tokens',

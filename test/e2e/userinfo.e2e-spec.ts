@@ -116,10 +116,17 @@ describe('UserInfo (SPEC §4, OIDC Core §5.3)', () => {
   });
 
   it.each(PATHS)('answers %s without a token with 401 invalid_token and a Bearer challenge', async (path) => {
-    expectInvalidToken(await t.http.get(path), MISSING);
-    expectInvalidToken(await t.http.post(path), MISSING);
-    expectInvalidToken(await t.http.get(path).set('Authorization', 'Basic dXNlcjpwYXNz'), MISSING);
-    expectInvalidToken(await t.http.post(path).type('form').send({ access_token: '' }), MISSING);
+    // RFC 6750 §3.1: no token at all gets the bare challenge, without an error code.
+    for (const res of [
+      await t.http.get(path),
+      await t.http.post(path),
+      await t.http.get(path).set('Authorization', 'Basic dXNlcjpwYXNz'),
+      await t.http.post(path).type('form').send({ access_token: '' }),
+    ]) {
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="gatehouse"');
+      expect(res.body).toEqual({ error: 'invalid_token', error_description: MISSING });
+    }
   });
 
   it('refuses malformed, unknown and forged tokens with 401 invalid_token', async () => {

@@ -39,6 +39,9 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp & { 
     BOOTSTRAP_ADMIN_CLIENT_ID: ADMIN_CLIENT_ID,
     BOOTSTRAP_ADMIN_CLIENT_SECRET: ADMIN_CLIENT_SECRET,
     PURGE_INTERVAL_SECONDS: '0',
+    // Suites log in and fail logins from 127.0.0.1 far faster than any user: per-IP throttling is
+    // off unless a test turns it on.
+    LOGIN_RATE_LIMIT: '0',
     ...options.env,
   });
   const app = await createApp(config, { logger: ['error'] });

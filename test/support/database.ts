@@ -19,7 +19,7 @@ export interface TestDatabase {
  * the migrations from scratch: a temporary SQLite file, or a new database on the MariaDB/MySQL
  * server of TEST_DATABASE_URL.
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: { mysqlCharset?: string } = {}): Promise<TestDatabase> {
   const name = `gh_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   if (testStore() === 'sqlite') {
     const file = join(tmpdir(), `${name}.sqlite`);
@@ -39,7 +39,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       password: decodeURIComponent(server.password),
     });
   const connection = await admin();
-  await connection.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  // utf8mb4 unless a test asks for another default (as an operator's plain CREATE DATABASE may give).
+  const charset = options.mysqlCharset ?? 'utf8mb4 COLLATE utf8mb4_unicode_ci';
+  await connection.query(`CREATE DATABASE \`${name}\` CHARACTER SET ${charset}`);
   await connection.end();
   const url = new URL(server.href);
   url.pathname = `/${name}`;

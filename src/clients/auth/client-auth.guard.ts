@@ -1,13 +1,13 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { oauthParams } from '../../oauth/form';
-import { InvalidClient, InvalidRequest, OAuthError } from '../../oauth/errors';
+import { InvalidClient, InvalidRequest, OAuthError, REALM } from '../../oauth/errors';
 import type { Client } from '../client.entity';
 import { CLIENT_AUTHENTICATORS, ClientAuthenticator, hasBasicAuthorization } from './client-authenticator';
 
 export type ClientRequest = FastifyRequest & { client?: Client };
 
-const BASIC_CHALLENGE = 'Basic realm="gatehouse"';
+const BASIC_CHALLENGE = `Basic realm="${REALM}"`;
 
 /**
  * Client authentication for the token, introspection and revocation endpoints: exactly one method

@@ -21,10 +21,8 @@ import {
 import { IsOmittable } from '../../admin/validation';
 import { jwksProblem } from '../auth/client-jwks';
 import { SIGNING_ALGS } from '../../keys/keys.service';
+import { isAllowedRedirectUri } from '../redirect-uri';
 import { GRANT_TYPES, TOKEN_ENDPOINT_AUTH_METHODS, type GrantType, type TokenEndpointAuthMethod } from '../client.entity';
-
-/** Schemes a browser would run or read locally instead of navigating: never a redirect target. */
-const FORBIDDEN_REDIRECT_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
 
 /** An absolute URI without a fragment (RFC 6749 §3.1.2); custom schemes are allowed for native apps. */
 function IsRedirectUri(): PropertyDecorator {
@@ -33,17 +31,12 @@ function IsRedirectUri(): PropertyDecorator {
       name: 'isRedirectUri',
       target: object.constructor,
       propertyName: propertyName as string,
-      options: { each: true, message: '$property must contain absolute URIs without a fragment (and not javascript:, data: or file:)' },
-      validator: {
-        validate(value: unknown) {
-          if (typeof value !== 'string' || value.length > 2048 || value.includes('#')) return false;
-          try {
-            return !FORBIDDEN_REDIRECT_SCHEMES.has(new URL(value).protocol);
-          } catch {
-            return false;
-          }
-        },
+      options: {
+        each: true,
+        message:
+          '$property must contain absolute URIs of RFC 3986 characters (no spaces, control or non-ASCII characters), without a fragment, and not javascript:, data: or file:',
       },
+      validator: { validate: (value: unknown) => isAllowedRedirectUri(value) },
     });
 }
 

@@ -68,7 +68,22 @@ export class AccessDenied extends OAuthError {
   }
 }
 
-/** RFC 6750 §3.1: a bearer token that is missing, malformed, expired or revoked. */
+/** The realm of every Gatehouse authentication challenge (Basic and Bearer). */
+export const REALM = 'gatehouse';
+
+/**
+ * RFC 6750 §3.1: a request to a protected resource that carries no bearer token at all. The
+ * challenge then names the realm only: "the resource server SHOULD NOT include an error code or
+ * other error information" in it. The JSON body keeps the OAuth shape of every other error.
+ */
+export class MissingToken extends OAuthError {
+  constructor(description = 'A bearer access token is required') {
+    super('invalid_token', description, 401);
+    this.withHeader('WWW-Authenticate', `Bearer realm="${REALM}"`);
+  }
+}
+
+/** RFC 6750 §3.1: a bearer token that is malformed, expired or revoked. */
 export class InvalidToken extends OAuthError {
   constructor(description = 'The access token is invalid') {
     super('invalid_token', description, 401);
@@ -81,6 +96,14 @@ export class InsufficientScope extends OAuthError {
   constructor(scope: string) {
     super('insufficient_scope', `The access token lacks the "${scope}" scope`, 403);
     this.withHeader('WWW-Authenticate', `Bearer error="insufficient_scope", scope="${scope}"`);
+  }
+}
+
+/** RFC 6585 §4: too many attempts from one client address (per-IP login throttling, SPEC §3.3). */
+export class TooManyRequests extends OAuthError {
+  constructor(description: string, retryAfterSeconds: number) {
+    super('too_many_requests', description, 429);
+    this.withHeader('Retry-After', String(Math.max(1, retryAfterSeconds)));
   }
 }
 
