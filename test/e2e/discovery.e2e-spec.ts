@@ -2,7 +2,7 @@ import { decodeJwt } from 'jose';
 import { ISSUER, startApp, type TestApp } from '../support/app';
 import { CertificateFactory, publicJwk, TLS_PROXY_ENV, type TestCertificate } from '../support/certificates';
 import { hmac, keyPair, type TestKeyPair } from '../support/client-assertions';
-import { createClient, createUser, unique, type CreatedUser } from '../support/fixtures';
+import { createClient, createUser, unique, FULL_PROFILE, type CreatedUser } from '../support/fixtures';
 import { clientTokenRequest, login, loginName } from '../support/login';
 import { authorizePath, loginForCode, pkcePair } from '../support/login-form';
 import { atHashOf, clientPost, introspect, userinfo, verifyAgainstJwks, type AuthenticatingClient } from '../support/oidc';
@@ -70,22 +70,7 @@ describe.each(SETUPS)('Discovery metadata: every advertised value is true (SPEC 
       username: unique('Full'),
       email: `${unique('full')}@example.com`,
       email_verified: true,
-      phone_number: '+4915112345678',
-      phone_number_verified: false,
-      name: 'Ada Lovelace',
-      given_name: 'Ada',
-      family_name: 'Lovelace',
-      middle_name: 'Augusta',
-      nickname: 'ada',
-      profile: 'https://example.com/ada',
-      picture: 'https://example.com/ada.png',
-      website: 'https://ada.example.com',
-      gender: 'female',
-      birthdate: '1815-12-10',
-      zoneinfo: 'Europe/London',
-      locale: 'en-GB',
-      address: { street_address: '12 St James Square', locality: 'London', postal_code: 'SW1Y 4JH', country: 'GB' },
-      groups: ['analysts', 'engineers'],
+      ...FULL_PROFILE,
     });
   });
   afterAll(async () => {

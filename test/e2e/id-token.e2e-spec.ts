@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { ISSUER, startApp, type TestApp } from '../support/app';
-import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
+import { createClient, createUser, tokenRequest, unique, FULL_PROFILE, type CreatedClient, type CreatedUser } from '../support/fixtures';
 
 const ALL_SCOPES = 'openid profile email phone address groups';
 
@@ -21,22 +21,7 @@ describe('id_token of the password grant (SPEC §3.8)', () => {
       username: unique('Full'),
       email: `${unique('Full')}@Example.com`,
       email_verified: true,
-      phone_number: '+4915112345678',
-      phone_number_verified: false,
-      name: 'Ada Lovelace',
-      given_name: 'Ada',
-      family_name: 'Lovelace',
-      middle_name: 'Augusta',
-      nickname: 'ada',
-      profile: 'https://example.com/ada',
-      picture: 'https://example.com/ada.png',
-      website: 'https://ada.example.com',
-      gender: 'female',
-      birthdate: '1815-12-10',
-      zoneinfo: 'Europe/London',
-      locale: 'en-GB',
-      address: { street_address: '12 St James Square', locality: 'London', postal_code: 'SW1Y 4JH', country: 'GB' },
-      groups: ['analysts', 'engineers'],
+      ...FULL_PROFILE,
     });
     sparse = await createUser(t);
   });

@@ -44,3 +44,23 @@ export function tokenRequest(t: TestApp, form: Record<string, string>, basic?: {
   if (basic) req.auth(encodeURIComponent(basic.id), encodeURIComponent(basic.secret));
   return req.send(form);
 }
+
+/** Every OIDC profile claim with a value, plus phone, address and groups: for claim-mapping tests. */
+export const FULL_PROFILE = {
+  phone_number: '+4915112345678',
+  phone_number_verified: false,
+  name: 'Ada Lovelace',
+  given_name: 'Ada',
+  family_name: 'Lovelace',
+  middle_name: 'Augusta',
+  nickname: 'ada',
+  profile: 'https://example.com/ada',
+  picture: 'https://example.com/ada.png',
+  website: 'https://ada.example.com',
+  gender: 'female',
+  birthdate: '1815-12-10',
+  zoneinfo: 'Europe/London',
+  locale: 'en-GB',
+  address: { street_address: '12 St James Square', locality: 'London', postal_code: 'SW1Y 4JH', country: 'GB' },
+  groups: ['analysts', 'engineers'],
+};
