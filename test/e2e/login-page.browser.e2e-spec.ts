@@ -4,14 +4,17 @@ import { decodeJwt } from 'jose';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, type CreatedClient, type CreatedUser } from '../support/fixtures';
+import { chromiumPath } from '../support/chromium';
 import { authorizePath, pkcePair } from '../support/login-form';
+
+const executablePath = chromiumPath();
 
 /**
  * SPEC §5: the hosted login page works in a real browser. Debian's Chromium, headless, drives the
  * page against the app listening on 127.0.0.1; the client's redirect_uri is a small HTTP server of
  * the test, so the browser really follows the redirect and the code is read from what it requested.
  */
-describe('Hosted login page in headless Chromium', () => {
+(executablePath ? describe : describe.skip)('Hosted login page in headless Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   let context: BrowserContext;
@@ -49,7 +52,7 @@ describe('Hosted login page in headless Chromium', () => {
     user = await createUser(t, { username: 'alice.browser', email: 'alice.browser@example.com' });
 
     browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
+      executablePath,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
   });
