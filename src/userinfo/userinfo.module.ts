@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ClientsModule } from '../clients/clients.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { UsersModule } from '../users/users.module';
 import { UserInfoController } from './userinfo.controller';
@@ -6,7 +7,7 @@ import { UserInfoService } from './userinfo.service';
 
 /** OIDC UserInfo at /oauth2/userinfo (alias /oidc/me), SPEC §4. */
 @Module({
-  imports: [TokensModule, UsersModule],
+  imports: [TokensModule, UsersModule, ClientsModule],
   controllers: [UserInfoController],
   providers: [UserInfoService],
 })

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InsufficientScope, InvalidToken } from '../oauth/errors';
+import { ClientsService } from '../clients/clients.service';
 import { TokensService } from '../tokens/tokens.service';
 import { userClaims } from '../users/claims';
 import { UsersService } from '../users/users.service';
@@ -12,6 +13,7 @@ export class UserInfoService {
   constructor(
     private readonly tokens: TokensService,
     private readonly users: UsersService,
+    private readonly clients: ClientsService,
   ) {}
 
   async claims(accessToken: string): Promise<Record<string, unknown>> {
@@ -19,9 +21,12 @@ export class UserInfoService {
     // A client_credentials token has no user, so there is nobody to describe: invalid for this resource.
     if (!token?.userId) throw new InvalidToken(INVALID_TOKEN);
     if (!token.scope.includes('openid')) throw new InsufficientScope('openid');
-    const user = await this.users.findById(token.userId);
+    const [user, client] = await Promise.all([this.users.findById(token.userId), this.clients.findById(token.clientId)]);
     // Deleting or disabling a user ends their families already; this covers a token read in between.
     if (!user || user.disabled) throw new InvalidToken(INVALID_TOKEN);
+    // As in Keycloak, the tokens of a disabled or deleted client (or of an earlier client registered
+    // under the same client_id) no longer describe anyone, JWTs included.
+    if (!client || client.disabled || client.predates(token.issuedAt)) throw new InvalidToken(INVALID_TOKEN);
     return { sub: user.id, ...userClaims(user, token.scope) };
   }
 }

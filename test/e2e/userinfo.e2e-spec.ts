@@ -199,6 +199,29 @@ describe('UserInfo (SPEC §4, OIDC Core §5.3)', () => {
     expectInvalidToken(await t.http.get('/oauth2/userinfo').auth(third, { type: 'bearer' }), INVALID);
   });
 
+  it('stops answering for the tokens of a client that is disabled or deleted, JWT and opaque', async () => {
+    const admin = await t.adminToken();
+    const other = await createClient(t, { grant_types: ['password'] });
+    const login = (extra: Record<string, string> = {}) =>
+      tokenRequest(
+        t,
+        { grant_type: 'password', username: user.username as string, password: user.password, scope: 'openid', ...extra },
+        { id: other.client_id, secret: other.client_secret! },
+      ).then((res) => res.body.access_token as string);
+    const jwt = await login();
+    const opaque = await login({ token_format: 'opaque' });
+    expect((await t.http.get('/oauth2/userinfo').auth(jwt, { type: 'bearer' })).status).toBe(200);
+
+    await t.http.patch(`/admin/clients/${other.client_id}`).auth(admin, { type: 'bearer' }).send({ disabled: true }).expect(200);
+    expectInvalidToken(await t.http.get('/oauth2/userinfo').auth(jwt, { type: 'bearer' }), INVALID);
+    expectInvalidToken(await t.http.get('/oauth2/userinfo').auth(opaque, { type: 'bearer' }), INVALID);
+
+    await t.http.patch(`/admin/clients/${other.client_id}`).auth(admin, { type: 'bearer' }).send({ disabled: false }).expect(200);
+    expect((await t.http.get('/oauth2/userinfo').auth(jwt, { type: 'bearer' })).status).toBe(200);
+    await t.http.delete(`/admin/clients/${other.client_id}`).auth(admin, { type: 'bearer' }).expect(204);
+    expectInvalidToken(await t.http.get('/oauth2/userinfo').auth(jwt, { type: 'bearer' }), INVALID);
+  });
+
   it('is advertised in discovery with the claims it can return', async () => {
     const res = await t.http.get('/.well-known/openid-configuration');
     expect(res.body.userinfo_endpoint).toBe(`${ISSUER}/oauth2/userinfo`);
