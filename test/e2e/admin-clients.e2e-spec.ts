@@ -1,5 +1,5 @@
 import { startApp, type TestApp } from '../support/app';
-import { createClient, createUser, tokenRequest, unique } from '../support/fixtures';
+import { adminApi, createClient, createUser, tokenRequest, unique } from '../support/fixtures';
 
 /** Admin API for clients (SPEC §6, §3.2): CRUD, secret rotation, validation, and who may call it. */
 describe('Admin API: clients', () => {
@@ -12,12 +12,7 @@ describe('Admin API: clients', () => {
   });
   afterAll(() => t.close());
 
-  const api = {
-    post: (path: string) => t.http.post(path).auth(admin, { type: 'bearer' }),
-    get: (path: string) => t.http.get(path).auth(admin, { type: 'bearer' }),
-    patch: (path: string) => t.http.patch(path).auth(admin, { type: 'bearer' }),
-    delete: (path: string) => t.http.delete(path).auth(admin, { type: 'bearer' }),
-  };
+  const api = adminApi(() => t, () => admin);
   const storedRow = async (clientId: string) => {
     const rows = await t.db.query('SELECT * FROM clients WHERE client_id = ?', [clientId]);
     return rows[0] as Record<string, unknown> | undefined;

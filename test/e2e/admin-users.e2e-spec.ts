@@ -1,5 +1,5 @@
 import { startApp, type TestApp } from '../support/app';
-import { createClient, createUser, DEFAULT_PASSWORD, unique, type CreatedUser } from '../support/fixtures';
+import { adminApi, createClient, createUser, DEFAULT_PASSWORD, unique, type CreatedUser } from '../support/fixtures';
 import { passwordGrant } from '../support/login';
 
 /** Admin API for users (SPEC §6): CRUD, search, passwords (argon2id, never returned), lock/unlock, validation. */
@@ -13,12 +13,7 @@ describe('Admin API: users', () => {
   });
   afterAll(() => t.close());
 
-  const api = {
-    post: (path: string) => t.http.post(path).auth(admin, { type: 'bearer' }),
-    get: (path: string) => t.http.get(path).auth(admin, { type: 'bearer' }),
-    patch: (path: string) => t.http.patch(path).auth(admin, { type: 'bearer' }),
-    delete: (path: string) => t.http.delete(path).auth(admin, { type: 'bearer' }),
-  };
+  const api = adminApi(() => t, () => admin);
   const storedRow = async (id: string) => {
     const rows = await t.db.query('SELECT * FROM users WHERE id = ?', [id]);
     return rows[0] as Record<string, unknown> | undefined;

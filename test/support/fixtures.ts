@@ -64,3 +64,14 @@ export const FULL_PROFILE = {
   address: { street_address: '12 St James Square', locality: 'London', postal_code: 'SW1Y 4JH', country: 'GB' },
   groups: ['analysts', 'engineers'],
 };
+
+/** Admin API requests authorised with `token()`; both getters are read per call, as suites set them in beforeAll. */
+export function adminApi(app: () => TestApp, token: () => string) {
+  const bearer = { type: 'bearer' } as const;
+  return {
+    post: (path: string) => app().http.post(path).auth(token(), bearer),
+    get: (path: string) => app().http.get(path).auth(token(), bearer),
+    patch: (path: string) => app().http.patch(path).auth(token(), bearer),
+    delete: (path: string) => app().http.delete(path).auth(token(), bearer),
+  };
+}
