@@ -35,3 +35,24 @@ export function encryptPrivate(plaintext: string, secret: string): string {
 export function decryptPrivate(sealed: string, secret: string): string {
   return unseal(sealed, deriveKey(secret, 'private-key-encryption'));
 }
+
+/** The private part of a `keys` row as stored: sealed under KEY_ENCRYPTION_SECRET when one is set. */
+export function storedPrivate(plaintext: string, secret: string | undefined): { privateKey: string; privateKeyEncrypted: boolean } {
+  return secret ? { privateKey: encryptPrivate(plaintext, secret), privateKeyEncrypted: true } : { privateKey: plaintext, privateKeyEncrypted: false };
+}
+
+/** Opens the private part of a `keys` row; `label` ("Signing key", "Secret", ...) names it in the error. */
+export function openStoredPrivate(
+  row: { kid: string; privateKey: string; privateKeyEncrypted: boolean },
+  secret: string | undefined,
+  label: string,
+): string {
+  if (!row.privateKeyEncrypted) return row.privateKey;
+  if (!secret) throw new Error(`${label} ${row.kid} is encrypted but KEY_ENCRYPTION_SECRET is not set`);
+  try {
+    return decryptPrivate(row.privateKey, secret);
+  } catch {
+    // AES-GCM says only "unable to authenticate data": name the likely cause instead.
+    throw new Error(`${label} ${row.kid} cannot be decrypted: KEY_ENCRYPTION_SECRET is not the secret it was encrypted with`);
+  }
+}

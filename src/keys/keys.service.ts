@@ -17,7 +17,7 @@ import { IsNull, Not, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { StoredKey } from './signing-key.entity';
-import { decryptPrivate, encryptPrivate } from './key-encryption';
+import { openStoredPrivate, storedPrivate } from './key-encryption';
 
 export const SIGNING_ALGS = ['RS256', 'ES256', 'EdDSA'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
@@ -184,16 +184,7 @@ export class KeysService implements OnModuleInit {
   }
 
   private openPrivate(row: StoredKey): string {
-    if (!row.privateKeyEncrypted) return row.privateKey;
-    if (!this.config.keyEncryptionSecret) {
-      throw new Error(`Signing key ${row.kid} is encrypted but KEY_ENCRYPTION_SECRET is not set`);
-    }
-    try {
-      return decryptPrivate(row.privateKey, this.config.keyEncryptionSecret);
-    } catch {
-      // AES-GCM says only "unable to authenticate data": name the likely cause instead.
-      throw new Error(`Signing key ${row.kid} cannot be decrypted: KEY_ENCRYPTION_SECRET is not the secret it was encrypted with`);
-    }
+    return openStoredPrivate(row, this.config.keyEncryptionSecret, 'Signing key');
   }
 
   private async generate(alg: SigningAlg): Promise<StoredKey> {
@@ -205,14 +196,12 @@ export class KeysService implements OnModuleInit {
     const jwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(jwk);
     const pem = await exportPKCS8(privateKey);
-    const secret = this.config.keyEncryptionSecret;
     return this.repo.create({
       kid,
       purpose: 'signing',
       alg,
       publicKey: JSON.stringify({ ...jwk, kid, alg, use: 'sig' }),
-      privateKey: secret ? encryptPrivate(pem, secret) : pem,
-      privateKeyEncrypted: !!secret,
+      ...storedPrivate(pem, this.config.keyEncryptionSecret),
       createdAt: this.clock.now(),
       retiredAt: null,
       expiresAt: null,

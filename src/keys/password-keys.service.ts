@@ -9,7 +9,7 @@ import { In, IsNull, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { sha256Base64Url } from '../common/crypto';
 import { AppConfig } from '../config/app-config';
-import { decryptPrivate, encryptPrivate } from './key-encryption';
+import { openStoredPrivate, storedPrivate } from './key-encryption';
 import { decryptRsaPassword, decryptSm2Password, type RsaTransportKey } from './password-transport';
 import { StoredKey } from './signing-key.entity';
 
@@ -139,15 +139,7 @@ export class PasswordKeysService implements OnModuleInit {
   }
 
   private openPrivate(row: StoredKey): string {
-    if (!row.privateKeyEncrypted) return row.privateKey;
-    if (!this.config.keyEncryptionSecret) {
-      throw new Error(`Password transport key ${row.kid} is encrypted but KEY_ENCRYPTION_SECRET is not set`);
-    }
-    try {
-      return decryptPrivate(row.privateKey, this.config.keyEncryptionSecret);
-    } catch {
-      throw new Error(`Password transport key ${row.kid} cannot be decrypted: KEY_ENCRYPTION_SECRET is not the secret it was encrypted with`);
-    }
+    return openStoredPrivate(row, this.config.keyEncryptionSecret, 'Password transport key');
   }
 
   private async generateRsa(): Promise<StoredKey> {
@@ -165,14 +157,12 @@ export class PasswordKeysService implements OnModuleInit {
   }
 
   private row(kid: string, purpose: 'password-rsa' | 'password-sm2', alg: string, publicKey: string, privateKey: string): StoredKey {
-    const secret = this.config.keyEncryptionSecret;
     return this.repo.create({
       kid,
       purpose,
       alg,
       publicKey,
-      privateKey: secret ? encryptPrivate(privateKey, secret) : privateKey,
-      privateKeyEncrypted: !!secret,
+      ...storedPrivate(privateKey, this.config.keyEncryptionSecret),
       createdAt: this.clock.now(),
       retiredAt: null,
       expiresAt: null,

@@ -5,7 +5,7 @@ import { Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/errors';
-import { decryptPrivate, encryptPrivate } from './key-encryption';
+import { openStoredPrivate, storedPrivate } from './key-encryption';
 import { StoredKey } from './signing-key.entity';
 
 /** What a server secret is for; each purpose has its own random key. */
@@ -42,15 +42,13 @@ export class ServerSecretsService {
     const existing = await this.repo.findOne({ where: { kid } });
     if (existing) return this.open(existing);
     const value = randomBytes(32).toString('base64url');
-    const kek = this.config.keyEncryptionSecret;
     try {
       await this.repo.insert({
         kid,
         purpose: 'secret',
         alg: 'HS256',
         publicKey: '',
-        privateKey: kek ? encryptPrivate(value, kek) : value,
-        privateKeyEncrypted: !!kek,
+        ...storedPrivate(value, this.config.keyEncryptionSecret),
         createdAt: this.clock.now(),
         retiredAt: null,
         expiresAt: null,
@@ -66,8 +64,6 @@ export class ServerSecretsService {
   }
 
   private open(row: StoredKey): Buffer {
-    if (!row.privateKeyEncrypted) return Buffer.from(row.privateKey, 'base64url');
-    if (!this.config.keyEncryptionSecret) throw new Error(`Secret ${row.kid} is encrypted but KEY_ENCRYPTION_SECRET is not set`);
-    return Buffer.from(decryptPrivate(row.privateKey, this.config.keyEncryptionSecret), 'base64url');
+    return Buffer.from(openStoredPrivate(row, this.config.keyEncryptionSecret, 'Secret'), 'base64url');
   }
 }

@@ -62,12 +62,6 @@ export class InvalidScope extends OAuthError {
   }
 }
 
-export class AccessDenied extends OAuthError {
-  constructor(description: string) {
-    super('access_denied', description, 403);
-  }
-}
-
 /** The realm of every Gatehouse authentication challenge (Basic and Bearer). */
 export const REALM = 'gatehouse';
 
