@@ -1,6 +1,5 @@
-import type { AccessTokenFormat, Client } from '../clients/client.entity';
-import type { OAuthParams } from '../oauth/form';
-import { InvalidRequest, InvalidScope } from '../oauth/errors';
+import type { Client } from '../clients/client.entity';
+import { InvalidScope } from '../oauth/errors';
 import { parseScope, SCOPE_TOKEN } from '../oauth/scopes';
 
 /**
@@ -17,12 +16,4 @@ export function resolveScope(client: Client, requested: string | undefined, drop
   const refused = scopes.filter((s) => !allowed.has(s));
   if (refused.length) throw new InvalidScope(`Scope not allowed for this client: ${refused.join(' ')}`);
   return scopes;
-}
-
-/** token_format (opaque | jwt) per request, else the client's access_token_format, else jwt. */
-export function resolveTokenFormat(client: Client, params: OAuthParams): AccessTokenFormat {
-  const requested = params.token_format;
-  if (requested === undefined) return client.accessTokenFormat ?? 'jwt';
-  if (requested !== 'jwt' && requested !== 'opaque') throw new InvalidRequest('token_format must be "opaque" or "jwt"');
-  return requested;
 }

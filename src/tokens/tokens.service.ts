@@ -14,17 +14,6 @@ import { RefreshToken } from './refresh-token.entity';
 import { TokenFamily } from './token-family.entity';
 import { UsedJti } from './used-jti.entity';
 
-/** The RFC 6749 §5.1 success body. */
-export interface TokenResponse {
-  access_token: string;
-  token_type: 'Bearer';
-  expires_in: number;
-  scope: string;
-  refresh_token?: string;
-  refresh_expires_in?: number;
-  id_token?: string;
-}
-
 export interface IssuedAccessToken {
   token: string;
   expiresIn: number;
