@@ -1,21 +1,20 @@
-import { Controller, Delete, Get, HttpCode, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
-import { ApiBasicAuth, ApiBody, ApiConsumes, ApiExcludeEndpoint, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { ApiBasicAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CLIENT_AUTH_BODY_PROPERTIES, CLIENT_AUTH_DESCRIPTION } from '../clients/auth/client-auth-methods';
 import { ClientAuthGuard, type ClientRequest } from '../clients/auth/client-auth.guard';
 import { OAuthFormGuard, oauthParams } from '../oauth/form';
-import { InvalidRequest } from '../oauth/errors';
+import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
 import { GrantRegistry } from './grant-registry';
 import { grantFieldsSchema } from './grants';
 import type { TokenResponse } from './token-response';
 
-export const TOKEN_PATHS = ['oauth2/token', 'oidc/token', 'api/v1/oauth2/token'];
-
 @ApiTags('OAuth 2.0')
+@ApiOtherMethodsRefused(OAUTH_ENDPOINTS.token)
 @Controller()
 export class TokenController {
   constructor(private readonly grants: GrantRegistry) {}
 
-  @Post(TOKEN_PATHS)
+  @Post(OAUTH_ENDPOINTS.token.paths)
   @HttpCode(200)
   @UseGuards(OAuthFormGuard, ClientAuthGuard)
   @ApiOperation({
@@ -32,34 +31,4 @@ export class TokenController {
   token(@Req() req: ClientRequest): Promise<TokenResponse> {
     return this.grants.handle(oauthParams(req), req.client!, req.ip);
   }
-
-  // Any other method: 405 with an OAuth error body. One handler per method: stacked method
-  // decorators on a single handler register only the last one.
-  @Get(TOKEN_PATHS)
-  @ApiOperation({ summary: 'Any method but POST: 405 invalid_request', deprecated: true })
-  get(): never {
-    return wrongMethod();
-  }
-
-  @Put(TOKEN_PATHS)
-  @ApiExcludeEndpoint()
-  put(): never {
-    return wrongMethod();
-  }
-
-  @Patch(TOKEN_PATHS)
-  @ApiExcludeEndpoint()
-  patch(): never {
-    return wrongMethod();
-  }
-
-  @Delete(TOKEN_PATHS)
-  @ApiExcludeEndpoint()
-  delete(): never {
-    return wrongMethod();
-  }
-}
-
-function wrongMethod(): never {
-  throw new InvalidRequest('The token endpoint accepts only POST', 405).withHeader('Allow', 'POST');
 }

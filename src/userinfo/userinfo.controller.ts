@@ -12,10 +12,9 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { InvalidRequest, InvalidToken, MissingToken } from '../oauth/errors';
+import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
 import { mediaType } from '../oauth/form';
 import { INVALID_TOKEN, UserInfoService } from './userinfo.service';
-
-export const USERINFO_PATHS = ['oauth2/userinfo', 'oidc/me'];
 
 const BEARER_HEADER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
@@ -50,11 +49,12 @@ function bearerInvalidRequest(description: string): InvalidRequest {
 
 @ApiTags('OpenID Connect')
 @ApiBearerAuth('access_token')
+@ApiOtherMethodsRefused(OAUTH_ENDPOINTS.userinfo)
 @Controller()
 export class UserInfoController {
   constructor(private readonly userinfo: UserInfoService) {}
 
-  @Get(USERINFO_PATHS)
+  @Get(OAUTH_ENDPOINTS.userinfo.paths)
   @ApiOperation({
     summary: 'UserInfo (OIDC Core §5.3)',
     description:
@@ -69,7 +69,7 @@ export class UserInfoController {
     return this.userinfo.claims(presentedAccessToken(req));
   }
 
-  @Post(USERINFO_PATHS)
+  @Post(OAUTH_ENDPOINTS.userinfo.paths)
   @HttpCode(200)
   @ApiOperation({ summary: 'UserInfo (OIDC Core §5.3) by POST', description: 'As GET; the token may also be the `access_token` form parameter (RFC 6750 §2.2).' })
   @ApiConsumes('application/x-www-form-urlencoded')

@@ -4,6 +4,7 @@ import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type CryptoKey, ty
 import { Clock } from '../../common/clock';
 import { AppConfig } from '../../config/app-config';
 import type { OAuthParams } from '../../oauth/form';
+import { endpointUrl, OAUTH_ENDPOINTS } from '../../oauth/endpoints';
 import { InvalidClient } from '../../oauth/errors';
 import { ReplayCacheService } from '../../tokens/replay-cache.service';
 import type { Client, TokenEndpointAuthMethod } from '../client.entity';
@@ -21,7 +22,6 @@ export const MAX_ASSERTION_LIFETIME_SECONDS = 300;
 /** Allowed difference between the client's clock and ours, for exp, nbf and iat. */
 export const ASSERTION_CLOCK_SKEW_SECONDS = 30;
 const MAX_JTI_LENGTH = 256;
-const CANONICAL_TOKEN_PATH = '/oauth2/token';
 
 /**
  * The `alg` of a presented client assertion, read without verifying anything (no I/O, so an
@@ -114,7 +114,7 @@ export class ClientAssertionVerifier {
   private audiences(req: FastifyRequest): string[] {
     const issuer = this.config.issuer;
     const endpoint = req.routeOptions?.url;
-    return [...new Set([issuer, `${issuer}${CANONICAL_TOKEN_PATH}`, ...(endpoint ? [`${issuer}${endpoint}`] : [])])];
+    return [...new Set([issuer, endpointUrl(issuer, OAUTH_ENDPOINTS.token), ...(endpoint ? [`${issuer}${endpoint}`] : [])])];
   }
 
   private refused(reason: string, client?: Client): InvalidClient {
