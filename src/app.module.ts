@@ -13,6 +13,8 @@ import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PolicyModule } from './policy/policy.module';
+import { PurgeModule } from './purge/purge.module';
+import { SessionsModule } from './sessions/sessions.module';
 import { TokensModule } from './tokens/tokens.module';
 import { UserInfoModule } from './userinfo/userinfo.module';
 import { TokenManagementModule } from './token-management/token-management.module';
@@ -29,6 +31,7 @@ export class AppModule {
         TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl)),
         AuditModule,
         KeysModule,
+        SessionsModule,
         TokensModule,
         PolicyModule,
         UsersModule,
@@ -40,6 +43,7 @@ export class AppModule {
         AdminModule,
         HealthModule,
         MetricsModule,
+        PurgeModule,
       ],
       controllers: [DiscoveryController],
       providers: [BootstrapService],

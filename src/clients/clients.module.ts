@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
+import { KeysModule } from '../keys/keys.module';
+import { SessionsModule } from '../sessions/sessions.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { AdminClientsController } from './admin-clients.controller';
 import { Client } from './client.entity';
@@ -31,7 +33,7 @@ const AUTHENTICATORS = [
 ];
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Client]), AuditModule, TokensModule],
+  imports: [TypeOrmModule.forFeature([Client]), AuditModule, KeysModule, SessionsModule, TokensModule],
   controllers: [AdminClientsController],
   providers: [
     ClientsService,

@@ -9,8 +9,9 @@ import { digestsEqual, randomToken, secretDigest } from '../common/crypto';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/errors';
 import { ADMIN_SCOPE, formatScope, parseScope, STANDARD_SCOPES } from '../oauth/scopes';
+import { TokenFamiliesService } from '../sessions/token-families.service';
+import { AccessTokensService } from '../tokens/access-tokens.service';
 import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
-import { TokensService } from '../tokens/tokens.service';
 import { parseDistinguishedName } from './auth/distinguished-name';
 import { Client } from './client.entity';
 import { ClientSecretSealer } from './client-secret-sealer';
@@ -38,7 +39,8 @@ export class ClientsService {
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly audit: AuditService,
-    private readonly tokens: TokensService,
+    private readonly families: TokenFamiliesService,
+    private readonly accessTokens: AccessTokensService,
     private readonly codes: AuthorizationCodesService,
     private readonly sealer: ClientSecretSealer,
   ) {}
@@ -141,12 +143,13 @@ export class ClientsService {
     const result = await this.repo.delete({ clientId: client.clientId });
     if (!result.affected) throw new NotFoundException(`Client "${clientId}" not found`);
     // Its sessions, tokens and codes go with it: a client registered later under this client_id inherits none of them.
-    const ended = await this.tokens.endClientSessions(client.clientId, 'client_deleted');
+    const families = await this.families.endForClient(client.clientId, 'client_deleted');
+    const accessTokens = await this.accessTokens.revokeForClient(client.clientId);
     const codes = await this.codes.discardForClient(client.clientId);
     await this.audit.record({
       type: 'admin.client.deleted',
       clientId,
-      details: { by: actor, ended_sessions: ended.families, revoked_access_tokens: ended.accessTokens, discarded_codes: codes },
+      details: { by: actor, ended_sessions: families, revoked_access_tokens: accessTokens, discarded_codes: codes },
     });
   }
 

@@ -8,7 +8,7 @@ import { isLocked } from '../policy/lockout.check';
 import { PolicyService } from '../policy/policy.service';
 import type { AuthorizationCode } from '../tokens/authorization-code.entity';
 import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
-import { TokensService } from '../tokens/tokens.service';
+import { TokenFamiliesService } from '../sessions/token-families.service';
 import { UsersService } from '../users/users.service';
 import type { GrantHandler, TokenRequest } from './grant-handler';
 import { optionalString, requiredString } from './grant-parameters';
@@ -41,7 +41,7 @@ export class AuthorizationCodeGrant implements GrantHandler<typeof PARAMETERS> {
 
   constructor(
     private readonly codes: AuthorizationCodesService,
-    private readonly tokens: TokensService,
+    private readonly families: TokenFamiliesService,
     private readonly users: UsersService,
     private readonly policies: PolicyService,
     private readonly issuer: LoginTokenIssuer,
@@ -79,7 +79,7 @@ export class AuthorizationCodeGrant implements GrantHandler<typeof PARAMETERS> {
       ip,
     });
     // A replay that arrived while these tokens were being issued found no family to revoke yet.
-    if (await this.codes.wasReplayed(code.codeHash)) await this.tokens.revokeFamilyByCode(code.codeHash, 'authorization_code_reuse');
+    if (await this.codes.wasReplayed(code.codeHash)) await this.families.endForCode(code.codeHash, 'authorization_code_reuse');
     return response;
   }
 
@@ -99,7 +99,7 @@ export class AuthorizationCodeGrant implements GrantHandler<typeof PARAMETERS> {
 
   private async replayed(code: AuthorizationCode, ip: string): Promise<never> {
     await this.codes.recordReplay(code.codeHash, code.expiresAt);
-    const revoked = await this.tokens.revokeFamilyByCode(code.codeHash, 'authorization_code_reuse');
+    const revoked = await this.families.endForCode(code.codeHash, 'authorization_code_reuse');
     await this.audit.record({
       type: 'authorization_code.reused',
       userId: code.userId,

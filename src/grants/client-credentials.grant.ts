@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { UnauthorizedClient } from '../oauth/errors';
 import { formatScope } from '../oauth/scopes';
-import { TokensService } from '../tokens/tokens.service';
+import { AccessTokensService } from '../tokens/access-tokens.service';
 import type { GrantHandler, TokenRequest } from './grant-handler';
 import { requestedScope } from './grant-parameters';
 import { TOKEN_FORMAT } from './issue-options';
@@ -20,13 +20,13 @@ export class ClientCredentialsGrant implements GrantHandler<typeof PARAMETERS> {
   static readonly parameters = PARAMETERS;
 
   constructor(
-    private readonly tokens: TokensService,
+    private readonly accessTokens: AccessTokensService,
     private readonly audit: AuditService,
   ) {}
 
   async handle({ params, client, ip }: TokenRequest<typeof PARAMETERS>): Promise<TokenResponse> {
     if (client.isPublic) throw new UnauthorizedClient('The client_credentials grant needs a confidential client');
-    const access = await this.tokens.issueAccessToken({ client, scope: params.scope, format: params.format });
+    const access = await this.accessTokens.issue({ client, scope: params.scope, format: params.format });
     await this.audit.record({ type: 'token.issued', clientId: client.clientId, ip, details: { grant_type: ClientCredentialsGrant.grantType, jti: access.jti } });
     return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope: formatScope(params.scope) };
   }

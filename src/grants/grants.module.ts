@@ -3,6 +3,7 @@ import { AuditModule } from '../audit/audit.module';
 import { ClientsModule } from '../clients/clients.module';
 import { KeysModule } from '../keys/keys.module';
 import { PolicyModule } from '../policy/policy.module';
+import { SessionsModule } from '../sessions/sessions.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { UsersModule } from '../users/users.module';
 import { GRANT_HANDLERS, GrantRegistry } from './grant-registry';
@@ -11,7 +12,7 @@ import { LoginTokenIssuer } from './login-token.issuer';
 import { TokenController } from './token.controller';
 
 @Module({
-  imports: [AuditModule, ClientsModule, KeysModule, PolicyModule, TokensModule, UsersModule],
+  imports: [AuditModule, ClientsModule, KeysModule, PolicyModule, SessionsModule, TokensModule, UsersModule],
   controllers: [TokenController],
   providers: [...GRANTS, { provide: GRANT_HANDLERS, useFactory: (...handlers: unknown[]) => handlers, inject: [...GRANTS] }, GrantRegistry, LoginTokenIssuer],
   exports: [GrantRegistry, LoginTokenIssuer],

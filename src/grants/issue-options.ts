@@ -1,4 +1,4 @@
-import type { AccessTokenFormat } from '../clients/client.entity';
+import type { AccessTokenFormat } from '../tokens/access-tokens.service';
 import { InvalidRequest } from '../oauth/errors';
 import type { GrantParameter } from './grant-parameters';
 

@@ -3,8 +3,11 @@ import { AuditService } from '../audit/audit.service';
 import type { Client } from '../clients/client.entity';
 import { Clock } from '../common/clock';
 import { formatScope } from '../oauth/scopes';
-import type { TokenFamily } from '../tokens/token-family.entity';
-import { TokensService } from '../tokens/tokens.service';
+import { TokenFamiliesService } from '../sessions/token-families.service';
+import type { TokenFamily } from '../sessions/token-family.entity';
+import { AccessTokensService } from '../tokens/access-tokens.service';
+import { IdTokensService } from '../tokens/id-tokens.service';
+import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { userClaims } from '../users/claims';
 import type { User } from '../users/user.entity';
 import type { IssueOptions } from './issue-options';
@@ -35,7 +38,10 @@ export interface LoginGrant {
 @Injectable()
 export class LoginTokenIssuer {
   constructor(
-    private readonly tokens: TokensService,
+    private readonly families: TokenFamiliesService,
+    private readonly accessTokens: AccessTokensService,
+    private readonly refreshTokens: RefreshTokensService,
+    private readonly idTokens: IdTokensService,
     private readonly clock: Clock,
     private readonly audit: AuditService,
   ) {}
@@ -43,7 +49,7 @@ export class LoginTokenIssuer {
   async issue(grant: LoginGrant): Promise<TokenResponse> {
     const { client, user, options } = grant;
     const exchangeHours = Math.min(client.maxExchangePeriodHours, options.maxExchangePeriodHours ?? Infinity);
-    const family = await this.tokens.startFamily({
+    const family = await this.families.start({
       client,
       userId: user.id,
       scope: grant.scope,
@@ -67,7 +73,7 @@ export class LoginTokenIssuer {
     },
   ): Promise<TokenResponse> {
     const { client, user, scope, family } = input;
-    const access = await this.tokens.issueAccessToken({
+    const access = await this.accessTokens.issue({
       client,
       scope,
       format: input.options.format,
@@ -84,12 +90,12 @@ export class LoginTokenIssuer {
     const refreshScope = input.refreshScope ?? scope;
     const refreshTtl = this.refreshLifetime(client, refreshScope, family, input.options.refreshExpiry);
     if (refreshTtl > 0) {
-      const refresh = await this.tokens.issueRefreshToken(family, refreshScope, refreshTtl);
+      const refresh = await this.refreshTokens.issue(family, refreshScope, refreshTtl);
       response.refresh_token = refresh.token;
       response.refresh_expires_in = refresh.expiresIn;
     }
     if (scope.includes('openid')) {
-      response.id_token = await this.tokens.issueIdToken({
+      response.id_token = await this.idTokens.issue({
         client,
         userId: user.id,
         authTime: input.authTime,

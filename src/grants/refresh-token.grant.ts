@@ -8,7 +8,8 @@ import { PolicyService } from '../policy/policy.service';
 import { refreshRefusal } from '../policy/refresh.check';
 import type { RefreshToken } from '../tokens/refresh-token.entity';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
-import type { TokenFamily } from '../tokens/token-family.entity';
+import { TokenFamiliesService } from '../sessions/token-families.service';
+import type { TokenFamily } from '../sessions/token-family.entity';
 import { UsersService } from '../users/users.service';
 import type { GrantHandler, TokenRequest } from './grant-handler';
 import { requiredString, type GrantParameter } from './grant-parameters';
@@ -46,6 +47,7 @@ export class RefreshTokenGrant implements GrantHandler<typeof PARAMETERS> {
 
   constructor(
     private readonly refreshTokens: RefreshTokensService,
+    private readonly families: TokenFamiliesService,
     private readonly users: UsersService,
     private readonly policy: PolicyService,
     private readonly issuer: LoginTokenIssuer,
@@ -58,7 +60,7 @@ export class RefreshTokenGrant implements GrantHandler<typeof PARAMETERS> {
     const token = await this.refreshTokens.find(params.refreshToken);
     // Another client's token reads as unknown, and presenting it changes nothing (it proves nothing about the owner).
     if (!token || token.clientId !== client.clientId) throw new InvalidGrant('Invalid refresh token');
-    const family = await this.refreshTokens.findFamily(token.familyId);
+    const family = await this.families.find(token.familyId);
     if (!family || family.clientId !== client.clientId) throw new InvalidGrant('Invalid refresh token');
 
     const now = this.clock.nowMs();
@@ -97,10 +99,7 @@ export class RefreshTokenGrant implements GrantHandler<typeof PARAMETERS> {
       await this.reuseDetected(family, ip);
     }
 
-    if (deadline.getTime() < family.exchangeDeadline.getTime()) {
-      await this.refreshTokens.shortenExchangeDeadline(family.id, deadline);
-      family.exchangeDeadline = deadline;
-    }
+    await this.families.shortenExchangeDeadline(family, deadline);
     return this.issuer.respond({
       client,
       user,
@@ -121,7 +120,7 @@ export class RefreshTokenGrant implements GrantHandler<typeof PARAMETERS> {
   }
 
   private async endFamily(family: TokenFamily, reason: string, ip: string): Promise<void> {
-    if (await this.refreshTokens.endFamily(family.id, reason)) {
+    if (await this.families.end(family.id, reason)) {
       await this.audit.record({ type: 'token.family_ended', userId: family.userId, clientId: family.clientId, ip, details: { sid: family.id, reason } });
     }
   }

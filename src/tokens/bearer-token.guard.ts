@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { InsufficientScope, InvalidToken, MissingToken } from '../oauth/errors';
-import { AccessTokenInfo, TokensService } from './tokens.service';
+import { AccessTokenInfo, AccessTokensService } from './access-tokens.service';
 
 const REQUIRED_SCOPE = 'gatehouse:required-scope';
 
@@ -29,7 +29,7 @@ export function bearerToken(req: FastifyRequest): string | null {
 @Injectable()
 export class BearerTokenGuard implements CanActivate {
   constructor(
-    private readonly tokens: TokensService,
+    private readonly tokens: AccessTokensService,
     private readonly reflector: Reflector,
   ) {}
 
@@ -37,7 +37,7 @@ export class BearerTokenGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<BearerRequest>();
     const token = bearerToken(req);
     if (!token) throw new MissingToken();
-    const info = await this.tokens.verifyAccessToken(token);
+    const info = await this.tokens.verify(token);
     if (!info) throw new InvalidToken(INVALID);
     const scope = this.reflector.getAllAndOverride<string | undefined>(REQUIRED_SCOPE, [context.getHandler(), context.getClass()]);
     if (scope && !info.scope.includes(scope)) throw new InsufficientScope(scope);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InsufficientScope, InvalidToken } from '../oauth/errors';
 import { ClientsService } from '../clients/clients.service';
-import { TokensService } from '../tokens/tokens.service';
+import { AccessTokensService } from '../tokens/access-tokens.service';
 import { userClaims } from '../users/claims';
 import { UsersService } from '../users/users.service';
 
@@ -11,13 +11,13 @@ export const INVALID_TOKEN = 'The access token is invalid or expired';
 @Injectable()
 export class UserInfoService {
   constructor(
-    private readonly tokens: TokensService,
+    private readonly accessTokens: AccessTokensService,
     private readonly users: UsersService,
     private readonly clients: ClientsService,
   ) {}
 
   async claims(accessToken: string): Promise<Record<string, unknown>> {
-    const token = await this.tokens.verifyAccessToken(accessToken);
+    const token = await this.accessTokens.verify(accessToken);
     // A client_credentials token has no user, so there is nobody to describe: invalid for this resource.
     if (!token?.userId) throw new InvalidToken(INVALID_TOKEN);
     if (!token.scope.includes('openid')) throw new InsufficientScope('openid');

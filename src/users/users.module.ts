@@ -4,6 +4,7 @@ import { AuditModule } from '../audit/audit.module';
 import { ClientsModule } from '../clients/clients.module';
 import { KeysModule } from '../keys/keys.module';
 import { PolicyModule } from '../policy/policy.module';
+import { SessionsModule } from '../sessions/sessions.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { AdminUsersController } from './admin-users.controller';
 import { User } from './user.entity';
@@ -12,7 +13,7 @@ import { TotpService } from './totp.service';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User]), AuditModule, ClientsModule, KeysModule, PolicyModule, TokensModule],
+  imports: [TypeOrmModule.forFeature([User]), AuditModule, ClientsModule, KeysModule, PolicyModule, SessionsModule, TokensModule],
   controllers: [AdminUsersController],
   providers: [UsersService, PasswordLoginService, TotpService],
   exports: [UsersService, PasswordLoginService],

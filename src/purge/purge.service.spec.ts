@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { PurgeService } from './purge.service';
@@ -7,7 +6,8 @@ import { PurgeService } from './purge.service';
 describe(PurgeService.name, () => {
   const config = (purgeIntervalSeconds: number) => Object.assign(new AppConfig(), { purgeIntervalSeconds });
   const service = (interval: number) => {
-    const purge = new PurgeService(config(interval), new Clock(), {} as DataSource);
+    const owner = {} as never;
+    const purge = new PurgeService(config(interval), new Clock(), owner, owner, owner, owner, owner, owner);
     const run = jest.spyOn(purge, 'purgeExpired').mockResolvedValue({ refreshTokens: 0, accessTokens: 0, authorizationCodes: 0, usedJtis: 0, tokenFamilies: 0, loginThrottle: 0 });
     return { purge, run };
   };

@@ -1,13 +1,12 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { LoginThrottle } from '../policy/login-throttle.entity';
-import { AccessToken } from './access-token.entity';
-import { AuthorizationCode } from './authorization-code.entity';
-import { RefreshToken } from './refresh-token.entity';
-import { TokenFamily } from './token-family.entity';
-import { UsedJti } from './used-jti.entity';
+import { LoginThrottleService } from '../policy/login-throttle.service';
+import { TokenFamiliesService } from '../sessions/token-families.service';
+import { AccessTokensService } from '../tokens/access-tokens.service';
+import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
+import { RefreshTokensService } from '../tokens/refresh-tokens.service';
+import { ReplayCacheService } from '../tokens/replay-cache.service';
 
 /**
  * Rows are kept a little past their expiry, so that instances whose clocks differ slightly never
@@ -31,8 +30,9 @@ export interface PurgeCounts {
 }
 
 /**
- * Deletes expired codes, tokens, replay-cache rows and families, every PURGE_INTERVAL_SECONDS (0 turns
- * the timer off). Each run is a few indexed DELETEs and is idempotent, so every instance may run it.
+ * Deletes expired codes, tokens, replay-cache rows, families and throttle windows, every
+ * PURGE_INTERVAL_SECONDS (0 turns the timer off), by asking the service that owns each table. Each
+ * run is a few indexed DELETEs and is idempotent, so every instance may run it.
  */
 @Injectable()
 export class PurgeService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -43,7 +43,12 @@ export class PurgeService implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     private readonly config: AppConfig,
     private readonly clock: Clock,
-    private readonly dataSource: DataSource,
+    private readonly refreshTokens: RefreshTokensService,
+    private readonly accessTokens: AccessTokensService,
+    private readonly codes: AuthorizationCodesService,
+    private readonly replayCache: ReplayCacheService,
+    private readonly families: TokenFamiliesService,
+    private readonly throttle: LoginThrottleService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -61,21 +66,15 @@ export class PurgeService implements OnApplicationBootstrap, OnApplicationShutdo
     const now = this.clock.nowMs();
     const rowsBefore = now - ROW_PURGE_MARGIN_MS;
     const counts: PurgeCounts = {
-      refreshTokens: await this.deleteExpired(RefreshToken, rowsBefore),
-      accessTokens: await this.deleteExpired(AccessToken, rowsBefore),
-      authorizationCodes: await this.deleteExpired(AuthorizationCode, rowsBefore),
-      usedJtis: await this.deleteExpired(UsedJti, rowsBefore),
-      tokenFamilies: await this.deleteExpired(TokenFamily, now - FAMILY_PURGE_MARGIN_MS),
-      loginThrottle: await this.deleteExpired(LoginThrottle, rowsBefore),
+      refreshTokens: await this.refreshTokens.purgeExpired(rowsBefore),
+      accessTokens: await this.accessTokens.purgeExpired(rowsBefore),
+      authorizationCodes: await this.codes.purgeExpired(rowsBefore),
+      usedJtis: await this.replayCache.purgeExpired(rowsBefore),
+      tokenFamilies: await this.families.purgeExpired(now - FAMILY_PURGE_MARGIN_MS),
+      loginThrottle: await this.throttle.purgeExpired(rowsBefore),
     };
     this.logger.debug(`Purged expired rows: ${JSON.stringify(counts)}`);
     return counts;
-  }
-
-  /** Every one of these tables has an index on expires_at (epoch milliseconds). */
-  private async deleteExpired(entity: EntityTarget<ObjectLiteral>, beforeMs: number): Promise<number> {
-    const result = await this.dataSource.createQueryBuilder().delete().from(entity).where('expires_at < :beforeMs', { beforeMs }).execute();
-    return result.affected ?? 0;
   }
 
   private async purgeInBackground(): Promise<void> {
