@@ -1,10 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import type { Client } from '../clients/client.entity';
-import { Clock } from '../common/clock';
 import { InvalidGrant } from '../oauth/errors';
 import { parseScope } from '../oauth/scopes';
-import { isLocked } from '../policy/lockout.check';
 import { PolicyService } from '../policy/policy.service';
 import type { AuthorizationCode } from '../tokens/authorization-code.entity';
 import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
@@ -46,7 +44,6 @@ export class AuthorizationCodeGrant implements GrantHandler<typeof PARAMETERS> {
     private readonly policies: PolicyService,
     private readonly issuer: LoginTokenIssuer,
     private readonly audit: AuditService,
-    private readonly clock: Clock,
   ) {}
 
   async handle({ params, client, ip }: TokenRequest<typeof PARAMETERS>): Promise<TokenResponse> {
@@ -63,8 +60,8 @@ export class AuthorizationCodeGrant implements GrantHandler<typeof PARAMETERS> {
 
     const user = await this.users.findById(code.userId);
     if (!user) throw new InvalidGrant(INVALID_CODE);
-    if (user.disabled) throw new InvalidGrant('User is disabled', 'USER_DISABLED');
-    if (isLocked(user, await this.policies.get(), this.clock.nowMs())) throw new InvalidGrant('User is locked', 'USER_LOCKED');
+    // The user logged in minutes ago; an account locked or disabled since gets no tokens.
+    await this.policies.assertActive(user, { stage: 'session' });
 
     const response = await this.issuer.issue({
       client,

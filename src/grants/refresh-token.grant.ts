@@ -5,7 +5,6 @@ import { InvalidGrant, InvalidScope } from '../oauth/errors';
 import { parseScope, SCOPE_TOKEN } from '../oauth/scopes';
 import { exchangeDeadline, exchangePeriodExceeded } from '../policy/exchange-period.check';
 import { PolicyService } from '../policy/policy.service';
-import { refreshRefusal } from '../policy/refresh.check';
 import type { RefreshToken } from '../tokens/refresh-token.entity';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { TokenFamiliesService } from '../sessions/token-families.service';
@@ -81,8 +80,8 @@ export class RefreshTokenGrant implements GrantHandler<typeof PARAMETERS> {
       await this.endFamily(family, 'user_deleted', ip);
       throw new InvalidGrant('Invalid refresh token');
     }
-    const refusal = refreshRefusal(user, policy, now);
-    if (refusal) throw refusal;
+    // SPEC §3.5: locked and disabled users cannot refresh.
+    await this.policy.assertActive(user, { stage: 'session' }, policy);
 
     // RFC 6749 §6: the new refresh token keeps the presented token's scope; the access token may be narrower.
     const granted = parseScope(token.scope);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InsufficientScope, InvalidToken } from '../oauth/errors';
 import { ClientsService } from '../clients/clients.service';
+import { PolicyService } from '../policy/policy.service';
 import { AccessTokensService } from '../tokens/access-tokens.service';
 import { userClaims } from '../users/claims';
 import { UsersService } from '../users/users.service';
@@ -14,6 +15,7 @@ export class UserInfoService {
     private readonly accessTokens: AccessTokensService,
     private readonly users: UsersService,
     private readonly clients: ClientsService,
+    private readonly policy: PolicyService,
   ) {}
 
   async claims(accessToken: string): Promise<Record<string, unknown>> {
@@ -21,9 +23,10 @@ export class UserInfoService {
     // A client_credentials token has no user, so there is nobody to describe: invalid for this resource.
     if (!token?.userId) throw new InvalidToken(INVALID_TOKEN);
     if (!token.scope.includes('openid')) throw new InsufficientScope('openid');
-    const [user, client] = await Promise.all([this.users.findById(token.userId), this.clients.findById(token.clientId)]);
-    // Deleting or disabling a user ends their families already; this covers a token read in between.
-    if (!user || user.disabled) throw new InvalidToken(INVALID_TOKEN);
+    const [user, client, policy] = await Promise.all([this.users.findById(token.userId), this.clients.findById(token.clientId), this.policy.get()]);
+    // Deleting or disabling a user ends their families already; the account rules of a login's
+    // tokens (locked, disabled) cover a token read in between, and a user locked since.
+    if (!user || this.policy.refusal(user, { stage: 'session' }, policy)) throw new InvalidToken(INVALID_TOKEN);
     // As in Keycloak, the tokens of a disabled or deleted client (or of an earlier client registered
     // under the same client_id) no longer describe anyone, JWTs included.
     if (!client || client.disabled || client.predates(token.issuedAt)) throw new InvalidToken(INVALID_TOKEN);

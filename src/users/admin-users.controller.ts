@@ -10,15 +10,10 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { AdminOnly } from '../admin/admin-only.decorator';
-import { Clock } from '../common/clock';
-import { isLocked } from '../policy/lockout.check';
-import { PolicyService } from '../policy/policy.service';
 import type { BearerRequest } from '../tokens/bearer-token.guard';
 import { TotpEnrolmentResponseDto } from './dto/totp.dto';
 import { CreateUserDto, SetPasswordDto, UpdateUserDto, UserResponseDto, UserSearchQuery } from './dto/user.dto';
 import { TotpService } from './totp.service';
-import { toUserResponse } from './user.mapper';
-import type { User } from './user.entity';
 import { UsersService } from './users.service';
 
 @ApiTags('Admin: users')
@@ -27,8 +22,6 @@ import { UsersService } from './users.service';
 export class AdminUsersController {
   constructor(
     private readonly users: UsersService,
-    private readonly policy: PolicyService,
-    private readonly clock: Clock,
     private readonly totp: TotpService,
   ) {}
 
@@ -38,16 +31,14 @@ export class AdminUsersController {
   @ApiBadRequestResponse({ description: 'Validation failed; `fields` names each bad field' })
   @ApiConflictResponse({ description: 'username, email or phone_number already taken' })
   async create(@Body() dto: CreateUserDto, @Req() req: BearerRequest): Promise<UserResponseDto> {
-    return this.respond(await this.users.create(dto, req.accessToken?.clientId));
+    return this.users.toResponse(await this.users.create(dto, req.accessToken?.clientId));
   }
 
   @Get()
   @ApiOperation({ summary: 'List users, optionally searching username, email and phone number' })
   @ApiOkResponse({ type: [UserResponseDto] })
   async list(@Query() query: UserSearchQuery): Promise<UserResponseDto[]> {
-    const [users, policy] = await Promise.all([this.users.search(query), this.policy.get()]);
-    const now = this.clock.nowMs();
-    return users.map((u) => toUserResponse(u, isLocked(u, policy, now)));
+    return this.users.toResponses(await this.users.search(query));
   }
 
   @Get(':id')
@@ -55,7 +46,7 @@ export class AdminUsersController {
   @ApiOkResponse({ type: UserResponseDto })
   @ApiNotFoundResponse()
   async get(@Param('id') id: string): Promise<UserResponseDto> {
-    return this.respond(await this.users.get(id));
+    return this.users.toResponse(await this.users.get(id));
   }
 
   @Patch(':id')
@@ -64,7 +55,7 @@ export class AdminUsersController {
   @ApiNotFoundResponse()
   @ApiConflictResponse()
   async update(@Param('id') id: string, @Body() dto: UpdateUserDto, @Req() req: BearerRequest): Promise<UserResponseDto> {
-    return this.respond(await this.users.update(id, dto, req.accessToken?.clientId));
+    return this.users.toResponse(await this.users.update(id, dto, req.accessToken?.clientId));
   }
 
   @Delete(':id')
@@ -82,7 +73,7 @@ export class AdminUsersController {
   @ApiOkResponse({ type: UserResponseDto })
   @ApiNotFoundResponse()
   async setPassword(@Param('id') id: string, @Body() dto: SetPasswordDto, @Req() req: BearerRequest): Promise<UserResponseDto> {
-    return this.respond(await this.users.setPassword(id, dto, req.accessToken?.clientId));
+    return this.users.toResponse(await this.users.setPassword(id, dto, req.accessToken?.clientId));
   }
 
   @Post(':id/lock')
@@ -91,7 +82,7 @@ export class AdminUsersController {
   @ApiOkResponse({ type: UserResponseDto })
   @ApiNotFoundResponse()
   async lock(@Param('id') id: string, @Req() req: BearerRequest): Promise<UserResponseDto> {
-    return this.respond(await this.users.lock(id, req.accessToken?.clientId));
+    return this.users.toResponse(await this.users.lock(id, req.accessToken?.clientId));
   }
 
   @Post(':id/unlock')
@@ -100,7 +91,7 @@ export class AdminUsersController {
   @ApiOkResponse({ type: UserResponseDto })
   @ApiNotFoundResponse()
   async unlock(@Param('id') id: string, @Req() req: BearerRequest): Promise<UserResponseDto> {
-    return this.respond(await this.users.unlock(id, req.accessToken?.clientId));
+    return this.users.toResponse(await this.users.unlock(id, req.accessToken?.clientId));
   }
 
   @Post(':id/totp')
@@ -134,9 +125,5 @@ export class AdminUsersController {
   @ApiNotFoundResponse()
   async endSessions(@Param('id') id: string, @Req() req: BearerRequest): Promise<void> {
     await this.users.endSessions(id, req.accessToken?.clientId);
-  }
-
-  private async respond(user: User): Promise<UserResponseDto> {
-    return toUserResponse(user, isLocked(user, await this.policy.get(), this.clock.nowMs()));
   }
 }

@@ -1,12 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
-import { Clock } from '../common/clock';
 import { InvalidGrant } from '../oauth/errors';
+import { LockoutService } from '../policy/lockout.service';
 import { LoginThrottleService } from '../policy/login-throttle.service';
-import { isLocked } from '../policy/lockout.check';
-import { firstRefusal, mfaRequired, totpRequired } from '../policy/login.checks';
-import type { Policy } from '../policy/policy.entity';
+import { mfaRequired, totpRequired } from '../policy/login.checks';
 import { PolicyService } from '../policy/policy.service';
 import type { LoginIdentifier } from './identifiers';
 import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './passwords';
@@ -42,14 +39,15 @@ type FailureReason = 'bad_password' | 'bad_otp' | 'missing_otp';
 
 /**
  * The password login shared by the password grant and the hosted login page: the SPEC §3.3
- * outcome table in order, with the lockout counter changed only by atomic UPDATEs.
+ * outcome table in order. This finds the user and checks the credentials; whether the account may
+ * log in, and the lockout counting, are the Policy module's rules.
  */
 @Injectable()
 export class PasswordLoginService implements OnModuleInit {
   constructor(
     private readonly users: UsersService,
     private readonly policies: PolicyService,
-    private readonly clock: Clock,
+    private readonly lockout: LockoutService,
     private readonly audit: AuditService,
     private readonly totp: TotpService,
     private readonly throttle: LoginThrottleService,
@@ -73,14 +71,15 @@ export class PasswordLoginService implements OnModuleInit {
       await this.throttle.recordFailure(ip);
       // The statements a wrong password runs, against a row that does not exist: the database
       // round trips must not tell an unknown user from a known one either.
-      await this.mirrorFailure(policy);
+      await this.lockout.mirrorFailure(policy);
       await this.audit.record({ type: 'login.failure', clientId, ip, details: { reason: 'unknown_user', identifier_kind: request.identifier.kind } });
       throw new InvalidGrant(BAD_CREDENTIALS);
     }
     // Step 2: locked. The password is not checked at all.
-    if (isLocked(user, policy, this.clock.nowMs())) {
-      await this.audit.record({ type: 'login.failure', userId: user.id, clientId, ip, details: { reason: 'locked' } });
-      throw new InvalidGrant('User is locked', 'USER_LOCKED');
+    const locked = this.policies.refusal(user, { stage: 'credentials' }, policy);
+    if (locked) {
+      await this.audit.record({ type: 'login.failure', userId: user.id, clientId, ip, details: { reason: locked.name } });
+      throw locked.error();
     }
     // Step 3: wrong password, or wrong or missing TOTP code; counts toward the lockout and reads
     // the same whichever factor was wrong.
@@ -89,12 +88,16 @@ export class PasswordLoginService implements OnModuleInit {
     const failure = await this.checkCredentials(user, password, withTotp, code);
     if (failure) {
       await this.throttle.recordFailure(ip);
-      await this.recordFailure(user, policy, clientId, ip, failure);
+      const { failedLoginCount, lockedNow } = await this.lockout.recordFailure(user.id, policy);
+      await this.audit.record({ type: 'login.failure', userId: user.id, clientId, ip, details: { reason: failure, failed_login_count: failedLoginCount } });
+      if (lockedNow) {
+        await this.audit.record({ type: 'user.locked', userId: user.id, clientId, ip, details: { reason: 'failed_logins', threshold: policy.lockoutThreshold } });
+      }
       throw new InvalidGrant(BAD_CREDENTIALS);
     }
     // Steps 4-8: account rules, revealed only after correct credentials. They do not reset the
     // failure counter: the login did not succeed.
-    const refusal = firstRefusal({ user, policy, nowMs: this.clock.nowMs(), mfaRequired: mfaRequired(user, request.clientRequiresMfa) });
+    const refusal = this.policies.refusal(user, { stage: 'login', mfaRequired: mfaRequired(user, request.clientRequiresMfa) }, policy);
     if (refusal) {
       await this.audit.record({ type: 'login.failure', userId: user.id, clientId, ip, details: { reason: refusal.name } });
       throw refusal.error();
@@ -116,61 +119,8 @@ export class PasswordLoginService implements OnModuleInit {
     return (await this.totp.verifyAndSpend(user, code)) ? undefined : 'bad_otp';
   }
 
-  /**
-   * Counts a failed login in the database. Every statement is a single conditional UPDATE, so
-   * concurrent attempts on any number of instances each add exactly one and cannot skip the
-   * threshold, and exactly one of them reports that it locked the user (audit event user.locked).
-   */
-  private async recordFailure(user: User, policy: Policy, clientId: string, ip: string | undefined, reason: FailureReason): Promise<void> {
-    const now = this.clock.nowMs();
-    const threshold = policy.lockoutThreshold;
-    await this.clearExpiredLock(user.id, policy, now);
-    // countBelowThreshold and countAndLock are complements: the first counts a failure that does
-    // not lock the user (below the threshold, or a lock already in force), the second one that
-    // does. When another request changed the row between them, neither matched and we try again.
-    let lockedNow = false;
-    let recorded = false;
-    for (let attempt = 0; attempt < 5 && !recorded; attempt++) {
-      if (await this.users.countFailure(user.id, threshold)) recorded = true;
-      else if (await this.users.countFailureAndLock(user.id, threshold, now)) recorded = lockedNow = true;
-    }
-    if (!recorded) {
-      // Only under extreme contention, or when the user was deleted meanwhile: count (and lock) in
-      // one statement anyway, without knowing whether this request was the one that locked.
-      await this.users.countFailureUnconditionally(user.id, threshold, now);
-    }
-    await this.audit.record({
-      type: 'login.failure',
-      userId: user.id,
-      clientId,
-      ip,
-      details: { reason, failed_login_count: await this.users.failedLoginCount(user.id) },
-    });
-    if (lockedNow) {
-      await this.audit.record({ type: 'user.locked', userId: user.id, clientId, ip, details: { reason: 'failed_logins', threshold } });
-    }
-  }
-
-  /**
-   * For an unknown user: the statements a wrong password runs in the common case (no lock reached),
-   * against an id that matches no row. They change nothing; they make the database round trips of
-   * an unknown user those of a known one.
-   */
-  private async mirrorFailure(policy: Policy): Promise<void> {
-    const nobody = randomUUID();
-    await this.clearExpiredLock(nobody, policy, this.clock.nowMs());
-    await this.users.countFailure(nobody, policy.lockoutThreshold);
-    await this.users.failedLoginCount(nobody);
-  }
-
-  /** A lock that has run out is cleared first, so counting starts again from zero. */
-  private async clearExpiredLock(id: string, policy: Policy, now: number): Promise<void> {
-    if (policy.lockoutDurationSeconds === 0) return;
-    await this.users.clearExpiredLock(id, now - policy.lockoutDurationSeconds * 1000);
-  }
-
   private async recordSuccess(user: User, password: string): Promise<void> {
-    await this.users.resetFailures(user.id);
+    await this.lockout.recordSuccess(user.id);
     // Imported (bcrypt) or weaker hashes become argon2id on the first successful login.
     if (needsRehash(user.passwordHash)) {
       await this.users.updatePasswordHash(user.id, await hashPassword(password));

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
 import { ClientsModule } from '../clients/clients.module';
 import { KeysModule } from '../keys/keys.module';
+import { LOCKOUT_COUNTER, LockoutService } from '../policy/lockout.service';
 import { PolicyModule } from '../policy/policy.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { TokensModule } from '../tokens/tokens.module';
@@ -15,7 +16,14 @@ import { UsersService } from './users.service';
 @Module({
   imports: [TypeOrmModule.forFeature([User]), AuditModule, ClientsModule, KeysModule, PolicyModule, SessionsModule, TokensModule],
   controllers: [AdminUsersController],
-  providers: [UsersService, PasswordLoginService, TotpService],
+  providers: [
+    UsersService,
+    // The Policy module's lockout, counting in this module's table: UsersService is its counter.
+    { provide: LOCKOUT_COUNTER, useExisting: UsersService },
+    LockoutService,
+    PasswordLoginService,
+    TotpService,
+  ],
   exports: [UsersService, PasswordLoginService],
 })
 export class UsersModule {}

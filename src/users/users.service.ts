@@ -3,14 +3,17 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, Repository } from 'typeorm';
 import { validationFailed } from '../admin/validation';
+import type { LockoutCounter } from '../policy/lockout.service';
+import { PolicyService } from '../policy/policy.service';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { isUniqueViolation } from '../database/errors';
 import { TokenFamiliesService } from '../sessions/token-families.service';
-import { CreateUserDto, PasswordFlagsDto, SetPasswordDto, UpdateUserDto, UserSearchQuery } from './dto/user.dto';
+import { CreateUserDto, PasswordFlagsDto, SetPasswordDto, UpdateUserDto, UserResponseDto, UserSearchQuery } from './dto/user.dto';
 import { normalizeLogin, normalizePhone, type LoginIdentifier } from './identifiers';
 import { hashPassword, isImportableHash } from './passwords';
 import { PROFILE_CLAIM_NAMES, ProfileClaims, User } from './user.entity';
+import { toUserResponse } from './user.mapper';
 
 /** A lock reached by failed logins and still counting (the counter only grows while it holds). */
 const LOCK_IN_FORCE = '(locked_at IS NOT NULL AND failed_login_count >= :threshold)';
@@ -21,9 +24,10 @@ const LOCK_IN_FORCE = '(locked_at IS NOT NULL AND failed_login_count >= :thresho
  * must hold across instances.
  */
 @Injectable()
-export class UsersService {
+export class UsersService implements LockoutCounter {
   constructor(
     @InjectRepository(User) private readonly repo: Repository<User>,
+    private readonly policy: PolicyService,
     private readonly clock: Clock,
     private readonly audit: AuditService,
     private readonly families: TokenFamiliesService,
@@ -40,6 +44,17 @@ export class UsersService {
     const user = await this.findById(id);
     if (!user) throw new NotFoundException(`User "${id}" not found`);
     return user;
+  }
+
+  /** The admin API's view of users, with their lock state as the policy decides it now. */
+  async toResponses(users: User[]): Promise<UserResponseDto[]> {
+    const policy = await this.policy.get();
+    return users.map((user) => toUserResponse(user, this.policy.isLocked(user, policy)));
+  }
+
+  async toResponse(user: User): Promise<UserResponseDto> {
+    const [response] = await this.toResponses([user]);
+    return response;
   }
 
   search(query: UserSearchQuery): Promise<User[]> {
@@ -207,9 +222,9 @@ export class UsersService {
     return spent.affected === 1;
   }
 
-  // The failed-login counter (the Policy module's lockout decides when each is used). Every update
-  // is a single conditional UPDATE, so concurrent attempts on any number of instances each count
-  // exactly once and cannot skip the threshold.
+  // The failed-login counter, for the Policy module's lockout (LockoutCounter), which decides when
+  // each is used. Every update is a single conditional UPDATE, so concurrent attempts on any number
+  // of instances each count exactly once and cannot skip the threshold.
 
   /** Clears a failure lock taken before `lockedBefore`, so counting starts again from zero. */
   async clearExpiredLock(id: string, lockedBefore: number): Promise<void> {
