@@ -1,5 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AdminGuard } from './admin/admin.guard';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthorizeModule } from './authorize/authorize.module';
@@ -46,7 +48,9 @@ export class AppModule {
         PurgeModule,
       ],
       controllers: [DiscoveryController],
-      providers: [BootstrapService],
+      // The admin API's one guard, global; registered here, where the tokens and clients it checks
+      // with are both in reach, so that the admin folder depends on neither module.
+      providers: [BootstrapService, { provide: APP_GUARD, useClass: AdminGuard }],
     };
   }
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ADMIN_CLIENTS } from '../admin/admin-clients';
 import { AuditModule } from '../audit/audit.module';
 import { KeysModule } from '../keys/keys.module';
 import { SessionsModule } from '../sessions/sessions.module';
@@ -37,6 +38,7 @@ const AUTHENTICATORS = [
   controllers: [AdminClientsController],
   providers: [
     ClientsService,
+    { provide: ADMIN_CLIENTS, useExisting: ClientsService },
     ClientSecretSealer,
     ClientAssertionVerifier,
     ClientCertificates,
@@ -45,6 +47,6 @@ const AUTHENTICATORS = [
     { provide: CLIENT_AUTHENTICATORS, useFactory: (...authenticators) => authenticators, inject: AUTHENTICATORS },
     ClientAuthGuard,
   ],
-  exports: [ClientsService, ClientAuthGuard, CLIENT_AUTHENTICATORS],
+  exports: [ClientsService, ADMIN_CLIENTS, ClientAuthGuard, CLIENT_AUTHENTICATORS],
 })
 export class ClientsModule {}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import type { AdminClients } from '../admin/admin-clients';
 import { validationFailed, type FieldErrors } from '../admin/validation';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
@@ -31,7 +32,7 @@ function noSecretMessage(client: Client): string {
 const DUMMY_DIGEST = 'f'.repeat(64);
 
 @Injectable()
-export class ClientsService {
+export class ClientsService implements AdminClients {
   private readonly logger = new Logger(ClientsService.name);
 
   constructor(
@@ -53,6 +54,12 @@ export class ClientsService {
     if (clientId.length === 0 || clientId.length > 128) return null;
     const client = await this.repo.findOne({ where: { clientId } });
     return client?.clientId === clientId ? client : null;
+  }
+
+  /** The admin API's check of the client of an admin token (see AdminGuard). */
+  async isAdminClient(clientId: string, tokenIssuedAt: number): Promise<boolean> {
+    const client = await this.findById(clientId);
+    return !!client && !client.disabled && client.allowedScopes().has(ADMIN_SCOPE) && !client.predates(tokenIssuedAt);
   }
 
   /** Constant-time check of a presented secret; false for a missing client or a public one. */

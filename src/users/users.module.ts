@@ -1,12 +1,10 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
-import { ClientsModule } from '../clients/clients.module';
 import { KeysModule } from '../keys/keys.module';
 import { LOCKOUT_COUNTER, LockoutService } from '../policy/lockout.service';
 import { PolicyModule } from '../policy/policy.module';
 import { SessionsModule } from '../sessions/sessions.module';
-import { TokensModule } from '../tokens/tokens.module';
 import { AdminUsersController } from './admin-users.controller';
 import { User } from './user.entity';
 import { PasswordLoginService } from './password-login.service';
@@ -14,7 +12,7 @@ import { TotpService } from './totp.service';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User]), AuditModule, ClientsModule, KeysModule, PolicyModule, SessionsModule, TokensModule],
+  imports: [TypeOrmModule.forFeature([User]), AuditModule, KeysModule, PolicyModule, SessionsModule],
   controllers: [AdminUsersController],
   providers: [
     UsersService,
