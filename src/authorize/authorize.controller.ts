@@ -106,7 +106,7 @@ export class AuthorizeController {
     return {
       method,
       params: collectParams(source),
-      path: req.url.split('?')[0].includes('/oidc/auth') ? 'oidc/auth' : 'oauth2/authorize',
+      path: OAUTH_ENDPOINTS.authorization.paths.find((path) => req.routeOptions.url === `/${path}`) ?? OAUTH_ENDPOINTS.authorization.paths[0],
       browserId: this.authorize.browserId(req),
       ip: req.ip,
     };

@@ -12,7 +12,7 @@ import type { GrantHandler, TokenRequest } from './grant-handler';
 import { optionalString, requiredString } from './grant-parameters';
 import { ISSUE_OPTIONS } from './issue-options';
 import { LoginTokenIssuer } from './login-token.issuer';
-import { pkceVerifies } from './pkce';
+import { pkceVerifies } from '../oauth/pkce';
 import type { TokenResponse } from './token-response';
 
 const INVALID_CODE = 'Invalid authorization code';

@@ -2,7 +2,7 @@ import type { SchemaObject } from '@nestjs/swagger';
 import type { Client } from '../clients/client.entity';
 import { InvalidRequest } from '../oauth/errors';
 import type { OAuthParams } from '../oauth/form';
-import { resolveScope } from './scope';
+import { resolveScope } from '../oauth/scopes';
 
 /**
  * One parameter of a grant (node-oidc-provider's `parameters` of lib/actions/grants/*): the form
