@@ -5,6 +5,7 @@ import { AdminGuard } from './admin/admin.guard';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthorizeModule } from './authorize/authorize.module';
+import { ClientAuthModule } from './client-auth/client-auth.module';
 import { ClientsModule } from './clients/clients.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -38,6 +39,7 @@ export class AppModule {
         PolicyModule,
         UsersModule,
         ClientsModule,
+        ClientAuthModule,
         GrantsModule,
         UserInfoModule,
         TokenManagementModule,

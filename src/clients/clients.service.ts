@@ -13,7 +13,7 @@ import { ADMIN_SCOPE, formatScope, parseScope, STANDARD_SCOPES } from '../oauth/
 import { TokenFamiliesService } from '../sessions/token-families.service';
 import { AccessTokensService } from '../tokens/access-tokens.service';
 import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
-import { parseDistinguishedName } from './auth/distinguished-name';
+import { parseDistinguishedName } from './distinguished-name';
 import { Client } from './client.entity';
 import { ClientSecretSealer } from './client-secret-sealer';
 import { CreateClientDto, UpdateClientDto } from './dto/client.dto';

@@ -1,6 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CLIENT_ASSERTION_SIGNING_ALGS, supportedClientAuthMethods } from '../clients/auth/client-auth-methods';
+import { CLIENT_ASSERTION_SIGNING_ALGS, supportedClientAuthMethods } from '../client-auth/client-auth-methods';
 import { AppConfig } from '../config/app-config';
 import { GrantRegistry } from '../grants/grant-registry';
 import { SIGNING_ALGS } from '../keys/keys.service';

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
-import { ClientsModule } from '../clients/clients.module';
+import { ClientAuthModule } from '../client-auth/client-auth.module';
 import { KeysModule } from '../keys/keys.module';
 import { PolicyModule } from '../policy/policy.module';
 import { SessionsModule } from '../sessions/sessions.module';
@@ -12,7 +12,7 @@ import { LoginTokenIssuer } from './login-token.issuer';
 import { TokenController } from './token.controller';
 
 @Module({
-  imports: [AuditModule, ClientsModule, KeysModule, PolicyModule, SessionsModule, TokensModule, UsersModule],
+  imports: [AuditModule, ClientAuthModule, KeysModule, PolicyModule, SessionsModule, TokensModule, UsersModule],
   controllers: [TokenController],
   providers: [...GRANTS, { provide: GRANT_HANDLERS, useFactory: (...handlers: unknown[]) => handlers, inject: [...GRANTS] }, GrantRegistry, LoginTokenIssuer],
   exports: [GrantRegistry, LoginTokenIssuer],

@@ -19,7 +19,7 @@ import {
   registerDecorator,
 } from 'class-validator';
 import { IsOmittable } from '../../admin/validation';
-import { jwksProblem } from '../auth/client-jwks';
+import { jwksProblem } from '../client-jwks';
 import { SIGNING_ALGS } from '../../keys/keys.service';
 import { isAllowedRedirectUri } from '../redirect-uri';
 import { GRANT_TYPES, type GrantType } from '../../oauth/grant-types';

@@ -1,14 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { Clock } from '../../common/clock';
-import { AppConfig } from '../../config/app-config';
-import type { OAuthParams } from '../../oauth/form';
-import { endpointUrl, OAUTH_ENDPOINTS } from '../../oauth/endpoints';
-import { InvalidClient } from '../../oauth/errors';
-import { ReplayCacheService } from '../../tokens/replay-cache.service';
-import type { Client, TokenEndpointAuthMethod } from '../client.entity';
-import { ClientsService } from '../clients.service';
+import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import type { OAuthParams } from '../oauth/form';
+import { endpointUrl, OAUTH_ENDPOINTS } from '../oauth/endpoints';
+import { InvalidClient } from '../oauth/errors';
+import { ReplayCacheService } from '../tokens/replay-cache.service';
+import type { Client, TokenEndpointAuthMethod } from '../clients/client.entity';
+import { ClientsService } from '../clients/clients.service';
 
 /** RFC 7523 §2.2. */
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';

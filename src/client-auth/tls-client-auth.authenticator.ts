@@ -1,13 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { Clock } from '../../common/clock';
-import type { OAuthParams } from '../../oauth/form';
-import { InvalidClient } from '../../oauth/errors';
-import type { Client } from '../client.entity';
-import { ClientsService } from '../clients.service';
+import { Clock } from '../common/clock';
+import type { OAuthParams } from '../oauth/form';
+import { InvalidClient } from '../oauth/errors';
+import type { Client } from '../clients/client.entity';
+import { ClientsService } from '../clients/clients.service';
 import { ClientAuthenticator, hasBasicAuthorization } from './client-authenticator';
 import { ClientCertificates } from './client-certificates';
-import { certificateSubject, parseDistinguishedName, sameDistinguishedName } from './distinguished-name';
+import { certificateSubject, parseDistinguishedName, sameDistinguishedName } from '../clients/distinguished-name';
 
 /** RFC 8705 §2: a client certificate from a trusted proxy, client_id in the body, and no other credential. */
 export function presentsCertificateOnly(req: FastifyRequest, params: OAuthParams, certificates: ClientCertificates): boolean {

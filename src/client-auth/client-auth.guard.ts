@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { oauthParams } from '../../oauth/form';
-import { InvalidClient, InvalidRequest, OAuthError, REALM } from '../../oauth/errors';
-import type { Client } from '../client.entity';
+import { oauthParams } from '../oauth/form';
+import { InvalidClient, InvalidRequest, OAuthError, REALM } from '../oauth/errors';
+import type { Client } from '../clients/client.entity';
 import { CLIENT_AUTHENTICATORS, ClientAuthenticator, hasBasicAuthorization } from './client-authenticator';
 
 export type ClientRequest = FastifyRequest & { client?: Client };

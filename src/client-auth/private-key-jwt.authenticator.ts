@@ -1,12 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTPayload } from 'jose';
-import type { OAuthParams } from '../../oauth/form';
-import { InvalidClient } from '../../oauth/errors';
-import type { Client } from '../client.entity';
+import type { OAuthParams } from '../oauth/form';
+import { InvalidClient } from '../oauth/errors';
+import type { Client } from '../clients/client.entity';
 import { ClientAssertionVerifier, presentedAssertionAlg, PRIVATE_KEY_JWT_ALGS } from './client-assertion.verifier';
 import { ClientAuthenticator } from './client-authenticator';
-import { registeredKeys } from './client-jwks';
+import { registeredKeys } from './client-keys';
 import { JwksUriFetcher } from './jwks-uri.fetcher';
 
 /**

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { BasicStrategy } from 'passport-http';
-import type { OAuthParams } from '../../oauth/form';
-import { InvalidClient } from '../../oauth/errors';
-import type { Client } from '../client.entity';
-import { ClientsService } from '../clients.service';
+import type { OAuthParams } from '../oauth/form';
+import { InvalidClient } from '../oauth/errors';
+import type { Client } from '../clients/client.entity';
+import { ClientsService } from '../clients/clients.service';
 import { ClientAuthenticator, hasBasicAuthorization } from './client-authenticator';
 
 interface BasicCredentials {

@@ -1,7 +1,5 @@
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import type { JSONWebKeySet, JWK } from 'jose';
-import type { Client } from '../client.entity';
-import type { JwksUriFetcher } from './jwks-uri.fetcher';
 
 export const MAX_CLIENT_KEYS = 50;
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
@@ -55,14 +53,4 @@ export function jwksProblem(value: unknown): string | null {
 export function publicJwks(value: unknown): JSONWebKeySet | null {
   if (!value || typeof value !== 'object' || !Array.isArray((value as JSONWebKeySet).keys)) return null;
   return { keys: (value as JSONWebKeySet).keys.filter((key) => publicJwkProblem(key) === null).slice(0, MAX_CLIENT_KEYS) };
-}
-
-/**
- * The client's registered keys: `jwks`, or the set behind `jwks_uri` (throws JwksFetchError when it
- * cannot be fetched). `refresh` asks the fetcher for a new copy (see JwksUriFetcher.get).
- */
-export async function registeredKeys(client: Client, fetcher: JwksUriFetcher, options: { refresh?: boolean } = {}): Promise<JSONWebKeySet> {
-  if (client.jwks) return publicJwks(client.jwks) ?? { keys: [] };
-  if (client.jwksUri) return fetcher.get(client.jwksUri, options);
-  return { keys: [] };
 }

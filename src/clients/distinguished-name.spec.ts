@@ -1,4 +1,4 @@
-import { CertificateFactory } from '../../../test/support/certificates';
+import { CertificateFactory } from '../../test/support/certificates';
 import { certificateSubject, formatDistinguishedName, parseDistinguishedName, sameDistinguishedName } from './distinguished-name';
 
 describe('distinguished names (RFC 4514, RFC 8705 §2.1.2)', () => {

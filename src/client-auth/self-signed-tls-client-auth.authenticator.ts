@@ -2,13 +2,13 @@ import { createHash, createPublicKey, type X509Certificate } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { JSONWebKeySet, JWK } from 'jose';
-import type { OAuthParams } from '../../oauth/form';
-import { InvalidClient } from '../../oauth/errors';
-import type { Client } from '../client.entity';
-import { ClientsService } from '../clients.service';
+import type { OAuthParams } from '../oauth/form';
+import { InvalidClient } from '../oauth/errors';
+import type { Client } from '../clients/client.entity';
+import { ClientsService } from '../clients/clients.service';
 import { ClientAuthenticator } from './client-authenticator';
 import { ClientCertificates } from './client-certificates';
-import { registeredKeys } from './client-jwks';
+import { registeredKeys } from './client-keys';
 import { JwksUriFetcher } from './jwks-uri.fetcher';
 import { presentsCertificateOnly } from './tls-client-auth.authenticator';
 

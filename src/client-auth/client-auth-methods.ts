@@ -1,5 +1,5 @@
-import type { AppConfig } from '../../config/app-config';
-import { TOKEN_ENDPOINT_AUTH_METHODS, type TokenEndpointAuthMethod } from '../client.entity';
+import type { AppConfig } from '../config/app-config';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type TokenEndpointAuthMethod } from '../clients/client.entity';
 import { CLIENT_SECRET_JWT_ALGS, PRIVATE_KEY_JWT_ALGS } from './client-assertion.verifier';
 
 const CERTIFICATE_METHODS: readonly TokenEndpointAuthMethod[] = ['tls_client_auth', 'self_signed_tls_client_auth'];

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { OAuthParams } from '../../oauth/form';
-import type { Client, TokenEndpointAuthMethod } from '../client.entity';
+import type { OAuthParams } from '../oauth/form';
+import type { Client, TokenEndpointAuthMethod } from '../clients/client.entity';
 
 /** One token_endpoint_auth_method (node-oauth2-server's lib/client-authentication pattern). */
 export interface ClientAuthenticator {

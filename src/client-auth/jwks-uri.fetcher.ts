@@ -4,10 +4,10 @@ import * as https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { Injectable } from '@nestjs/common';
 import type { JSONWebKeySet } from 'jose';
-import { Clock } from '../../common/clock';
-import { AppConfig } from '../../config/app-config';
+import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
 import { isPublicAddress } from './ip-addresses';
-import { publicJwks } from './client-jwks';
+import { publicJwks } from '../clients/client-jwks';
 
 /** How long a fetched key set is used before it is fetched again. */
 export const JWKS_URI_CACHE_MS = 5 * 60_000;

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { JWTPayload } from 'jose';
-import type { OAuthParams } from '../../oauth/form';
-import { InvalidClient } from '../../oauth/errors';
-import type { Client } from '../client.entity';
-import { ClientSecretSealer } from '../client-secret-sealer';
+import type { OAuthParams } from '../oauth/form';
+import { InvalidClient } from '../oauth/errors';
+import type { Client } from '../clients/client.entity';
+import { ClientSecretSealer } from '../clients/client-secret-sealer';
 import { CLIENT_SECRET_JWT_ALGS, ClientAssertionVerifier, presentedAssertionAlg } from './client-assertion.verifier';
 import { ClientAuthenticator } from './client-authenticator';
 

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { OAuthParams } from '../../oauth/form';
-import { InvalidClient } from '../../oauth/errors';
-import type { Client } from '../client.entity';
-import { ClientsService } from '../clients.service';
+import type { OAuthParams } from '../oauth/form';
+import { InvalidClient } from '../oauth/errors';
+import type { Client } from '../clients/client.entity';
+import { ClientsService } from '../clients/clients.service';
 import { ClientAuthenticator, hasBasicAuthorization } from './client-authenticator';
 
 /** A public client (RFC 6749 §2.1) identifies itself with client_id alone. */
