@@ -370,6 +370,24 @@ describe('Two instances on a multi-primary Galera cluster (SPEC §1 scale-out)',
     });
   });
 
+  describe('admin changes racing the token path on the other node', () => {
+    it('a user updated through A while B counts their failed logins: every request answered, nothing lost', async () => {
+      await putPolicy(a, { lockout_threshold: 100 });
+      const user = await createUser(a);
+      const admin = await a.adminToken();
+      const responses = await race((i) =>
+        i % 2
+          ? passwordLogin(b, user, `wrong-${i}`)
+          : a.http.patch(`/admin/users/${user.id}`).auth(admin, { type: 'bearer' }).send({ name: `Name ${i}` }).then(seen),
+      );
+      expect(responses.filter((r) => r.status >= 500).map((r) => r.body)).toEqual([]);
+      const counted = responses.filter((r) => r.body.error_description === 'Bad credentials').length;
+      const [row] = await check<{ failed_login_count: number }>('SELECT failed_login_count FROM users WHERE id = ?', [user.id]);
+      expect({ counted, stored: Number(row.failed_login_count) }).toEqual({ counted: RACERS / 2, stored: RACERS / 2 });
+      await putPolicy(a, {});
+    });
+  });
+
   describe('signing keys', () => {
     it('a rotation through A is published, verified and signed with through B', async () => {
       const user = await createUser(a);
