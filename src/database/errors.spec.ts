@@ -1,5 +1,5 @@
 import { QueryFailedError } from 'typeorm';
-import { isClusterUnavailable, isUniqueViolation, isWriteConflict, mysqlErrno } from './errors';
+import { isTemporarilyUnavailable, isUniqueViolation, isWriteConflict, mysqlErrno } from './errors';
 
 /** A mysql2 error as the driver raises it, and as TypeORM wraps it. */
 function serverError(errno: number, code: string): { raw: Error; wrapped: QueryFailedError } {
@@ -18,21 +18,21 @@ describe('database errors', () => {
 
   it.each([
     [1213, 'ER_LOCK_DEADLOCK'],
-    [1205, 'ER_LOCK_WAIT_TIMEOUT'],
     [3101, 'ER_TRANSACTION_ROLLBACK_DURING_COMMIT'],
   ])('%i (%s) is a write conflict: rolled back, safe to run again', (errno, code) => {
     const { raw, wrapped } = serverError(errno, code);
     expect(isWriteConflict(raw)).toBe(true);
     expect(isWriteConflict(wrapped)).toBe(true);
-    expect(isClusterUnavailable(wrapped)).toBe(false);
+    expect(isTemporarilyUnavailable(wrapped)).toBe(false);
   });
 
   it.each([
     [1047, 'ER_UNKNOWN_COM_ERROR'],
     [1180, 'ER_ERROR_DURING_COMMIT'],
-  ])('%i (%s) is the cluster unavailable, never run again blindly', (errno, code) => {
+    [1205, 'ER_LOCK_WAIT_TIMEOUT'],
+  ])('%i (%s) is the database unavailable for now: a 503, never run again at once', (errno, code) => {
     const { wrapped } = serverError(errno, code);
-    expect(isClusterUnavailable(wrapped)).toBe(true);
+    expect(isTemporarilyUnavailable(wrapped)).toBe(true);
     expect(isWriteConflict(wrapped)).toBe(false);
   });
 
@@ -40,6 +40,6 @@ describe('database errors', () => {
     const { wrapped } = serverError(1062, 'ER_DUP_ENTRY');
     expect(isUniqueViolation(wrapped)).toBe(true);
     expect(isWriteConflict(wrapped)).toBe(false);
-    expect(isClusterUnavailable(wrapped)).toBe(false);
+    expect(isTemporarilyUnavailable(wrapped)).toBe(false);
   });
 });

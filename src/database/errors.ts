@@ -27,25 +27,28 @@ export function mysqlErrno(error: unknown): number | undefined {
   return typeof errno === 'number' ? errno : undefined;
 }
 
-const CONFLICTS: ReadonlySet<number> = new Set([MYSQL_ERRNO.LOCK_DEADLOCK, MYSQL_ERRNO.LOCK_WAIT_TIMEOUT, MYSQL_ERRNO.TRANSACTION_ROLLBACK_DURING_COMMIT]);
+const CONFLICTS: ReadonlySet<number> = new Set([MYSQL_ERRNO.LOCK_DEADLOCK, MYSQL_ERRNO.TRANSACTION_ROLLBACK_DURING_COMMIT]);
+const UNAVAILABLE: ReadonlySet<number> = new Set([MYSQL_ERRNO.UNKNOWN_COM_ERROR, MYSQL_ERRNO.ERROR_DURING_COMMIT, MYSQL_ERRNO.LOCK_WAIT_TIMEOUT]);
 
 /**
  * True when the statement or transaction lost a conflict with another one and the server rolled
- * it back, so that nothing of it happened and running it again is safe: a deadlock or lock wait
- * timeout on one server, and on a multi-primary cluster (Galera, Group Replication) a write that
- * another node committed first. On Galera this can come at COMMIT after the statement itself had
- * reported its affected rows: those rows were never written.
- *
- * Not a conflict: "error during COMMIT" (1180), after which the outcome is unknown, and a node that
- * is not ready (1047); both are the database being unavailable, see {@link isClusterUnavailable}.
+ * it back, so that nothing of it happened and running it again is safe: a deadlock on one server,
+ * and on a multi-primary cluster (Galera, Group Replication) a write that another node committed
+ * first. On Galera this can come at COMMIT after the statement itself had reported its affected
+ * rows: those rows were never written.
  */
 export function isWriteConflict(error: unknown): boolean {
   const errno = mysqlErrno(error);
   return errno !== undefined && CONFLICTS.has(errno);
 }
 
-/** True when a cluster node cannot serve (not in the primary component, joining), or a COMMIT's outcome is unknown: a 503, never retried blindly. */
-export function isClusterUnavailable(error: unknown): boolean {
+/**
+ * True when the database cannot answer now, and running the statement again at once would not
+ * help: a Galera node outside the primary component or still joining (1047), a COMMIT whose outcome
+ * is unknown (1180), a lock wait or, on Galera, a causal read (wsrep_sync_wait) that timed out
+ * (1205; also what a node that has just lost the primary component answers). The client gets a 503.
+ */
+export function isTemporarilyUnavailable(error: unknown): boolean {
   const errno = mysqlErrno(error);
-  return errno === MYSQL_ERRNO.UNKNOWN_COM_ERROR || errno === MYSQL_ERRNO.ERROR_DURING_COMMIT;
+  return errno !== undefined && UNAVAILABLE.has(errno);
 }

@@ -18,8 +18,8 @@ export function conflictBackoffMs(attempt: number): number {
 export const conflictRetries = { statement: 0, transaction: 0 };
 
 /**
- * Runs `work`, and runs it again when it fails with a write conflict (deadlock, lock wait timeout,
- * cluster certification failure; see isWriteConflict), up to CONFLICT_ATTEMPTS runs in all. Every
+ * Runs `work`, and runs it again when it fails with a write conflict (deadlock, cluster
+ * certification failure; see isWriteConflict), up to CONFLICT_ATTEMPTS runs in all. Every
  * run must be a whole unit that the database rolled back entirely when it failed: a transaction, or
  * one autocommit statement. Decisions (an UPDATE's affected rows) are taken from the run that
  * succeeded, never from a failed one, even if its statements had reported rows before the failure.

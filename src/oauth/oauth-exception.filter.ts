@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isClusterUnavailable, isWriteConflict } from '../database/errors';
+import { isTemporarilyUnavailable, isWriteConflict } from '../database/errors';
 import { OAuthError, ServerError, TemporarilyUnavailable } from './errors';
 
 const UNAVAILABLE_CODES = new Set([
@@ -30,7 +30,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (code && UNAVAILABLE_CODES.has(code)) return true;
   // A write conflict still lost after the database layer ran it again (a cluster under heavy
   // contention), or a cluster node that cannot serve: the client may try again.
-  if (isWriteConflict(error) || isClusterUnavailable(error)) return true;
+  if (isWriteConflict(error) || isTemporarilyUnavailable(error)) return true;
   return (
     err.name === 'ConnectionIsNotSetError' ||
     err.name === 'CannotExecuteNotConnectedError' ||

@@ -421,6 +421,81 @@ describe('Two instances on a multi-primary Galera cluster (SPEC §1 scale-out)',
     });
   });
 
+  describe('per-IP login throttling (SPEC §3.3)', () => {
+    it('counts the failed logins of one address on both nodes together, each once', async () => {
+      const env = { LOGIN_RATE_LIMIT: String(RACERS), TRUSTED_PROXIES: '127.0.0.1' };
+      const c = await startApp({ database: database.on(0), env });
+      const d = await startApp({ database: database.on(1), env });
+      try {
+        // Both clocks at the start of the same minute: the race stays inside one counting window.
+        c.clock.advance(60_000 - (c.clock.nowMs() % 60_000) + 1_000);
+        d.clock.advance(c.clock.nowMs() - d.clock.nowMs());
+        const attempt = async (t: TestApp, username: string) =>
+          seen(
+            await t.http
+              .post('/oauth2/token')
+              .set('X-Forwarded-For', '198.51.100.7')
+              .auth(client.client_id, client.client_secret!)
+              .type('form')
+              .send({ grant_type: 'password', username, password: 'wrong' }),
+          );
+        const failures = await race((i) => attempt(i % 2 ? d : c, `nobody-${i}`));
+        expect(failures.map((r) => r.status)).toEqual(Array(RACERS).fill(400));
+        const [counter] = await check<{ failures: unknown }>('SELECT SUM(failures) AS failures FROM login_throttle');
+        expect(Number(counter.failures)).toBe(RACERS);
+        for (const t of [c, d]) expect((await attempt(t, 'nobody')).status).toBe(429);
+      } finally {
+        await d.close({ keepDatabase: true });
+        await c.close({ keepDatabase: true });
+      }
+    });
+  });
+
+  describe('a node that loses the cluster', () => {
+    /** Polls a node's wsrep status until `done` holds (the cluster's own timeouts decide how long that takes). */
+    const waitForNode = async (node: number, done: (status: Record<string, string>) => boolean) => {
+      const connection = await cluster.connect(node);
+      try {
+        for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+          const [rows] = await connection.query("SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_status', 'wsrep_local_state_comment', 'wsrep_cluster_size')");
+          const status = Object.fromEntries((rows as { Variable_name: string; Value: string }[]).map((r) => [r.Variable_name, r.Value]));
+          if (done(status)) return status;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        throw new Error(`node ${node} did not reach the expected state`);
+      } finally {
+        await connection.end();
+      }
+    };
+    const isolate = async (node: number, isolated: boolean) => {
+      const connection = await cluster.connect(node);
+      await connection.query(`SET GLOBAL wsrep_provider_options = 'gmcast.isolate=${isolated ? 1 : 0}'`);
+      await connection.end();
+    };
+
+    it('B answers 503 temporarily_unavailable and is not ready while its node is cut off, A keeps serving, and B serves again once its node has rejoined', async () => {
+      const user = await createUser(a);
+      await isolate(1, true);
+      try {
+        await waitForNode(1, (s) => s.wsrep_cluster_status === 'non-Primary');
+        // These 503s are the right answer, not failures: they stay out of the suite's 5xx count.
+        const refused = await tokenRequest(b, { grant_type: 'password', username: user.username as string, password: user.password }, basic());
+        expect({ status: refused.status, body: refused.body }).toEqual({
+          status: 503,
+          body: { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable' },
+        });
+        expect((await b.http.get('/health/ready')).status).toBe(503);
+        await waitForNode(0, (s) => s.wsrep_cluster_status === 'Primary' && s.wsrep_cluster_size === '2');
+        expect((await passwordLogin(a, user)).status).toBe(200);
+      } finally {
+        await isolate(1, false);
+      }
+      await waitForNode(1, (s) => s.wsrep_local_state_comment === 'Synced' && s.wsrep_cluster_size === '3');
+      expect(seen(await b.http.get('/health/ready')).status).toBe(200);
+      expect((await passwordLogin(b, user)).status).toBe(200);
+    });
+  });
+
   it('answered no request with a 5xx, and no race had two winners, although the nodes did conflict', () => {
     expect(statuses.length).toBeGreaterThan(ROUNDS * 4 * RACERS);
     expect(statuses.filter((s) => s >= 500)).toEqual([]);
