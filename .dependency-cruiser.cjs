@@ -6,9 +6,9 @@
  */
 const MODULES = {
   common: [],
-  config: ['common'],
-  oauth: ['common'],
-  // Transformers and driver errors; data-source-options.ts, which registers every entity, has its own rule below.
+  config: ['common', 'database'],
+  oauth: ['common', 'database'],
+  // Transformers, driver errors, the cluster-aware driver and conflict retries; data-source-options.ts, which registers every entity, has its own rule below.
   database: ['common'],
   audit: ['common', 'database'],
   keys: ['common', 'config', 'database', 'oauth'],

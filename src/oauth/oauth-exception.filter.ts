@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger, NotFoundException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isTemporarilyUnavailable, isWriteConflict } from '../database/errors';
 import { allowedMethods, oauthEndpointAt } from './endpoints';
 import { InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable } from './errors';
 
@@ -28,6 +29,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (!err) return false;
   const code = err.code ?? err.driverError?.code;
   if (code && UNAVAILABLE_CODES.has(code)) return true;
+  // A write conflict still lost after the database layer ran it again (a cluster under heavy
+  // contention), or a cluster node that cannot serve: the client may try again.
+  if (isWriteConflict(error) || isTemporarilyUnavailable(error)) return true;
   return (
     err.name === 'ConnectionIsNotSetError' ||
     err.name === 'CannotExecuteNotConnectedError' ||

@@ -8,6 +8,7 @@ import { PolicyService } from '../policy/policy.service';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { isUniqueViolation } from '../database/errors';
+import { retryOnConflict } from '../database/retry';
 import { TokenFamiliesService } from '../sessions/token-families.service';
 import { CreateUserDto, PasswordFlagsDto, SetPasswordDto, UpdateUserDto, UserResponseDto, UserSearchQuery } from './dto/user.dto';
 import { normalizeLogin, normalizePhone, type LoginIdentifier } from './identifiers';
@@ -17,6 +18,17 @@ import { toUserResponse } from './user.mapper';
 
 /** A lock reached by failed logins and still counting (the counter only grows while it holds). */
 const LOCK_IN_FORCE = '(locked_at IS NOT NULL AND failed_login_count >= :threshold)';
+
+/**
+ * What an admin change saves: the user as read, without the columns the login path changes with
+ * conditional UPDATEs of its own (failed-login counter, lock, last TOTP step). save() writes every
+ * column whose value differs from the row, so writing back the values read before would undo a
+ * failed login counted, or a TOTP code spent, meanwhile on any instance.
+ */
+function adminChanges(user: User): Partial<User> {
+  const { failedLoginCount: _count, lockedAt: _locked, totpLastStep: _step, ...changes } = user;
+  return changes;
+}
 
 /**
  * The users table, and the only code that reads or writes it: the admin API's changes, the lookups
@@ -120,7 +132,8 @@ export class UsersService implements LockoutCounter {
       throw validationFailed({ username: ['at least one of username, email and phone_number must remain'] });
     }
     user.updatedAt = this.clock.now();
-    await this.insertOrConflict(() => this.repo.save(user));
+    // save() is a transaction: on a multi-primary cluster it can lose to a login counted on another node.
+    await this.insertOrConflict(() => retryOnConflict(() => this.repo.save(adminChanges(user))));
     // A disabled user's sessions end at once; refresh would refuse them anyway.
     if (user.disabled && !wasDisabled) await this.families.endForUser(user.id, 'user_disabled');
     await this.audit.record({ type: 'admin.user.updated', userId: id, clientId: actor, details: { fields: Object.keys(dto) } });
@@ -152,7 +165,7 @@ export class UsersService implements LockoutCounter {
     user.passwordChangeRequired = false;
     this.applyPasswordFlags(user, dto);
     user.updatedAt = user.passwordChangedAt;
-    await this.repo.save(user);
+    await retryOnConflict(() => this.repo.save(adminChanges(user)));
     await this.audit.record({ type: 'admin.user.password_set', userId: id, clientId: actor });
     return user;
   }
