@@ -10,7 +10,7 @@ const { join } = require('node:path');
 const { Gatehouse, chainedRefresh } = require('./lib/gatehouse');
 const { basic, form, FORM, call, json } = require('./lib/http');
 const { formatErrors, sumErrors } = require('./lib/load');
-const { fixed, int, log, machine, measure, readOptions, selectScenarios, statementCell, table, warmUp } = require('./lib/measure');
+const { fixed, int, log, machine, measure, readOptions, selectScenarios, statementCell, stopOnInterrupt, table, warmUp } = require('./lib/measure');
 const { ServerProcess } = require('./lib/server');
 
 const SPARE_CHAINS = 10;
@@ -83,6 +83,10 @@ async function main() {
   const names = selectScenarios({ 'cc-jwt': 1, 'cc-opaque': 1, refresh: 1 }, options.scenarios);
   const gatehouse = await Gatehouse.start({ port: options.port, benchDatabaseUrl: options.databaseUrl, extraNodeArgs: options.serverNodeArgs });
   let peer;
+  stopOnInterrupt(async () => {
+    await peer?.stop();
+    await gatehouse.stop();
+  });
   try {
     await gatehouse.setUp();
     peer = await Peer.start(options.peerPort);

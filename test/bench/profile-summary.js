@@ -10,7 +10,7 @@
 // shows in the server's CPU columns, not here. Frames of the benchmark's probe are left out (their
 // time goes to the function they wrap).
 //
-// Usage: node test/bench/profile-summary.js <file.cpuprofile> [top=15] [requests]
+// Usage: node test/bench/profile-summary.js <file.cpuprofile> [top=15] [requests] [main-thread µs per request]
 'use strict';
 const { readFileSync } = require('node:fs');
 
@@ -110,15 +110,24 @@ function analyse(profile) {
 
 const pct = (part, whole) => `${((100 * part) / whole).toFixed(1)} %`;
 
-function markdown(profile, { top = 15, title = 'profile', requests } = {}) {
+/**
+ * @param {object} [options]
+ * @param {number} [options.requests] requests served in the profiled window
+ * @param {number} [options.mainThreadUs] main-thread CPU per request measured from /proc: the
+ *   µs/request columns split it by the profile's shares. (The profile's own times are wall-clock
+ *   samples: on a busy machine they also count the time the thread waited for a core.)
+ */
+function markdown(profile, { top = 15, title = 'profile', requests, mainThreadUs } = {}) {
   const { busy, idle, modules, functions, inclusive } = analyse(profile);
-  const us = (ms) => (requests ? ` | ${Math.round((ms * 1000) / requests)}` : '');
-  const usHeader = requests ? ' | µs/request' : '';
-  const usAlign = requests ? '|---:' : '';
+  const perRequest = mainThreadUs ?? (requests ? (busy * 1000) / requests : undefined);
+  const us = (ms) => (perRequest ? ` | ${Math.round((perRequest * ms) / busy)}` : '');
+  const usHeader = perRequest ? ' | µs/request' : '';
+  const usAlign = perRequest ? '|---:' : '';
   const wall = busy + idle;
   const lines = [
-    `**${title}**: main thread busy ${pct(busy, wall)} of ${(wall / 1000).toFixed(1)} s` +
-      (requests ? `; ${requests} requests, ${Math.round((busy * 1000) / requests)} µs of main-thread CPU each` : ''),
+    `**${title}**: main thread busy in ${pct(busy, wall)} of the samples over ${(wall / 1000).toFixed(1)} s` +
+      (requests ? `; ${requests} requests` : '') +
+      (perRequest ? `, ${Math.round(perRequest)} µs of main-thread CPU each${mainThreadUs ? ' (measured)' : ' (from the samples)'}` : ''),
     '',
     `| module (self time) | share${usHeader} |`,
     `|---|---:${usAlign}|`,
@@ -136,10 +145,10 @@ function markdown(profile, { top = 15, title = 'profile', requests } = {}) {
 module.exports = { analyse, markdown };
 
 if (require.main === module) {
-  const [file, top, requests] = process.argv.slice(2);
+  const [file, top, requests, mainThreadUs] = process.argv.slice(2);
   if (!file) {
     console.error('usage: node test/bench/profile-summary.js <file.cpuprofile> [top] [requests]');
     process.exit(2);
   }
-  console.log(markdown(JSON.parse(readFileSync(file, 'utf8')), { top: Number(top) || 15, title: file, requests: Number(requests) || undefined }));
+  console.log(markdown(JSON.parse(readFileSync(file, 'utf8')), { top: Number(top) || 15, title: file, requests: Number(requests) || undefined, mainThreadUs: Number(mainThreadUs) || undefined }));
 }

@@ -8,7 +8,7 @@ const { join, resolve } = require('node:path');
 const { argon2VerifiesPerSecond, rs256SignsPerSecond } = require('./lib/ceilings');
 const { Gatehouse } = require('./lib/gatehouse');
 const { formatErrors } = require('./lib/load');
-const { fixed, int, log, machine, measure, readOptions, selectScenarios, statementCell, table, warmUp } = require('./lib/measure');
+const { fixed, int, log, machine, measure, readOptions, selectScenarios, statementCell, stopOnInterrupt, table, warmUp } = require('./lib/measure');
 const { markdown: profileMarkdown } = require('./profile-summary');
 
 /** Spare refresh chains beyond one per connection: a connection whose refresh failed continues on one. */
@@ -19,6 +19,7 @@ async function main() {
   const host = machine();
   const started = Date.now();
   const gatehouse = await Gatehouse.start({ port: options.port, benchDatabaseUrl: options.databaseUrl, extraNodeArgs: options.serverNodeArgs });
+  stopOnInterrupt(() => gatehouse.stop());
   const results = [];
   let ceilings;
   try {
@@ -110,7 +111,7 @@ async function main() {
     report.push('', `Peak RSS over all measured windows: ${int(peak)} MiB (${results[0]?.server.peakRssSource ?? 'VmHWM'}). Whole run: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
     for (const { name, server, profileFile } of results) {
       if (!profileFile) continue;
-      report.push('', profileMarkdown(JSON.parse(readFileSync(profileFile, 'utf8')), { title: `CPU profile, ${name}`, requests: server.requests, top: 12 }));
+      report.push('', profileMarkdown(JSON.parse(readFileSync(profileFile, 'utf8')), { title: `CPU profile, ${name}`, requests: server.requests, mainThreadUs: server.mainThreadCpuUsPerRequest, top: 12 }));
     }
     console.log(report.join('\n'));
     if (options.jsonFile) writeFileSync(options.jsonFile, JSON.stringify({ host, options, ceilings, results }, null, 2));

@@ -53,6 +53,17 @@ function machine() {
 
 const log = (line) => process.stderr.write(`${line}\n`);
 
+/** On Ctrl-C, stops the servers and drops the throw-away database before exiting. */
+function stopOnInterrupt(stop) {
+  process.once('SIGINT', () => {
+    log('interrupted: stopping the servers and dropping the database');
+    Promise.resolve()
+      .then(stop)
+      .catch((error) => log(String(error)))
+      .finally(() => process.exit(130));
+  });
+}
+
 /**
  * Runs `request` for `duration` seconds (or `amount` requests) against `server` and observes the
  * server over exactly that window. With `profileFile`, the window is CPU-profiled too.
@@ -92,4 +103,4 @@ function statementCell(server) {
   return `${fixed(server.statementsPerRequest, 2)}${parts.length ? ` (${parts.join(' ')})` : ''}`;
 }
 
-module.exports = { readOptions, selectScenarios, machine, log, measure, warmUp, table, int, fixed, statementCell };
+module.exports = { readOptions, selectScenarios, machine, log, stopOnInterrupt, measure, warmUp, table, int, fixed, statementCell };
