@@ -67,7 +67,7 @@ async function main() {
         state.refreshTokens.push(...(await gatehouse.refreshTokens(options.connections + SPARE_CHAINS - state.refreshTokens.length)));
       }
       const profileFile = options.profileDir ? join(resolve(options.profileDir), `gatehouse-${gatehouse.database.store}-${name}.cpuprofile`) : undefined;
-      const { load, server } = await measure(gatehouse.server, { ...run, duration: options.duration, amount, request: scenario.request, profileFile });
+      const { load, server } = await measure(gatehouse.server, { ...run, duration: options.duration, amount, request: scenario.request, expectStatus: scenario.expectStatus, profileFile });
       results.push({ name, title: scenario.title, load, server, profileFile });
       log(
         `  ${int(load.requestsPerSecond)} req/s, p50 ${fixed(load.p50)} ms, p99 ${fixed(load.p99)} ms, errors ${formatErrors(load)}, ` +

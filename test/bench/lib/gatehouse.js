@@ -119,6 +119,7 @@ class Gatehouse {
     });
     json(await this.call('POST', '/admin/users', { body: JSON.stringify(USER), headers: adminJson }), 'create user');
     this.serviceAuth = basic(service.client_id, service.client_secret);
+    this.serviceAuthWrong = basic(service.client_id, `${service.client_secret.slice(0, -1)}${service.client_secret.endsWith('A') ? 'B' : 'A'}`);
     this.app = app;
     this.appAuth = basic(app.client_id, app.client_secret);
     // A user's JWT access token (scope openid profile api) for UserInfo and introspection.
@@ -226,6 +227,11 @@ class Gatehouse {
         request: { method: 'GET', path: '/oauth2/userinfo', headers: { authorization: `Bearer ${this.userAccessToken}` } },
       },
       jwks: { title: 'JWKS', request: { method: 'GET', path: '/oauth2/jwks' } },
+      'invalid-client': {
+        title: 'client_credentials with a wrong secret (401 expected)',
+        expectStatus: 401,
+        request: tokenRequest(this.serviceAuthWrong, { grant_type: 'client_credentials', scope: 'api' }),
+      },
     };
   }
 }

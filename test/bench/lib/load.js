@@ -11,8 +11,9 @@ const autocannon = require('autocannon');
  * @param {number} [options.duration] seconds (ignored when amount is given)
  * @param {number} [options.amount] total requests, for scenarios with a finite supply (codes)
  * @param {object} options.request autocannon request: method, path, headers, body, setupRequest, onResponse
+ * @param {number} [options.expectStatus] the status every response should have (default: any 2xx)
  */
-function runLoad({ url, connections, duration, amount, request }) {
+function runLoad({ url, connections, duration, amount, request, expectStatus }) {
   const latencies = [];
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -29,8 +30,9 @@ function runLoad({ url, connections, duration, amount, request }) {
         latencies.sort((a, b) => a - b);
         const at = (q) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] : NaN);
         const byStatus = {};
+        const expected = (status) => (expectStatus ? Number(status) === expectStatus : /^2\d\d$/.test(status));
         for (const [status, { count }] of Object.entries(result.statusCodeStats)) {
-          if (!/^2\d\d$/.test(status)) byStatus[status] = count;
+          if (!expected(status)) byStatus[status] = count;
         }
         resolve({
           seconds: result.duration,
@@ -38,7 +40,8 @@ function runLoad({ url, connections, duration, amount, request }) {
           requestsPerSecond: latencies.length / result.duration,
           p50: at(0.5),
           p99: at(0.99),
-          non2xx: result.non2xx,
+          // Responses other than the expected ones (non-2xx unless the scenario expects a status).
+          unexpected: Object.values(byStatus).reduce((a, b) => a + b, 0),
           byStatus,
           socketErrors: result.errors - result.timeouts,
           timeouts: result.timeouts,
@@ -54,16 +57,16 @@ function formatErrors(load) {
   const parts = Object.entries(load.byStatus).map(([status, count]) => `${status}×${count}`);
   if (load.timeouts) parts.push(`timeout×${load.timeouts}`);
   if (load.socketErrors) parts.push(`socket×${load.socketErrors}`);
-  const total = load.non2xx + load.timeouts + load.socketErrors;
+  const total = load.unexpected + load.timeouts + load.socketErrors;
   return total ? `${total} (${parts.join(', ')})` : '0';
 }
 
 /** The errors of several runs added up, in the shape formatErrors reads. */
 function sumErrors(loads) {
-  const total = { byStatus: {}, non2xx: 0, timeouts: 0, socketErrors: 0 };
+  const total = { byStatus: {}, unexpected: 0, timeouts: 0, socketErrors: 0 };
   for (const load of loads) {
     for (const [status, count] of Object.entries(load.byStatus)) total.byStatus[status] = (total.byStatus[status] ?? 0) + count;
-    total.non2xx += load.non2xx;
+    total.unexpected += load.unexpected;
     total.timeouts += load.timeouts;
     total.socketErrors += load.socketErrors;
   }

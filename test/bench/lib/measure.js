@@ -68,10 +68,10 @@ function stopOnInterrupt(stop) {
  * Runs `request` for `duration` seconds (or `amount` requests) against `server` and observes the
  * server over exactly that window. With `profileFile`, the window is CPU-profiled too.
  */
-async function measure(server, { origin, connections, duration, amount, request, profileFile }) {
+async function measure(server, { origin, connections, duration, amount, request, expectStatus, profileFile }) {
   const window = await Window.open(server);
   if (profileFile) await server.request({ cmd: 'profile-start' });
-  const load = await runLoad({ url: origin, connections, duration, amount, request });
+  const load = await runLoad({ url: origin, connections, duration, amount, request, expectStatus });
   window.markLoadEnd();
   if (profileFile) await server.request({ cmd: 'profile-stop', file: profileFile });
   return { load, server: await window.close() };
