@@ -46,7 +46,8 @@ function machine() {
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    if (execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim()) commit += ' (modified)';
+    // What is measured is the service: a change to it (not to docs or the benchmark) marks the commit.
+    if (execFileSync('git', ['status', '--porcelain', '--', 'src', 'package.json', 'package-lock.json'], { encoding: 'utf8' }).trim()) commit += ' (src modified)';
   } catch {}
   return { cores: cpus().length, cpu: cpus()[0]?.model?.trim() ?? 'unknown', node: process.version, commit, loadavg: loadavg() };
 }
