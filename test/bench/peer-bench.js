@@ -139,7 +139,8 @@ async function main() {
       const ratios = g.map((run) => run.load.requestsPerSecond / p.find((q) => q.round === run.round).load.requestsPerSecond);
       const rate = (list) => int(median(list.map((r) => r.load.requestsPerSecond)));
       const p99 = (list) => fixed(median(list.map((r) => r.load.p99)));
-      const cpu = (list) => int(median(list.map((r) => r.server.cpuUsPerRequest)));
+      const cpuOf = (list) => median(list.map((r) => r.server.cpuUsPerRequest));
+      const cpu = (list) => int(cpuOf(list));
       const rss = (list) => int(Math.max(...list.map((r) => r.server.peakRssMiB)));
       const errors = (list) => formatErrors(sumErrors(list.map((r) => r.load)));
       return [
@@ -150,6 +151,7 @@ async function main() {
         ratios.map((r) => fixed(r, 2)).join(', '),
         `${p99(g)} / ${p99(p)}`,
         `${cpu(g)} / ${cpu(p)}`,
+        `${fixed(cpuOf(p) / cpuOf(g), 2)}×`,
         statementCell(g[g.length - 1].server),
         `${rss(g)} / ${rss(p)}`,
         `${errors(g)} / ${errors(p)}`,
@@ -162,9 +164,9 @@ async function main() {
         `${options.connections} keep-alive connections, ${options.rounds} alternating rounds of ${options.warmup} s warm-up + ${options.duration} s measured per server and scenario; medians over the rounds.`,
       '',
       table(
-        ['scenario', 'Gatehouse req/s', 'peer req/s', 'ratio', 'ratio per round', 'p99 ms G / P', 'CPU µs/req G / P', 'Gatehouse statements/req', 'peak RSS MiB G / P', 'errors G / P (all rounds)'],
+        ['scenario', 'Gatehouse req/s', 'peer req/s', 'ratio', 'ratio per round', 'p99 ms G / P', 'CPU µs/req G / P', 'CPU ratio P/G', 'Gatehouse statements/req', 'peak RSS MiB G / P', 'errors G / P (all rounds)'],
         rows,
-        ['l', 'r', 'r', 'r', 'l', 'r', 'r', 'l', 'r', 'l'],
+        ['l', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'l', 'r', 'l'],
       ),
       '',
       'Token shapes answered: ' + names.map((name) => `\`${name}\` Gatehouse ${shapes[name].gatehouse}; peer ${shapes[name].peer}`).join('. ') + '.',
