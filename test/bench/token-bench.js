@@ -8,7 +8,7 @@ const { join, resolve } = require('node:path');
 const { argon2VerifiesPerSecond, rs256SignsPerSecond } = require('./lib/ceilings');
 const { Gatehouse } = require('./lib/gatehouse');
 const { formatErrors } = require('./lib/load');
-const { fixed, int, log, machine, measure, readOptions, selectScenarios, statementCell, stopOnInterrupt, table, warmUp } = require('./lib/measure');
+const { fixed, int, log, machine, measure, readOptions, selectScenarios, shapesCell, statementCell, stopOnInterrupt, table, warmUp } = require('./lib/measure');
 const { markdown: profileMarkdown } = require('./profile-summary');
 
 /** Spare refresh chains beyond one per connection: a connection whose refresh failed continues on one. */
@@ -18,7 +18,7 @@ async function main() {
   const options = readOptions();
   const host = machine();
   const started = Date.now();
-  const gatehouse = await Gatehouse.start({ port: options.port, benchDatabaseUrl: options.databaseUrl, extraNodeArgs: options.serverNodeArgs });
+  const gatehouse = await Gatehouse.start({ port: options.port, benchDatabaseUrl: options.databaseUrl, extraNodeArgs: options.serverNodeArgs, sqlShapes: options.sqlShapes });
   stopOnInterrupt(() => gatehouse.stop());
   const results = [];
   let ceilings;
@@ -106,6 +106,9 @@ async function main() {
       rows.push([`argon2id verifications/s (@node-rs/argon2, ${ceilings.argon2Parameters}, 16 in flight)`, int(ceilings.argon2), '']);
       if (rate('password')) rows[1][2] = `\`password\` at ${fixed((100 * rate('password')) / ceilings.argon2, 0)} % of it`;
       report.push('', table(['raw ceiling, same run', 'per second', ''], rows, ['l', 'r', 'l']));
+    }
+    if (options.sqlShapes) {
+      report.push('', table(['scenario', 'statements of one request, by shape'], results.map(({ name, server }) => [`\`${name}\``, shapesCell(server)]), ['l', 'l']));
     }
     const peak = Math.max(...results.map((r) => r.server.peakRssMiB));
     report.push('', `Peak RSS over all measured windows: ${int(peak)} MiB (${results[0]?.server.peakRssSource ?? 'VmHWM'}). Whole run: ${((Date.now() - started) / 1000).toFixed(0)} s.`);

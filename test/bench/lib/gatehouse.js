@@ -54,7 +54,7 @@ async function createDatabase(benchDatabaseUrl) {
 }
 
 class Gatehouse {
-  static async start({ port, benchDatabaseUrl, extraNodeArgs = [] }) {
+  static async start({ port, benchDatabaseUrl, extraNodeArgs = [], sqlShapes = false }) {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first (npm run bench does)`);
     const gatehouse = new Gatehouse();
     gatehouse.port = port;
@@ -77,6 +77,7 @@ class Gatehouse {
           // Warnings and errors only: no per-request or start-up chatter.
           LOG_LEVEL: 'warn',
           CLUSTER_WORKERS: '1',
+          BENCH_PROBE_SQL: sqlShapes ? '1' : '',
         },
       });
     } catch (error) {

@@ -31,6 +31,7 @@ function readOptions() {
     databaseUrl: process.env.BENCH_DATABASE_URL || undefined,
     profileDir: process.env.BENCH_PROFILE_DIR || undefined,
     jsonFile: process.env.BENCH_JSON || undefined,
+    sqlShapes: process.env.BENCH_SQL === '1',
     serverNodeArgs: process.env.BENCH_SERVER_NODE_ARGS ? process.env.BENCH_SERVER_NODE_ARGS.split(' ').filter(Boolean) : [],
   };
 }
@@ -104,4 +105,15 @@ function statementCell(server) {
   return `${fixed(server.statementsPerRequest, 2)}${parts.length ? ` (${parts.join(' ')})` : ''}`;
 }
 
-module.exports = { readOptions, selectScenarios, machine, log, stopOnInterrupt, measure, warmUp, table, int, fixed, statementCell };
+/** "SELECT clients ×1, INSERT audit_events ×1": the statements of one request by shape (BENCH_SQL=1). */
+function shapesCell(server) {
+  if (!server.shapes) return '';
+  return Object.entries(server.shapes)
+    .map(([shape, n]) => [shape, n / server.requests])
+    .filter(([, per]) => per >= 0.005)
+    .sort((a, b) => b[1] - a[1])
+    .map(([shape, per]) => `${shape} ×${per >= 0.95 && Math.abs(per - Math.round(per)) < 0.05 ? Math.round(per) : per.toFixed(2)}`)
+    .join(', ');
+}
+
+module.exports = { shapesCell, readOptions, selectScenarios, machine, log, stopOnInterrupt, measure, warmUp, table, int, fixed, statementCell };

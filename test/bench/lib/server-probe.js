@@ -12,15 +12,45 @@ const diagnostics = require('node:diagnostics_channel');
 const { writeFileSync } = require('node:fs');
 
 const counts = { select: 0, insert: 0, update: 0, delete: 0, tx: 0, other: 0 };
+// With BENCH_PROBE_SQL=1, statements are also counted by shape ("SELECT clients", "UPDATE users SET
+// failed_login_count"): off by default, as it costs a few regular expressions per statement.
+const byShape = process.env.BENCH_PROBE_SQL === '1' ? new Map() : undefined;
 let requests = 0;
 let responses = 0;
 
 const VERBS = { SELECT: 'select', WITH: 'select', INSERT: 'insert', REPLACE: 'insert', UPDATE: 'update', DELETE: 'delete' };
 const TX = new Set(['BEGIN', 'COMMIT', 'ROLLBACK', 'START', 'SAVEPOINT', 'RELEASE', 'SET']);
 
+function textOf(sql) {
+  return typeof sql === 'string' ? sql : String(sql?.sql ?? '');
+}
+
 function kindOf(sql) {
-  const verb = /^\s*(\w+)/.exec(typeof sql === 'string' ? sql : String(sql?.sql ?? ''))?.[1]?.toUpperCase() ?? '';
+  const verb = /^\s*(\w+)/.exec(textOf(sql))?.[1]?.toUpperCase() ?? '';
   return VERBS[verb] ?? (TX.has(verb) ? 'tx' : 'other');
+}
+
+const NAME = '[`"]?(\\w+)[`"]?';
+function shapeOf(sql) {
+  const text = textOf(sql).replace(/\s+/g, ' ').trim();
+  const verb = (/^(\w+)/.exec(text)?.[1] ?? '').toUpperCase();
+  if (verb === 'SELECT' || verb === 'WITH') {
+    const tables = [...new Set([...text.matchAll(new RegExp(`\\b(?:FROM|JOIN) ${NAME}`, 'gi'))].map((m) => m[1]))];
+    return `SELECT ${tables.join(' + ') || text.slice(7, 40)}`;
+  }
+  if (verb === 'INSERT' || verb === 'REPLACE') return `${verb} ${new RegExp(`INTO ${NAME}`, 'i').exec(text)?.[1] ?? '?'}`;
+  if (verb === 'DELETE') return `DELETE ${new RegExp(`FROM ${NAME}`, 'i').exec(text)?.[1] ?? '?'}`;
+  if (verb === 'UPDATE') {
+    const match = new RegExp(`^UPDATE ${NAME} SET (.*?)(?: WHERE |$)`, 'i').exec(text);
+    const columns = match ? [...match[2].matchAll(new RegExp(`${NAME} ?=`, 'g'))].map((m) => m[1]) : [];
+    return `UPDATE ${match?.[1] ?? '?'} SET ${columns.join(', ')}`;
+  }
+  return text.slice(0, 40);
+}
+
+function count(kind, shape) {
+  counts[kind]++;
+  if (byShape) byShape.set(shape, (byShape.get(shape) ?? 0) + 1);
 }
 
 function wrapSqlite() {
@@ -28,10 +58,12 @@ function wrapSqlite() {
   // Classified once, when prepared, from the SQL string in hand (reading Statement#source back
   // copies it out of SQLite on every execution).
   const kinds = new WeakMap();
+  const shapes = new WeakMap();
   const prepare = Database.prototype.prepare;
   Database.prototype.prepare = function classifiedPrepare(sql, ...rest) {
     const statement = prepare.call(this, sql, ...rest);
     kinds.set(statement, kindOf(sql));
+    if (byShape) shapes.set(statement, shapeOf(sql));
     return statement;
   };
   const probe = new Database(':memory:');
@@ -40,13 +72,15 @@ function wrapSqlite() {
   for (const method of ['run', 'get', 'all', 'iterate']) {
     const original = Statement[method];
     Statement[method] = function countedStatement(...args) {
-      counts[kinds.get(this) ?? kindOf(this.source)]++;
+      const kind = kinds.get(this);
+      if (kind) count(kind, byShape && shapes.get(this));
+      else count(kindOf(this.source), byShape && shapeOf(this.source));
       return original.apply(this, args);
     };
   }
   const exec = Database.prototype.exec;
   Database.prototype.exec = function countedExec(sql) {
-    counts[kindOf(sql)]++;
+    count(kindOf(sql), byShape && shapeOf(sql));
     return exec.call(this, sql);
   };
 }
@@ -60,7 +94,7 @@ function wrapMysql() {
   for (const method of ['query', 'execute']) {
     const original = base[method];
     base[method] = function countedQuery(sql, ...rest) {
-      counts[kindOf(sql)]++;
+      count(kindOf(sql), byShape && shapeOf(sql));
       return original.call(this, sql, ...rest);
     };
   }
@@ -87,7 +121,7 @@ function post(method, params = {}) {
 async function handle(message) {
   switch (message.cmd) {
     case 'stats':
-      return { statements: { ...counts }, requests, responses };
+      return { statements: { ...counts }, shapes: byShape ? Object.fromEntries(byShape) : undefined, requests, responses };
     case 'profile-start': {
       const inspector = require('node:inspector');
       session = new inspector.Session();

@@ -185,6 +185,14 @@ class Window {
     const statements = {};
     for (const [kind, count] of Object.entries(end.statements)) statements[kind] = count - this.startStats.statements[kind];
     const statementTotal = Object.values(statements).reduce((a, b) => a + b, 0);
+    let shapes;
+    if (end.shapes) {
+      shapes = {};
+      for (const [shape, n] of Object.entries(end.shapes)) {
+        const delta = n - (this.startStats.shapes?.[shape] ?? 0);
+        if (delta > 0) shapes[shape] = delta;
+      }
+    }
     return {
       cpuPercent: (100 * this.loadCpu) / this.loadSeconds,
       cpuUsPerRequest: requests ? (cpu * 1e6) / requests : NaN,
@@ -195,6 +203,7 @@ class Window {
       responses: end.responses - this.startStats.responses,
       statements,
       statementsPerRequest: requests ? statementTotal / requests : NaN,
+      shapes,
     };
   }
 }
