@@ -1,5 +1,5 @@
 // Preloaded into a server under benchmark (`node -r ./server-probe.js`), never into production: it
-// counts the database statements the process executes and the HTTP responses it sends, and starts
+// counts the database statements the process executes and the HTTP requests it receives, and starts
 // and stops the V8 CPU profiler, answering the benchmark over the IPC channel it was spawned with.
 //
 // Statements are counted where they leave the process: every execution of a better-sqlite3
@@ -71,11 +71,12 @@ function wrapSqlite() {
   probe.close();
   for (const method of ['run', 'get', 'all', 'iterate']) {
     const original = Statement[method];
-    Statement[method] = function countedStatement(...args) {
+    Statement[method] = function countedStatement() {
       const kind = kinds.get(this);
       if (kind) count(kind, byShape && shapes.get(this));
       else count(kindOf(this.source), byShape && shapeOf(this.source));
-      return original.apply(this, args);
+      // `arguments`, not a rest parameter: no array is built on this path.
+      return original.apply(this, arguments);
     };
   }
   const exec = Database.prototype.exec;
