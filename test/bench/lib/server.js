@@ -209,21 +209,23 @@ class Window {
 }
 
 /**
- * Waits until the server has used (almost) no CPU for two consecutive 100 ms periods and its
- * request count has stopped moving: the work of earlier requests is done. Gives up after 30 s.
+ * Waits until, for three consecutive 100 ms periods, the server has used (almost) no CPU, received
+ * no request and sent no statement to its database (a server waiting on a slow database uses no
+ * CPU): the work of earlier requests is done. Gives up after 30 s.
  */
 async function waitIdle(server, { timeoutMs = 30_000 } = {}) {
   const deadline = Date.now() + timeoutMs;
+  const activity = (stats) => `${stats.requests}/${Object.values(stats.statements).reduce((a, b) => a + b, 0)}`;
   let quiet = 0;
   let cpu = server.cpuSeconds();
-  let { requests } = await server.stats();
-  while (quiet < 2 && Date.now() < deadline) {
+  let last = activity(await server.stats());
+  while (quiet < 3 && Date.now() < deadline) {
     await sleep(100);
     const nextCpu = server.cpuSeconds();
-    const next = (await server.stats()).requests;
-    quiet = nextCpu - cpu <= 0.01 && next === requests ? quiet + 1 : 0;
+    const next = activity(await server.stats());
+    quiet = nextCpu - cpu <= 0.01 && next === last ? quiet + 1 : 0;
     cpu = nextCpu;
-    requests = next;
+    last = next;
   }
 }
 
