@@ -4,6 +4,7 @@
 // token and id_token. The servers take turns (A B, then B A, ...) for BENCH_ROUNDS rounds, and the
 // report gives the Gatehouse/peer ratio of each round and their median. Knobs: docs/performance.md.
 'use strict';
+const { loadavg } = require('node:os');
 const { randomBytes } = require('node:crypto');
 const { writeFileSync } = require('node:fs');
 const { join } = require('node:path');
@@ -69,11 +70,12 @@ function shape(response) {
   return `access ${describe(response.access_token)}, id_token ${describe(response.id_token)}, refresh ${response.refresh_token ? 'yes' : 'no'}`;
 }
 
-async function oneRequest(port, request, state) {
+/** One request of a scenario outside any measurement, through its own setupRequest/onResponse (so a chain advances). */
+async function oneRequest(port, request) {
   const built = request.setupRequest ? request.setupRequest({ ...request }) : request;
   const res = await call(port, built.method, built.path, { body: built.body, headers: built.headers });
   if (request.onResponse) request.onResponse(res.status, res.text);
-  return json(res, `${built.path}`);
+  return json(res, built.path);
 }
 
 async function main() {
@@ -103,7 +105,7 @@ async function main() {
     for (const name of names) {
       for (const [key, side] of Object.entries(sides)) {
         if (side.scenarios[name].chained) side.state.refreshTokens = await side.target.refreshTokens(1);
-        shapes[name] = { ...shapes[name], [key]: shape(await oneRequest(side.target.port, side.scenarios[name].request, side.state)) };
+        shapes[name] = { ...shapes[name], [key]: shape(await oneRequest(side.target.port, side.scenarios[name].request)) };
       }
       log(`${name}: Gatehouse answers ${shapes[name].gatehouse}; peer answers ${shapes[name].peer}`);
     }
@@ -160,7 +162,7 @@ async function main() {
     const report = [
       `### Gatehouse (${gatehouse.database.store}) vs node-oidc-provider ${peer.version} (in memory), ${new Date(started).toISOString().slice(0, 10)}`,
       '',
-      `${host.cores} cores (${host.cpu}), Node.js ${host.node}, commit ${host.commit}; load average before the run ${host.loadavg.map((l) => l.toFixed(2)).join(' ')}. ` +
+      `${host.cores} cores (${host.cpu}), Node.js ${host.node}, commit ${host.commit}; load average ${host.loadavg[0].toFixed(1)} before the run and ${loadavg()[0].toFixed(1)} after it (other work on the machine shows here). ` +
         `${options.connections} keep-alive connections, ${options.rounds} alternating rounds of ${options.warmup} s warm-up + ${options.duration} s measured per server and scenario; medians over the rounds.`,
       '',
       table(

@@ -3,6 +3,7 @@
 // with BENCH_DATABASE_URL). Bounded: a warm-up and a measured run of fixed duration per scenario.
 // Progress goes to stderr, the report (markdown) to stdout. Knobs and columns: docs/performance.md.
 'use strict';
+const { loadavg } = require('node:os');
 const { mkdirSync, writeFileSync, readFileSync } = require('node:fs');
 const { join, resolve } = require('node:path');
 const { argon2VerifiesPerSecond, rs256SignsPerSecond } = require('./lib/ceilings');
@@ -90,7 +91,7 @@ async function main() {
     report.push(
       `### Gatehouse, ${gatehouse.database.store}, ${new Date(started).toISOString().slice(0, 10)}`,
       '',
-      `${host.cores} cores (${host.cpu}), Node.js ${host.node}, commit ${host.commit}; load average before the run ${host.loadavg.map((l) => l.toFixed(2)).join(' ')}. ` +
+      `${host.cores} cores (${host.cpu}), Node.js ${host.node}, commit ${host.commit}; load average ${host.loadavg[0].toFixed(1)} before the run and ${loadavg()[0].toFixed(1)} after it (other work on the machine shows here). ` +
         `${options.connections} keep-alive connections, ${options.warmup} s warm-up, ${options.duration} s measured per scenario; production build, LOG_LEVEL=warn. ` +
         `Server RSS after setup: ${int(idleRss)} MiB.`,
       '',
