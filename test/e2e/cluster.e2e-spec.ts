@@ -127,7 +127,7 @@ describe(`CLUSTER_WORKERS=${WORKERS} (SPEC §1)`, () => {
   beforeAll(async () => {
     outDir = mkdtempSync(join(tmpdir(), 'gatehouse-dist-'));
     await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', outDir]);
-  }, 40_000);
+  }, 180_000);
   afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
   describe('workers of one host behave as one service', () => {
