@@ -19,7 +19,7 @@ let requests = 0;
 let responses = 0;
 
 const VERBS = { SELECT: 'select', WITH: 'select', INSERT: 'insert', REPLACE: 'insert', UPDATE: 'update', DELETE: 'delete' };
-const TX = new Set(['BEGIN', 'COMMIT', 'ROLLBACK', 'START', 'SAVEPOINT', 'RELEASE', 'SET']);
+const TX = new Set(['BEGIN', 'COMMIT', 'ROLLBACK', 'START', 'SAVEPOINT', 'RELEASE']);
 
 function textOf(sql) {
   return typeof sql === 'string' ? sql : String(sql?.sql ?? '');
