@@ -123,7 +123,7 @@ class Gatehouse {
     this.serviceAuthWrong = basic(service.client_id, `${service.client_secret.slice(0, -1)}${service.client_secret.endsWith('A') ? 'B' : 'A'}`);
     this.app = app;
     this.appAuth = basic(app.client_id, app.client_secret);
-    // A user's JWT access token (scope openid profile api) for UserInfo and introspection.
+    // A user's JWT access token (the login scope) for UserInfo and introspection.
     this.userAccessToken = (await this.passwordLogin()).access_token;
   }
 
