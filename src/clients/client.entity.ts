@@ -3,6 +3,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { epochMs } from '../database/epoch.transformer';
 import type { GrantType } from '../oauth/grant-types';
 import type { AccessTokenFormat } from '../tokens/access-tokens.service';
+import { originOf } from './origin';
 
 export const TOKEN_ENDPOINT_AUTH_METHODS = [
   'client_secret_basic',
@@ -49,6 +50,10 @@ export class Client {
 
   @Column({ name: 'redirect_uris', type: 'simple-json' })
   redirectUris!: string[];
+
+  /** Origins of browser apps besides those of the redirect URIs (SPEC §4 CORS); null in rows registered before it existed. */
+  @Column({ name: 'allowed_cors_origins', type: 'simple-json', nullable: true })
+  allowedCorsOrigins!: string[] | null;
 
   /** Space-separated scopes the client may request, custom ones included. */
   @Column({ type: 'text' })
@@ -125,6 +130,19 @@ export class Client {
   /** Whether the client authenticates with a secret (else it is public, or uses keys or certificates). */
   get usesSecret(): boolean {
     return SECRET_AUTH_METHODS.includes(this.tokenEndpointAuthMethod);
+  }
+
+  /**
+   * The origins whose browser apps may read this client's responses at the token, UserInfo and
+   * revocation endpoints (SPEC §4): those of its http(s) redirect URIs plus its allowed_cors_origins.
+   */
+  corsOrigins(): Set<string> {
+    const origins = new Set(this.allowedCorsOrigins ?? []);
+    for (const uri of this.redirectUris) {
+      const origin = originOf(uri);
+      if (origin) origins.add(origin);
+    }
+    return origins;
   }
 
   allowedScopes(): Set<string> {

@@ -9,6 +9,7 @@ export function toClientResponse(client: Client, secret?: string): ClientRespons
     token_endpoint_auth_method: client.tokenEndpointAuthMethod,
     grant_types: client.grantTypes,
     redirect_uris: client.redirectUris,
+    allowed_cors_origins: client.allowedCorsOrigins ?? [],
     scope: client.scope,
     default_scope: client.defaultScope,
     jwks: client.jwks,

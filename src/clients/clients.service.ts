@@ -32,9 +32,25 @@ function noSecretMessage(client: Client): string {
 /** Comparing against this when the client does not exist keeps unknown-client timing equal to wrong-secret. */
 const DUMMY_DIGEST = 'f'.repeat(64);
 
+/**
+ * How long another instance's change of a client's origins may go unseen by this one's CORS
+ * preflights: SPEC §7's CACHE_TTL_SECONDS default. A change made through this instance applies at once.
+ */
+export const REGISTERED_ORIGINS_TTL_MS = 5_000;
+
+interface OriginSet {
+  origins: ReadonlySet<string>;
+  loadedAtMs: number;
+  /** The `originsGeneration` the load started in: a client changed since then makes it stale. */
+  generation: number;
+}
+
 @Injectable()
 export class ClientsService implements AdminClients {
   private readonly logger = new Logger(ClientsService.name);
+  private originSet?: OriginSet;
+  private originSetLoading?: { generation: number; promise: Promise<ReadonlySet<string>> };
+  private originsGeneration = 0;
 
   constructor(
     @InjectRepository(Client) private readonly repo: Repository<Client>,
@@ -68,6 +84,42 @@ export class ClientsService implements AdminClients {
     const presented = secretDigest(secret, this.config.keyEncryptionSecret);
     const stored = client?.secretDigest ?? DUMMY_DIGEST;
     return digestsEqual(presented, stored) && !!client?.secretDigest;
+  }
+
+  /**
+   * Every origin an enabled client registered (its redirect URIs' and its allowed_cors_origins), for
+   * CORS preflights (SPEC §4), which name no client. Read from the database at most once per
+   * REGISTERED_ORIGINS_TTL_MS however many preflights arrive (concurrent callers share one read),
+   * and again at once after a client was changed through this instance.
+   */
+  async registeredOrigins(): Promise<ReadonlySet<string>> {
+    const now = this.clock.nowMs();
+    const cached = this.originSet;
+    if (cached && cached.generation === this.originsGeneration && now >= cached.loadedAtMs && now - cached.loadedAtMs < REGISTERED_ORIGINS_TTL_MS) {
+      return cached.origins;
+    }
+    if (this.originSetLoading?.generation !== this.originsGeneration) {
+      const generation = this.originsGeneration;
+      const promise = this.loadRegisteredOrigins(generation).finally(() => {
+        if (this.originSetLoading?.promise === promise) this.originSetLoading = undefined;
+      });
+      this.originSetLoading = { generation, promise };
+    }
+    return this.originSetLoading!.promise;
+  }
+
+  private async loadRegisteredOrigins(generation: number): Promise<ReadonlySet<string>> {
+    const loadedAtMs = this.clock.nowMs();
+    const clients = await this.repo.find({ select: { clientId: true, redirectUris: true, allowedCorsOrigins: true }, where: { disabled: false } });
+    const origins = new Set(clients.flatMap((client) => [...client.corsOrigins()]));
+    if (generation === this.originsGeneration) this.originSet = { origins, loadedAtMs, generation };
+    return origins;
+  }
+
+  /** A client was created, changed or deleted through this instance: its origins count (or stop counting) at once. */
+  private clientsChanged(): void {
+    this.originsGeneration++;
+    this.originSet = undefined;
   }
 
   list(): Promise<Client[]> {
@@ -121,6 +173,7 @@ export class ClientsService implements AdminClients {
       if (isUniqueViolation(error)) throw new ConflictException(`Client "${client.clientId}" already exists`);
       throw error;
     }
+    this.clientsChanged();
     await this.audit.record({ type: 'admin.client.created', clientId: client.clientId, details: { by: actor } });
     return { client, secret };
   }
@@ -143,6 +196,7 @@ export class ClientsService implements AdminClients {
     client.updatedAt = this.clock.now();
     // save() is a transaction: on a multi-primary cluster it can lose to a write on another node.
     await retryOnConflict(() => this.repo.save(client));
+    this.clientsChanged();
     await this.audit.record({ type: 'admin.client.updated', clientId, details: { by: actor, fields: Object.keys(dto) } });
     return { client, secret };
   }
@@ -151,6 +205,7 @@ export class ClientsService implements AdminClients {
     const client = await this.get(clientId);
     const result = await this.repo.delete({ clientId: client.clientId });
     if (!result.affected) throw new NotFoundException(`Client "${clientId}" not found`);
+    this.clientsChanged();
     // Its sessions, tokens and codes go with it: a client registered later under this client_id inherits none of them.
     const families = await this.families.endForClient(client.clientId, 'client_deleted');
     const accessTokens = await this.accessTokens.revokeForClient(client.clientId);
@@ -228,6 +283,7 @@ export class ClientsService implements AdminClients {
     set('tokenEndpointAuthMethod', dto.token_endpoint_auth_method);
     set('grantTypes', dto.grant_types);
     set('redirectUris', dto.redirect_uris);
+    set('allowedCorsOrigins', dto.allowed_cors_origins);
     set('scope', dto.scope === undefined ? undefined : formatScope(parseScope(dto.scope)));
     set('defaultScope', dto.default_scope === undefined ? undefined : formatScope(parseScope(dto.default_scope)));
     set('jwks', dto.jwks);
@@ -245,6 +301,7 @@ export class ClientsService implements AdminClients {
     set('accessTokenAudience', dto.access_token_audience);
     set('idTokenSignedResponseAlg', dto.id_token_signed_response_alg);
     set('disabled', dto.disabled);
+    client.allowedCorsOrigins ??= [];
     client.clientName ??= null;
     client.jwks ??= null;
     client.jwksUri ??= null;

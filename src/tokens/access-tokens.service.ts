@@ -20,6 +20,21 @@ export interface IssuedAccessToken {
   jti: string;
 }
 
+/**
+ * The audiences of a token, from the client's access_token_audience (several separated by single
+ * spaces) or the stored `audience`: the JWT `aud` claim and introspection's `aud` are a string for one
+ * and an array for several (RFC 7519 §4.1.3).
+ */
+export function audienceClaim(audience: string): string | string[] {
+  const audiences = audience.split(' ').filter(Boolean);
+  return audiences.length === 1 ? audiences[0] : audiences;
+}
+
+/** Whether `clientId` is among the audiences of a token (`AccessTokenInfo.audience`): a resource server's check. */
+export function hasAudience(audience: string, clientId: string): boolean {
+  return audience.split(' ').includes(clientId);
+}
+
 /** What a valid access token says, whichever its format. */
 export interface AccessTokenInfo {
   format: AccessTokenFormat;
@@ -30,6 +45,7 @@ export interface AccessTokenInfo {
   userId: string | null;
   familyId: string | null;
   scope: string[];
+  /** Its audiences, separated by single spaces. */
   audience: string;
   issuedAt: number;
   expiresAt: number;
@@ -105,7 +121,7 @@ export class AccessTokensService {
       {
         iss: this.config.issuer,
         sub: input.userId ?? client.clientId,
-        aud: audience,
+        aud: audienceClaim(audience),
         exp: now + expiresIn,
         iat: now,
         jti,

@@ -34,6 +34,7 @@ describe('Admin API: clients', () => {
         token_endpoint_auth_method: 'client_secret_basic',
         grant_types: ['client_credentials'],
         redirect_uris: [],
+        allowed_cors_origins: [],
         scope: 'openid profile email address phone offline_access groups',
         default_scope: 'openid profile',
         jwks: null,
@@ -162,6 +163,21 @@ describe('Admin API: clients', () => {
       ['redirect_uris', { redirect_uris: ['javascript:alert(document.cookie)'] }],
       ['redirect_uris', { redirect_uris: ['data:text/html,<script>alert(1)</script>'] }],
       ['redirect_uris', { redirect_uris: ['https://app.example/cb', 'file:///etc/passwd'] }],
+      ['allowed_cors_origins', { allowed_cors_origins: ['https://app.example/'] }],
+      ['allowed_cors_origins', { allowed_cors_origins: ['https://app.example/callback'] }],
+      ['allowed_cors_origins', { allowed_cors_origins: ['https://App.example'] }],
+      ['allowed_cors_origins', { allowed_cors_origins: ['https://app.example:443'] }],
+      ['allowed_cors_origins', { allowed_cors_origins: ['*'] }],
+      ['allowed_cors_origins', { allowed_cors_origins: ['https://*.example'] }],
+      ['allowed_cors_origins', { allowed_cors_origins: ['null'] }],
+      ['allowed_cors_origins', { allowed_cors_origins: ['app.example'] }],
+      ['allowed_cors_origins', { allowed_cors_origins: ['https://a.example', 'https://a.example'] }],
+      ['allowed_cors_origins', { allowed_cors_origins: 'https://a.example' }],
+      ['allowed_cors_origins', { allowed_cors_origins: null }],
+      ['access_token_audience', { access_token_audience: 'api  other' }],
+      ['access_token_audience', { access_token_audience: ' api' }],
+      ['access_token_audience', { access_token_audience: 'api\tother' }],
+      ['access_token_audience', { access_token_audience: 'api\nother' }],
       ['scope', { scope: 'bad"scope' }],
       ['scope', { scope: '' }],
       ['scope', { scope: 'a  b' }],
@@ -344,6 +360,28 @@ describe('Admin API: clients', () => {
       expect(res.status).toBe(400);
       expect(res.body).toEqual(validation({ default_scope: ['default_scope must be a subset of scope (not allowed: b)'] }));
       expect((await storedRow(created.client_id))!.scope).toBe('a b');
+    });
+
+    it('keeps allowed_cors_origins (SPEC §4 CORS) as given, replaces the list on PATCH, and reads a row from before it existed as []', async () => {
+      const created = await createClient(t, { allowed_cors_origins: ['https://spa.example', 'http://localhost:5173', 'http://[::1]:8080'] });
+      expect(created.allowed_cors_origins).toEqual(['https://spa.example', 'http://localhost:5173', 'http://[::1]:8080']);
+      const replaced = await api.patch(`/admin/clients/${created.client_id}`).send({ allowed_cors_origins: ['https://other.example:8443'] });
+      expect(replaced.status).toBe(200);
+      expect(replaced.body.allowed_cors_origins).toEqual(['https://other.example:8443']);
+      expect(JSON.parse((await storedRow(created.client_id))!.allowed_cors_origins as string)).toEqual(['https://other.example:8443']);
+      const emptied = await api.patch(`/admin/clients/${created.client_id}`).send({ allowed_cors_origins: [] });
+      expect(emptied.body.allowed_cors_origins).toEqual([]);
+
+      await t.db.query('UPDATE clients SET allowed_cors_origins = NULL WHERE client_id = ?', [created.client_id]);
+      expect((await api.get(`/admin/clients/${created.client_id}`)).body.allowed_cors_origins).toEqual([]);
+      const patched = await api.patch(`/admin/clients/${created.client_id}`).send({ client_name: 'old row' });
+      expect(patched.status).toBe(200);
+      expect(patched.body.allowed_cors_origins).toEqual([]);
+    });
+
+    it('accepts several access token audiences separated by single spaces', async () => {
+      const created = await createClient(t, { access_token_audience: 'https://api.example resource-server aud-𝔘' });
+      expect(created.access_token_audience).toBe('https://api.example resource-server aud-𝔘');
     });
 
     it('clears a nullable field with null and refuses null for the others', async () => {

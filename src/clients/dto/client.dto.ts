@@ -21,6 +21,7 @@ import {
 import { IsOmittable } from '../../admin/validation';
 import { jwksProblem } from '../client-jwks';
 import { SIGNING_ALGS } from '../../keys/keys.service';
+import { isWebOrigin } from '../origin';
 import { isAllowedRedirectUri } from '../redirect-uri';
 import { GRANT_TYPES, type GrantType } from '../../oauth/grant-types';
 import { TOKEN_ENDPOINT_AUTH_METHODS, type TokenEndpointAuthMethod } from '../client.entity';
@@ -41,6 +42,22 @@ function IsRedirectUri(): PropertyDecorator {
     });
 }
 
+/** A web origin exactly as a browser sends it in the Origin header (SPEC §4 CORS). */
+function IsWebOrigin(): PropertyDecorator {
+  return (object, propertyName) =>
+    registerDecorator({
+      name: 'isWebOrigin',
+      target: object.constructor,
+      propertyName: propertyName as string,
+      options: {
+        each: true,
+        message:
+          '$property must contain origins as browsers send them: scheme://host[:port] (http or https, lower case, no path or trailing slash, no default port), e.g. https://app.example.com',
+      },
+      validator: { validate: (value: unknown) => isWebOrigin(value) },
+    });
+}
+
 /** A JWK Set of public signing keys (RFC 7517 §5), as private_key_jwt and self_signed_tls_client_auth need. */
 function IsPublicJwks(): PropertyDecorator {
   return (object, propertyName) =>
@@ -54,6 +71,8 @@ function IsPublicJwks(): PropertyDecorator {
 }
 
 const SCOPE_LIST = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+/** Audiences (RFC 7519 StringOrURI values), separated by single spaces as scopes are. */
+const AUDIENCE_LIST = /^[^\s\p{Cc}]+( [^\s\p{Cc}]+)*$/u;
 
 /** RFC 7591 client metadata, plus Gatehouse's token policy fields. */
 export class CreateClientDto {
@@ -97,6 +116,21 @@ export class CreateClientDto {
   @ArrayMaxSize(50)
   @IsRedirectUri()
   redirect_uris?: string[];
+
+  @ApiPropertyOptional({
+    type: [String],
+    default: [],
+    example: ['https://app.example.com'],
+    description:
+      'Origins of browser apps (single-page apps) that may call the token, UserInfo and revocation endpoints with CORS, ' +
+      'besides the origins of redirect_uris, which are always allowed. scheme://host[:port] exactly as browsers send it in the Origin header.',
+  })
+  @IsOmittable()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @ArrayUnique()
+  @IsWebOrigin()
+  allowed_cors_origins?: string[];
 
   @ApiPropertyOptional({
     description: 'Space-separated scopes the client may request, custom ones included',
@@ -201,11 +235,18 @@ export class CreateClientDto {
   @IsBoolean()
   refresh_token_without_offline_access?: boolean;
 
-  @ApiPropertyOptional({ description: 'aud of JWT access tokens; default the client_id', nullable: true })
+  @ApiPropertyOptional({
+    description:
+      'aud of its access tokens, default the client_id: one audience, or several separated by single spaces (a JWT then carries an array). ' +
+      'A resource server registered as a confidential client whose client_id is among them may introspect the tokens.',
+    nullable: true,
+    example: 'https://api.example.com',
+  })
   @IsOptional()
   @IsString()
   @MinLength(1)
   @MaxLength(1024)
+  @Matches(AUDIENCE_LIST, { message: 'access_token_audience must be one audience, or several separated by single spaces (no other whitespace or control characters)' })
   access_token_audience?: string | null;
 
   @ApiPropertyOptional({ enum: SIGNING_ALGS, default: 'RS256' })
@@ -229,6 +270,7 @@ export class ClientResponseDto {
   @ApiProperty({ enum: TOKEN_ENDPOINT_AUTH_METHODS }) token_endpoint_auth_method!: string;
   @ApiProperty({ type: [String] }) grant_types!: string[];
   @ApiProperty({ type: [String] }) redirect_uris!: string[];
+  @ApiProperty({ type: [String], description: 'Besides the origins of redirect_uris' }) allowed_cors_origins!: string[];
   @ApiProperty() scope!: string;
   @ApiProperty() default_scope!: string;
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true }) jwks!: unknown;
