@@ -26,6 +26,8 @@ const MODULES = {
   'token-management': ['common', 'config', 'oauth', 'audit', 'sessions', 'tokens', 'policy', 'users', 'clients', 'client-auth'],
   purge: ['common', 'config', 'sessions', 'tokens', 'policy'],
   discovery: ['common', 'config', 'oauth', 'keys', 'users', 'clients', 'client-auth', 'grants'],
+  // CORS for browser apps: the preflight route and the response headers; the origins are the Clients module's.
+  cors: ['common', 'oauth', 'clients'],
   health: ['common', 'config', 'database'],
   metrics: ['common', 'config'],
   types: [],

@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { adminValidationPipe } from './admin/validation';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
+import { CorsService, type CorsRequest } from './cors/cors.service';
 import { MetricsService } from './metrics/metrics.service';
 import { parseForm } from './oauth/form';
 import { OAuthExceptionFilter } from './oauth/oauth-exception.filter';
@@ -64,6 +65,18 @@ export async function createApp(config: AppConfig, options: { logger?: LogLevel[
     }
     if (!reply.hasHeader('x-content-type-options')) void reply.header('X-Content-Type-Options', 'nosniff');
     if (!reply.hasHeader('x-frame-options')) void reply.header('X-Frame-Options', 'DENY');
+  });
+
+  // CORS for browser apps (SPEC §4), on every response of the endpoints with CORS, errors included.
+  // Backends send no Origin header: for them this is one property read, nothing else.
+  const cors = app.get(CorsService);
+  fastify.addHook('onSend', (req: CorsRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload?: unknown) => void) => {
+    const origin = req.headers.origin;
+    if (origin === undefined) return done(null, payload);
+    cors.addResponseHeaders(req, reply, origin).then(
+      () => done(null, payload),
+      (error: Error) => done(error),
+    );
   });
 
   const metrics = app.get(MetricsService);

@@ -9,6 +9,7 @@ import { ClientAuthModule } from './client-auth/client-auth.module';
 import { ClientsModule } from './clients/clients.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { CorsModule } from './cors/cors.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { DiscoveryController } from './discovery/discovery.controller';
 import { GrantsModule } from './grants/grants.module';
@@ -44,6 +45,7 @@ export class AppModule {
         UserInfoModule,
         TokenManagementModule,
         AuthorizeModule,
+        CorsModule,
         AdminModule,
         HealthModule,
         MetricsModule,

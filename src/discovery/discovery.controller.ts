@@ -23,6 +23,8 @@ export class DiscoveryController {
 
   @Get(OAUTH_ENDPOINTS.discovery.paths)
   @Header('Cache-Control', 'public, max-age=300')
+  // Public metadata any browser app may read (SPEC §4 CORS); the same for every origin, so cacheable.
+  @Header('Access-Control-Allow-Origin', '*')
   @ApiOperation({ summary: 'Discovery metadata (OIDC Discovery 1.0, RFC 8414)' })
   @ApiOkResponse({ description: 'Provider metadata' })
   metadata(): Record<string, unknown> {

@@ -11,6 +11,8 @@ export class JwksController {
 
   @Get(OAUTH_ENDPOINTS.jwks.paths)
   @Header('Cache-Control', 'public, max-age=300')
+  // Public metadata any browser app may read (SPEC §4 CORS); the same for every origin, so cacheable.
+  @Header('Access-Control-Allow-Origin', '*')
   @ApiOperation({ summary: 'Public signing keys (JWKS, RFC 7517)' })
   @ApiOkResponse({ description: '{"keys": [JWK, ...]}' })
   jwks() {

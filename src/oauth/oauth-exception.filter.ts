@@ -1,8 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger, NotFoundException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTemporarilyUnavailable, isWriteConflict } from '../database/errors';
-import { allowedMethods, oauthEndpointAt } from './endpoints';
-import { InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable } from './errors';
+import { allowedMethods, methodNotAllowed, oauthEndpointAt } from './endpoints';
+import { OAuthError, ServerError, TemporarilyUnavailable } from './errors';
 
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -56,10 +56,7 @@ export function toErrorResponse(
 } {
   const endpoint = request ? oauthEndpointAt(request.url) : undefined;
   if (exception instanceof NotFoundException && endpoint && !allowedMethods(endpoint).includes(request!.method)) {
-    exception = new InvalidRequest(`The ${endpoint.name} endpoint accepts only ${endpoint.methods.join(' and ')}`, 405).withHeader(
-      'Allow',
-      allowedMethods(endpoint).join(', '),
-    );
+    exception = methodNotAllowed(endpoint);
   }
   if (exception instanceof OAuthError) {
     return { status: exception.status, body: exception.toJSON(), headers: exception.headers };

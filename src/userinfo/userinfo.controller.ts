@@ -11,9 +11,13 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
+import type { Client } from '../clients/client.entity';
 import { presentedAccessToken } from '../oauth/bearer-token';
 import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
 import { UserInfoService } from './userinfo.service';
+
+/** `client`: the access token's client, once UserInfo knows it (for CORS, SPEC §4). */
+type UserInfoRequest = FastifyRequest & { client?: Client };
 
 @ApiTags('OpenID Connect')
 @ApiBearerAuth('access_token')
@@ -33,8 +37,8 @@ export class UserInfoController {
   @ApiUnauthorizedResponse({ description: 'invalid_token, with `WWW-Authenticate: Bearer error="invalid_token"`: missing, malformed, expired or revoked token, or a token without a user' })
   @ApiForbiddenResponse({ description: 'insufficient_scope: the token lacks `openid`' })
   @ApiResponse({ status: 400, description: 'invalid_request: the token was sent both in the header and in the body' })
-  get(@Req() req: FastifyRequest): Promise<Record<string, unknown>> {
-    return this.userinfo.claims(presentedAccessToken(req));
+  get(@Req() req: UserInfoRequest): Promise<Record<string, unknown>> {
+    return this.userinfo.claims(presentedAccessToken(req), req);
   }
 
   @Post(OAUTH_ENDPOINTS.userinfo.paths)
@@ -46,7 +50,7 @@ export class UserInfoController {
   @ApiUnauthorizedResponse({ description: 'invalid_token, with `WWW-Authenticate: Bearer error="invalid_token"`' })
   @ApiForbiddenResponse({ description: 'insufficient_scope: the token lacks `openid`' })
   @ApiResponse({ status: 400, description: 'invalid_request: the token was sent both in the header and in the body' })
-  post(@Req() req: FastifyRequest): Promise<Record<string, unknown>> {
-    return this.userinfo.claims(presentedAccessToken(req));
+  post(@Req() req: UserInfoRequest): Promise<Record<string, unknown>> {
+    return this.userinfo.claims(presentedAccessToken(req), req);
   }
 }

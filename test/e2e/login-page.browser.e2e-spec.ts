@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, type CreatedClient, type CreatedUser } from '../support/fixtures';
-import { chromiumPath } from '../support/chromium';
+import { CHROMIUM_ARGS, chromiumPath } from '../support/chromium';
 import { authorizePath, pkcePair } from '../support/login-form';
 
 const executablePath = chromiumPath();
@@ -51,10 +51,7 @@ const executablePath = chromiumPath();
     });
     user = await createUser(t, { username: 'alice.browser', email: 'alice.browser@example.com' });
 
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
   });
 
   afterAll(async () => {

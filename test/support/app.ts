@@ -28,6 +28,8 @@ export interface StartOptions {
   /** Reuse a database (restart tests); by default each app gets a new empty one. */
   database?: TestDatabase;
   env?: Record<string, string>;
+  /** Listen on this port instead of an ephemeral one (a browser test whose ISSUER must be the real address). */
+  port?: number;
 }
 
 /** Boots the real Gatehouse application on a real database, listening on an ephemeral port. */
@@ -45,7 +47,7 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp & { 
     ...options.env,
   });
   const app = await createApp(config, { logger: ['error'] });
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const http = request(app.getHttpServer());
   const clock = app.get(Clock);
   // Re-fetched once the app's clock (which tests move) reaches its expiry.

@@ -23,3 +23,15 @@ export function chromiumPath(): string | undefined {
   }
   return found ?? (process.env.CI ? CANDIDATES[0] : undefined);
 }
+
+/** Command-line switches for the headless browser suites: no sandbox (containers), nothing phoning home. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
