@@ -13,17 +13,24 @@ export function supportedClientAuthMethods(config: AppConfig): TokenEndpointAuth
   return TOKEN_ENDPOINT_AUTH_METHODS.filter((method) => certificates || !CERTIFICATE_METHODS.includes(method));
 }
 
+/** The methods of confidential clients: all but `none`, for endpoints public clients may not use (introspection). */
+export function confidentialClientAuthMethods(methods: readonly TokenEndpointAuthMethod[]): TokenEndpointAuthMethod[] {
+  return methods.filter((method) => method !== 'none');
+}
+
 /** The `alg` values accepted on client assertions (client_secret_jwt, then private_key_jwt). */
 export const CLIENT_ASSERTION_SIGNING_ALGS = [...CLIENT_SECRET_JWT_ALGS, ...PRIVATE_KEY_JWT_ALGS];
 
-/** OpenAPI: how a client authenticates at the token, introspection and revocation endpoints. */
-export const CLIENT_AUTH_DESCRIPTION =
+/** OpenAPI: how a confidential client authenticates (at introspection, the only way). */
+export const CONFIDENTIAL_CLIENT_AUTH_DESCRIPTION =
   'Client authentication, exactly one per request: HTTP Basic (client_secret_basic); client_id + client_secret in the body ' +
   '(client_secret_post); client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer + client_assertion, a JWT ' +
   'with iss = sub = client_id, aud = the issuer or this endpoint\'s URL, exp at most 5 minutes ahead and a single-use jti, ' +
   'HS256/384/512 with the client secret (client_secret_jwt) or signed with a key of the client\'s jwks / jwks_uri (private_key_jwt, RFC 7523); ' +
-  'client_id alone with a client certificate passed on by a trusted TLS proxy (tls_client_auth, self_signed_tls_client_auth, RFC 8705); ' +
-  'or client_id alone for public clients (none).';
+  'client_id alone with a client certificate passed on by a trusted TLS proxy (tls_client_auth, self_signed_tls_client_auth, RFC 8705).';
+
+/** OpenAPI: how a client authenticates at the token and revocation endpoints. */
+export const CLIENT_AUTH_DESCRIPTION = `${CONFIDENTIAL_CLIENT_AUTH_DESCRIPTION.slice(0, -1)}; or client_id alone for public clients (none).`;
 
 /** OpenAPI: the form parameters of client authentication. */
 export const CLIENT_AUTH_BODY_PROPERTIES = {

@@ -1,22 +1,37 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { oauthParams } from '../oauth/form';
 import { InvalidClient, InvalidRequest, OAuthError, REALM } from '../oauth/errors';
 import type { Client } from '../clients/client.entity';
 import { CLIENT_AUTHENTICATORS, ClientAuthenticator, hasBasicAuthorization } from './client-authenticator';
 
+/** `client`: the authenticated client, for the handler and for CORS (whose origins may read the response). */
 export type ClientRequest = FastifyRequest & { client?: Client };
+
+const CONFIDENTIAL_CLIENTS_ONLY = 'gatehouse:confidential-clients-only';
+
+/**
+ * The endpoint is for confidential clients: a public client (`none`, client_id alone) proves
+ * nothing about who calls, so it is `invalid_client` there, like bad credentials (introspection,
+ * RFC 7662 §2.1 and SPEC §4).
+ */
+export const ConfidentialClientsOnly = () => SetMetadata(CONFIDENTIAL_CLIENTS_ONLY, true);
 
 const BASIC_CHALLENGE = `Basic realm="${REALM}"`;
 
 /**
  * Client authentication for the token, introspection and revocation endpoints: exactly one method
  * presented, and it must be the one registered on the client. Unknown client, wrong secret, wrong
- * method and disabled client all read "Bad client credentials".
+ * method, disabled client, and a public client where only confidential ones may call, all read
+ * "Bad client credentials".
  */
 @Injectable()
 export class ClientAuthGuard implements CanActivate {
-  constructor(@Inject(CLIENT_AUTHENTICATORS) private readonly authenticators: ClientAuthenticator[]) {}
+  constructor(
+    @Inject(CLIENT_AUTHENTICATORS) private readonly authenticators: ClientAuthenticator[],
+    private readonly reflector: Reflector,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<ClientRequest>();
@@ -30,8 +45,9 @@ export class ClientAuthGuard implements CanActivate {
     // Usually one authenticator matches. A certificate from a trusted proxy plus client_id matches
     // tls_client_auth, self_signed_tls_client_auth and none alike: the client's registered method
     // decides, so each is tried in turn and the first that proves a client registered for it wins.
+    const confidentialOnly = this.reflector.getAllAndOverride<boolean | undefined>(CONFIDENTIAL_CLIENTS_ONLY, [context.getHandler(), context.getClass()]);
     let client: Client | undefined;
-    for (const authenticator of this.authenticators.filter((a) => a.matches(req, params))) {
+    for (const authenticator of this.authenticators.filter((a) => !(confidentialOnly && a.method === 'none') && a.matches(req, params))) {
       let candidate: Client;
       try {
         candidate = await authenticator.authenticate(req, params);

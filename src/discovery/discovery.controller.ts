@@ -1,6 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CLIENT_ASSERTION_SIGNING_ALGS, supportedClientAuthMethods } from '../client-auth/client-auth-methods';
+import { CLIENT_ASSERTION_SIGNING_ALGS, confidentialClientAuthMethods, supportedClientAuthMethods } from '../client-auth/client-auth-methods';
 import { AppConfig } from '../config/app-config';
 import { GrantRegistry } from '../grants/grant-registry';
 import { SIGNING_ALGS } from '../keys/keys.service';
@@ -51,7 +51,8 @@ export class DiscoveryController {
       claims_supported: [...ID_TOKEN_CLAIMS, ...new Set(Object.values(CLAIMS_BY_SCOPE).flat())],
       service_documentation: `${issuer}/docs`,
       introspection_endpoint: endpointUrl(issuer, OAUTH_ENDPOINTS.introspection),
-      introspection_endpoint_auth_methods_supported: authMethods,
+      // Public clients may not introspect (SPEC §4).
+      introspection_endpoint_auth_methods_supported: confidentialClientAuthMethods(authMethods),
       introspection_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_SIGNING_ALGS,
       revocation_endpoint: endpointUrl(issuer, OAUTH_ENDPOINTS.revocation),
       revocation_endpoint_auth_methods_supported: authMethods,

@@ -1,7 +1,7 @@
 import { Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiBasicAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { CLIENT_AUTH_BODY_PROPERTIES, CLIENT_AUTH_DESCRIPTION } from '../client-auth/client-auth-methods';
-import { ClientAuthGuard, type ClientRequest } from '../client-auth/client-auth.guard';
+import { CLIENT_AUTH_BODY_PROPERTIES, CONFIDENTIAL_CLIENT_AUTH_DESCRIPTION } from '../client-auth/client-auth-methods';
+import { ClientAuthGuard, ConfidentialClientsOnly, type ClientRequest } from '../client-auth/client-auth.guard';
 import { InvalidRequest } from '../oauth/errors';
 import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
 import { OAuthFormGuard, oauthParams } from '../oauth/form';
@@ -16,12 +16,15 @@ export class IntrospectionController {
   @Post(OAUTH_ENDPOINTS.introspection.paths)
   @HttpCode(200)
   @UseGuards(OAuthFormGuard, ClientAuthGuard)
+  @ConfidentialClientsOnly()
   @ApiOperation({
     summary: 'Token introspection (RFC 7662)',
     description:
-      'Form-encoded, client-authenticated as at the token endpoint. Answers for JWT and opaque access tokens and for ' +
-      'refresh tokens issued to the calling client; expired, revoked, spent, unknown and other clients\' tokens all ' +
-      `read exactly {"active":false}. ${CLIENT_AUTH_DESCRIPTION}`,
+      'Form-encoded, client-authenticated as at the token endpoint, by confidential clients only: a public client (none) ' +
+      'is invalid_client. Answers for the access tokens (JWT and opaque) and refresh tokens issued to the calling client, ' +
+      'and for access tokens whose aud contains its client_id (a resource server registered as a client); refresh tokens ' +
+      'only to their own client. Expired, revoked, spent, unknown and other tokens all read exactly {"active":false}. ' +
+      CONFIDENTIAL_CLIENT_AUTH_DESCRIPTION,
   })
   @ApiBasicAuth('client')
   @ApiConsumes('application/x-www-form-urlencoded')
@@ -50,7 +53,10 @@ export class IntrospectionController {
         exp: { type: 'integer' },
         iat: { type: 'integer' },
         sub: { type: 'string' },
-        aud: { type: 'string' },
+        aud: {
+          oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+          description: 'Access tokens only: the audience, or an array when the client registered several',
+        },
         iss: { type: 'string' },
         jti: { type: 'string', description: 'Access tokens only' },
         auth_time: { type: 'integer' },
@@ -59,7 +65,7 @@ export class IntrospectionController {
     },
   })
   @ApiResponse({ status: 400, description: 'invalid_request: "token is required", or a malformed request' })
-  @ApiResponse({ status: 401, description: 'invalid_client: "Bad client credentials"' })
+  @ApiResponse({ status: 401, description: 'invalid_client: "Bad client credentials", also for a public client' })
   introspect(@Req() req: ClientRequest): Promise<IntrospectionResponse> {
     const params = oauthParams(req);
     if (params.token === undefined) throw new InvalidRequest('token is required');

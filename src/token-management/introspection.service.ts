@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { Client } from '../clients/client.entity';
+import { ClientsService } from '../clients/clients.service';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { exchangePeriodExceeded } from '../policy/exchange-period.check';
 import { TokenFamiliesService } from '../sessions/token-families.service';
-import { AccessTokensService } from '../tokens/access-tokens.service';
+import { AccessTokensService, audienceClaim, hasAudience, type AccessTokenInfo } from '../tokens/access-tokens.service';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
@@ -19,7 +20,7 @@ export interface IntrospectionResponse {
   exp?: number;
   iat?: number;
   sub?: string;
-  aud?: string;
+  aud?: string | string[];
   iss?: string;
   jti?: string;
   auth_time?: number;
@@ -33,8 +34,10 @@ const INACTIVE: IntrospectionResponse = Object.freeze({ active: false });
 const NOT_FOUND = null;
 
 /**
- * Introspection (SPEC §4, RFC 7662) of access tokens of either format and of refresh tokens. A client
- * may only introspect tokens issued to itself; any other token reads as inactive.
+ * Introspection (SPEC §4, RFC 7662) of access tokens of either format and of refresh tokens, by
+ * confidential clients (ClientAuthGuard refuses public ones). A client may introspect the tokens
+ * issued to itself, and a resource server registered as a client the access tokens whose `aud`
+ * contains its client_id; refresh tokens only their own client. Any other token reads as inactive.
  */
 @Injectable()
 export class IntrospectionService {
@@ -43,6 +46,7 @@ export class IntrospectionService {
     private readonly refreshTokens: RefreshTokensService,
     private readonly families: TokenFamiliesService,
     private readonly users: UsersService,
+    private readonly clients: ClientsService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -61,7 +65,7 @@ export class IntrospectionService {
   private async accessToken(token: string, client: Client): Promise<IntrospectionResponse | null> {
     const info = await this.accessTokens.verify(token);
     if (!info) return NOT_FOUND;
-    if (info.clientId !== client.clientId || client.predates(info.issuedAt)) return INACTIVE;
+    if (!(await this.mayIntrospect(info, client))) return INACTIVE;
     const user = info.userId ? await this.users.findById(info.userId) : null;
     if (info.userId && !user) return INACTIVE;
     return {
@@ -73,12 +77,26 @@ export class IntrospectionService {
       exp: info.expiresAt,
       iat: info.issuedAt,
       sub: info.sub,
-      aud: info.audience,
+      aud: audienceClaim(info.audience),
       iss: this.config.issuer,
       jti: info.jti,
       ...(info.authTime !== null ? { auth_time: info.authTime } : {}),
       ...(info.familyId ? { sid: info.familyId } : {}),
     };
+  }
+
+  /**
+   * The token's own client, or a resource server its `aud` names. Neither may read a token issued
+   * before it was registered (to an earlier client under its client_id). A resource server also
+   * gets nothing from a token whose client no longer stands (deleted, disabled, re-registered since):
+   * such tokens are dead at UserInfo too, and a client_credentials JWT has no session to end.
+   */
+  private async mayIntrospect(info: AccessTokenInfo, caller: Client): Promise<boolean> {
+    if (caller.predates(info.issuedAt)) return false;
+    if (info.clientId === caller.clientId) return true;
+    if (!hasAudience(info.audience, caller.clientId)) return false;
+    const issuedTo = await this.clients.findById(info.clientId);
+    return !!issuedTo && !issuedTo.disabled && !issuedTo.predates(info.issuedAt);
   }
 
   private async refreshToken(token: string, client: Client): Promise<IntrospectionResponse | null> {

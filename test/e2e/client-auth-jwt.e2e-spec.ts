@@ -520,7 +520,8 @@ describe('Client authentication with JWT assertions: client_secret_jwt and priva
     expect(res.body).toMatchObject({
       token_endpoint_auth_methods_supported: methods,
       token_endpoint_auth_signing_alg_values_supported: algs,
-      introspection_endpoint_auth_methods_supported: methods,
+      // Public clients may not introspect (SPEC §4).
+      introspection_endpoint_auth_methods_supported: methods.filter((method) => method !== 'none'),
       introspection_endpoint_auth_signing_alg_values_supported: algs,
       revocation_endpoint_auth_methods_supported: methods,
       revocation_endpoint_auth_signing_alg_values_supported: algs,

@@ -172,7 +172,8 @@ describe('Client authentication with certificates: tls_client_auth and self_sign
       const res = await t.http.get('/.well-known/openid-configuration');
       const methods = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'];
       expect(res.body.token_endpoint_auth_methods_supported).toEqual(methods);
-      expect(res.body.introspection_endpoint_auth_methods_supported).toEqual(methods);
+      // Public clients may not introspect (SPEC §4).
+      expect(res.body.introspection_endpoint_auth_methods_supported).toEqual(methods.filter((method) => method !== 'none'));
       expect(res.body.revocation_endpoint_auth_methods_supported).toEqual(methods);
     });
   });

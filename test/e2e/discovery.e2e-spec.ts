@@ -9,6 +9,8 @@ import { atHashOf, clientPost, introspect, userinfo, verifyAgainstJwks, type Aut
 
 const CB = 'https://app.example/callback';
 const BAD_CLIENT = { error: 'invalid_client', error_description: 'Bad client credentials' };
+/** The client_id of a resource server registered as a client (SPEC §4 introspection). */
+const RESOURCE_SERVER = unique('resource-server');
 /** The subject of the tls_client_auth test certificate, in OpenSSL's form and as registered (RFC 4514). */
 const TLS_SUBJECT = '/O=Gatehouse Test/CN=discovery-client';
 const TLS_SUBJECT_DN = 'CN=discovery-client,O=Gatehouse Test';
@@ -48,6 +50,8 @@ describe.each(SETUPS)('Discovery metadata: every advertised value is true (SPEC 
   let t: TestApp;
   let meta: Metadata;
   let user: CreatedUser;
+  /** A confidential client that introspects the tokens whose audience names it. */
+  let resourceServer: AuthenticatingClient;
   const certs = new CertificateFactory();
   /** tls_client_auth: a certificate with the registered subject, and one from the same CA with another. */
   let tlsCert: TestCertificate;
@@ -66,6 +70,7 @@ describe.each(SETUPS)('Discovery metadata: every advertised value is true (SPEC 
     const res = await t.http.get('/.well-known/openid-configuration');
     expect(res.status).toBe(200);
     meta = res.body;
+    resourceServer = await createClient(t, { client_id: RESOURCE_SERVER });
     user = await createUser(t, {
       username: unique('Full'),
       email: `${unique('full')}@example.com`,
@@ -325,15 +330,16 @@ describe.each(SETUPS)('Discovery metadata: every advertised value is true (SPEC 
         endpoint: 'revocation_endpoint',
         methods: 'revocation_endpoint_auth_methods_supported',
         algs: 'revocation_endpoint_auth_signing_alg_values_supported',
-        registration: { access_token_format: 'opaque' },
+        // The resource server the tokens are for watches them: public clients may revoke but not introspect.
+        registration: { access_token_format: 'opaque', access_token_audience: RESOURCE_SERVER },
         async prove(client, wrong, what) {
           const token = (await tokenFor(client)).body.access_token as string;
           const refused = await clientPost(t, wrong, localPath(meta.revocation_endpoint), { token });
           expect({ what, status: refused.status, body: refused.body }).toEqual({ what, status: 401, body: BAD_CLIENT });
-          expect(await introspect(t, client, token)).toMatchObject({ active: true });
+          expect(await introspect(t, resourceServer, token)).toMatchObject({ active: true, client_id: client.client_id });
           const res = await clientPost(t, client, localPath(meta.revocation_endpoint), { token });
           expect({ what, status: res.status }).toEqual({ what, status: 200 });
-          expect(await introspect(t, client, token)).toEqual({ active: false });
+          expect(await introspect(t, resourceServer, token)).toEqual({ active: false });
         },
       },
     ];
@@ -368,6 +374,16 @@ describe.each(SETUPS)('Discovery metadata: every advertised value is true (SPEC 
         expect({ alg, methodAdvertised: list(methods).includes(client.token_endpoint_auth_method as string) }).toEqual({ alg, methodAdvertised: true });
         await prove(client, await withWrongCredential(client), alg);
       }
+    });
+
+    it('introspection_endpoint_auth_methods_supported leaves out none, which the token and revocation endpoints list: a public client is refused at introspection (RFC 7662 §2.1)', async () => {
+      expect(list('token_endpoint_auth_methods_supported')).toContain('none');
+      expect(list('revocation_endpoint_auth_methods_supported')).toContain('none');
+      expect(list('introspection_endpoint_auth_methods_supported')).toEqual(list('token_endpoint_auth_methods_supported').filter((method) => method !== 'none'));
+      const publicClient = await clientWith('none');
+      const token = (await tokenFor(publicClient)).body.access_token as string;
+      const refused = await clientPost(t, publicClient, localPath(meta.introspection_endpoint), { token });
+      expect({ status: refused.status, body: refused.body }).toEqual({ status: 401, body: BAD_CLIENT });
     });
 
     it(`the certificate methods (RFC 8705) are ${certificateMethods.length ? '' : 'not '}advertised in this configuration`, () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, ISSUER, startApp, type TestApp } from '../support/app';
-import { createClient, createUser, tokenRequest, type CreatedClient, type CreatedUser } from '../support/fixtures';
+import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { login } from '../support/login';
 
 const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
@@ -68,7 +68,8 @@ describe('Introspection (RFC 7662), revocation (RFC 7009) and session ends (SPEC
       expect(res.body).toMatchObject({
         introspection_endpoint: `${ISSUER}/oauth2/introspect`,
         revocation_endpoint: `${ISSUER}/oauth2/revoke`,
-        introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'],
+        // Public clients may revoke (RFC 7009) but not introspect (SPEC §4).
+        introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'],
         revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'],
       });
       expect(res.body.grant_types_supported).toEqual(expect.arrayContaining(['client_credentials', 'refresh_token']));
@@ -245,6 +246,124 @@ describe('Introspection (RFC 7662), revocation (RFC 7009) and session ends (SPEC
       expect(get.status).toBe(405);
       expect(get.headers.allow).toBe('POST');
       expect(get.body.error).toBe('invalid_request');
+    });
+  });
+
+  describe('who may introspect what (SPEC §4, RFC 7662 §2.1)', () => {
+    const BAD_CLIENT = { error: 'invalid_client', error_description: 'Bad client credentials' };
+    let publicClient: CreatedClient;
+    /** A resource server registered as its own (confidential) client, and an app whose access tokens are meant for it. */
+    let api: CreatedClient;
+    let app: CreatedClient;
+
+    beforeAll(async () => {
+      publicClient = await createClient(t, {
+        token_endpoint_auth_method: 'none',
+        grant_types: ['password', 'refresh_token'],
+        scope: SCOPE,
+        default_scope: SCOPE,
+      });
+      api = await createClient(t, { client_id: unique('api'), token_endpoint_auth_method: 'client_secret_post' });
+      app = await createClient(t, {
+        grant_types: ['password', 'refresh_token', 'client_credentials'],
+        scope: SCOPE,
+        default_scope: SCOPE,
+        access_token_audience: api.client_id,
+      });
+    });
+
+    const setClient = async (c: CreatedClient, body: Record<string, unknown>) => {
+      const res = await t.http.patch(`/admin/clients/${c.client_id}`).auth(await t.adminToken(), { type: 'bearer' }).send(body);
+      expect(res.status).toBe(200);
+    };
+
+    it('a public client gets 401 invalid_client, even for its own tokens (it was 200 active:true)', async () => {
+      const tokens = await login(t, publicClient, user, { token_format: 'opaque' });
+      const jwt = await login(t, publicClient, user);
+      for (const token of [tokens.access_token, tokens.refresh_token!, jwt.access_token, 'unknown']) {
+        const res = await t.http.post('/oauth2/introspect').type('form').send({ client_id: publicClient.client_id, token });
+        expect({ status: res.status, body: res.body }).toEqual({ status: 401, body: BAD_CLIENT });
+      }
+      // As an unknown client_id reads: nothing tells a public client from an unregistered one.
+      const unknown = await t.http.post('/oauth2/introspect').type('form').send({ client_id: unique('nobody'), token: jwt.access_token });
+      expect({ status: unknown.status, body: unknown.body }).toEqual({ status: 401, body: BAD_CLIENT });
+    });
+
+    it('a public client may still revoke its tokens (RFC 7009)', async () => {
+      const tokens = await login(t, publicClient, user);
+      const res = await t.http.post('/oauth2/revoke').type('form').send({ client_id: publicClient.client_id, token: tokens.refresh_token! });
+      expect(res.status).toBe(200);
+      expect((await familyOfRefresh(tokens.refresh_token!)).revoked_reason).toBe('revoked');
+    });
+
+    it('a resource server introspects the access tokens, JWT and opaque, whose aud is its client_id', async () => {
+      const jwt = await login(t, app, user);
+      expect(decodeJwt(jwt.access_token).aud).toBe(api.client_id);
+      const opaque = await login(t, app, user, { token_format: 'opaque' });
+      for (const tokens of [jwt, opaque]) {
+        const res = await introspect({ token: tokens.access_token }, api);
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ active: true, client_id: app.client_id, sub: user.id, aud: api.client_id, username: user.username, token_type: 'Bearer' });
+        // The app itself still reads its own tokens.
+        expect((await introspect({ token: tokens.access_token }, app)).body).toMatchObject({ active: true, aud: api.client_id });
+      }
+      const machine = await tokenRequest(t, { grant_type: 'client_credentials', scope: 'api:read' }, { id: app.client_id, secret: app.client_secret! });
+      expect((await introspect({ token: machine.body.access_token }, api)).body).toMatchObject({ active: true, client_id: app.client_id, sub: app.client_id, aud: api.client_id });
+    });
+
+    it('refresh tokens only by their own client, even when its access tokens name the resource server', async () => {
+      const tokens = await login(t, app, user);
+      expect((await introspect({ token: tokens.refresh_token! }, api)).body).toEqual({ active: false });
+      expect((await introspect({ token: tokens.refresh_token!, token_type_hint: 'refresh_token' }, api)).body).toEqual({ active: false });
+      expect(await active(tokens.refresh_token!, app)).toBe(true);
+    });
+
+    it('not the access tokens of other audiences: the match is exact, by client_id', async () => {
+      // By default a client's tokens have its own client_id as aud.
+      const mine = await login(t, client, user);
+      expect((await introspect({ token: mine.access_token }, api)).body).toEqual({ active: false });
+      const lookalike = await createClient(t, { grant_types: ['password'], scope: SCOPE, access_token_audience: `${api.client_id}-v2 x${api.client_id}` });
+      const tokens = await login(t, lookalike, user);
+      expect((await introspect({ token: tokens.access_token }, api)).body).toEqual({ active: false });
+    });
+
+    it('a token may name several audiences: each of them reads it, and aud is an array', async () => {
+      const several = await createClient(t, { grant_types: ['password'], scope: SCOPE, access_token_audience: `https://api.example ${api.client_id}` });
+      for (const format of ['jwt', 'opaque']) {
+        const tokens = await login(t, several, user, { token_format: format });
+        if (format === 'jwt') expect(decodeJwt(tokens.access_token).aud).toEqual(['https://api.example', api.client_id]);
+        expect((await introspect({ token: tokens.access_token }, api)).body).toMatchObject({ active: true, client_id: several.client_id, aud: ['https://api.example', api.client_id] });
+      }
+    });
+
+    it("reads inactive while the token's client is disabled, and once it is deleted", async () => {
+      const issuer = await createClient(t, { grant_types: ['password'], scope: SCOPE, access_token_audience: api.client_id });
+      const tokens = await login(t, issuer, user);
+      expect(await active(tokens.access_token, api)).toBe(true);
+      await setClient(issuer, { disabled: true });
+      expect(await active(tokens.access_token, api)).toBe(false);
+      await setClient(issuer, { disabled: false });
+      expect(await active(tokens.access_token, api)).toBe(true);
+      expect((await t.http.delete(`/admin/clients/${issuer.client_id}`).auth(await t.adminToken(), { type: 'bearer' })).status).toBe(204);
+      expect(await active(tokens.access_token, api)).toBe(false);
+    });
+
+    it('a resource server registered after a token was issued does not read it (the aud named an earlier client)', async () => {
+      const futureId = unique('future-api');
+      const issuer = await createClient(t, { grant_types: ['password'], scope: SCOPE, access_token_audience: futureId });
+      const tokens = await login(t, issuer, user);
+      t.clock.advance(60_000);
+      const future = await createClient(t, { client_id: futureId });
+      expect(await active(tokens.access_token, future)).toBe(false);
+      const fresh = await login(t, issuer, user);
+      expect(await active(fresh.access_token, future)).toBe(true);
+    });
+
+    it('a public client named in the audience still may not introspect', async () => {
+      const named = await createClient(t, { grant_types: ['password'], scope: SCOPE, access_token_audience: publicClient.client_id });
+      const tokens = await login(t, named, user);
+      const res = await t.http.post('/oauth2/introspect').type('form').send({ client_id: publicClient.client_id, token: tokens.access_token });
+      expect({ status: res.status, body: res.body }).toEqual({ status: 401, body: BAD_CLIENT });
     });
   });
 
