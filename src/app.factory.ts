@@ -92,7 +92,11 @@ export async function createApp(config: AppConfig, options: { logger?: LogLevel[
     app,
     new DocumentBuilder()
       .setTitle('Gatehouse')
-      .setDescription('OAuth 2.0 / OpenID Connect identity service: token endpoint, discovery and admin API.')
+      .setDescription(
+        'OAuth 2.0 / OpenID Connect identity service: token endpoint, discovery and admin API. Browser apps (CORS): discovery and ' +
+          'JWKS may be read from any origin; the token, UserInfo and revocation endpoints from the origins of the client the response ' +
+          'is for (its redirect_uris\' origins and allowed_cors_origins), errors included; never with credentials. See the OPTIONS operations.',
+      )
       .setVersion('0.1.0')
       .addServer(config.issuer)
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token with scope "admin" (client_credentials of an admin client)' }, 'admin')
