@@ -1,16 +1,18 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { DestinationStream } from 'pino';
+import type { DataSource } from 'typeorm';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthorizeModule } from './authorize/authorize.module';
 import { ClientsModule } from './clients/clients.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
-import { dataSourceOptions } from './database/data-source-options';
 import { DiscoveryController } from './discovery/discovery.controller';
 import { GrantsModule } from './grants/grants.module';
 import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
+import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PolicyModule } from './policy/policy.module';
 import { TokensModule } from './tokens/tokens.module';
@@ -19,14 +21,26 @@ import { TokenManagementModule } from './token-management/token-management.modul
 import { UsersModule } from './users/users.module';
 import { BootstrapService } from './bootstrap.service';
 
+/** What the application is built around: the database opened (and migrated) by openDatabase, and where logs go. */
+export interface AppRuntime {
+  dataSource: DataSource;
+  /** JSON log lines go here instead of stdout (tests capture them). */
+  logStream?: DestinationStream;
+}
+
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, runtime: AppRuntime): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl)),
+        LoggingModule.forRoot(config.logLevel, runtime.logStream),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({ ...runtime.dataSource.options, toRetry: () => false }),
+          // Already connected and migrated by openDatabase: no second connection, no retry loop.
+          dataSourceFactory: async () => runtime.dataSource,
+        }),
         AuditModule,
         KeysModule,
         TokensModule,
