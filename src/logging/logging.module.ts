@@ -10,13 +10,13 @@ import { httpLoggerOptions } from './log-options';
 @Global()
 @Module({})
 export class LoggingModule {
-  static forRoot(level: LogLevel, stream: DestinationStream | undefined = logDestination()): DynamicModule {
+  static forRoot(level: LogLevel, stream: DestinationStream = logDestination()): DynamicModule {
     const options = httpLoggerOptions(level);
     return {
       module: LoggingModule,
       imports: [
         LoggerModule.forRoot({
-          pinoHttp: stream ? [options, stream] : options,
+          pinoHttp: [options, stream],
           // Every path, including unknown ones (404s get an id and a line too).
           forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
         }),

@@ -5,7 +5,5 @@ import { baseLoggerOptions } from './log-options';
 
 /** A logger for a process that runs no Nest application (the cluster primary): same format, same redaction. */
 export function processLogger(level: LogLevel, context: string): Logger {
-  const destination = logDestination();
-  const logger = destination ? pino(baseLoggerOptions(level), destination) : pino(baseLoggerOptions(level));
-  return logger.child({ context });
+  return pino(baseLoggerOptions(level), logDestination()).child({ context });
 }
