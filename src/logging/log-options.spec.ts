@@ -30,20 +30,22 @@ describe(baseLoggerOptions.name, () => {
     expect(lines).toEqual([{ level: 'info', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), pid: process.pid, hostname: expect.any(String), context: 'Test', msg: 'hello' }]);
   });
 
-  it('redacts secrets by path, at the top level and one level down, and request headers and bodies', () => {
+  it('redacts secrets by path: at the top level, under the objects that carry them, and a body as a whole', () => {
     const { logger, lines } = capture();
-    const object: Record<string, unknown> = { req: { headers: { authorization: 'Basic YTpi', cookie: 'gh_login=x', 'user-agent': 'curl' }, body: { password: 'p' } } };
+    const object: Record<string, unknown> = { headers: { authorization: 'Basic YTpi', cookie: 'gh_login=x', 'user-agent': 'curl' }, body: { grant_type: 'password', password: 'p' } };
     for (const name of SECRET_NAMES) {
       object[name] = `top-${name}`;
-      object[`nested_${name}`] = { [name]: `nested-${name}` };
+      for (const parent of ['query', 'dto', 'client', 'user', 'details', 'credentials']) object[parent] = { ...(object[parent] as object), [name]: `${parent}-${name}`, kept: 'visible' };
     }
     logger.info(object, 'with secrets');
     const text = JSON.stringify(lines);
     for (const name of SECRET_NAMES) {
       expect(text).not.toContain(`top-${name}`);
-      expect(text).not.toContain(`nested-${name}`);
+      expect(text).not.toMatch(new RegExp(`"[a-z]+-${name}"`));
     }
-    expect(lines[0].req).toEqual({ headers: { authorization: REDACTED, cookie: REDACTED, 'user-agent': 'curl' }, body: REDACTED });
+    expect(lines[0].headers).toEqual({ authorization: REDACTED, cookie: REDACTED, 'user-agent': 'curl' });
+    expect(lines[0].body).toBe(REDACTED);
+    expect((lines[0].dto as Record<string, unknown>).kept).toBe('visible');
   });
 
   it('at warn, writes nothing for info and debug', () => {
@@ -56,6 +58,23 @@ describe(baseLoggerOptions.name, () => {
 });
 
 describe(httpLoggerOptions.name, () => {
+  it('writes of a request its id, method, redacted URL and peer only: never headers (Authorization, cookies) or body', () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino(httpLoggerOptions('info'), { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const req = {
+      id: 'r-1',
+      method: 'POST',
+      url: '/',
+      originalUrl: '/oauth2/token?code=abc',
+      headers: { authorization: 'Basic YTpi', cookie: 'gh_login=x' },
+      body: { password: 'p' },
+      socket: { remoteAddress: '127.0.0.1' },
+    };
+    logger.child({ req }).error('while serving');
+    expect(lines[0].req).toEqual({ id: 'r-1', method: 'POST', url: '/oauth2/token?code=[Redacted]', remoteAddress: '127.0.0.1' });
+    expect(lines[0]).not.toHaveProperty('headers');
+  });
+
   it('prepares request lines only when info is on', () => {
     expect(httpLoggerOptions('info').autoLogging).toBe(true);
     expect(httpLoggerOptions('trace').autoLogging).toBe(true);

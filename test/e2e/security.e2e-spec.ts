@@ -446,7 +446,7 @@ describe('Security review', () => {
       expect(requests.length).toBeGreaterThan(20);
       expect(requests).toContainEqual(expect.objectContaining({ req: expect.objectContaining({ method: 'POST', url: '/oauth2/token' }), res: { statusCode: 200 } }));
       // A request line names the request, never its headers or body.
-      for (const { req } of requests) expect(Object.keys(req as object).sort()).toEqual(['method', 'remoteAddress', 'url']);
+      for (const { req } of requests) expect(Object.keys(req as object).sort()).toEqual(['id', 'method', 'remoteAddress', 'url']);
       expect(requests).toContainEqual(expect.objectContaining({ req: expect.objectContaining({ url: '/oauth2/userinfo?access_token=[Redacted]&x-check=1' }) }));
       const logText = `${logs.text()}\n${logged.join('\n')}`;
       for (const [name, value] of Object.entries(secrets)) {

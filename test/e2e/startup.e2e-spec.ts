@@ -127,7 +127,7 @@ describe('Start-up and logs of the real process', () => {
       const entries = service.logEntries();
       expect(service.stdout.split('\n').filter(Boolean)).toHaveLength(entries.length);
       const lines = entries.filter((e) => e.msg === 'request completed');
-      expect(lines.map((e) => [e.reqId, (e.req as { url: string }).url, (e.res as { statusCode: number }).statusCode])).toEqual([
+      expect(lines.map((e) => [(e.req as { id: string }).id, (e.req as { url: string }).url, (e.res as { statusCode: number }).statusCode])).toEqual([
         ['lb-7f3a:42', '/health/live', 200],
         [replaced.headers['x-request-id'], '/health/live', 200],
         [failed.headers['x-request-id'], '/oauth2/token', 401],
@@ -139,8 +139,7 @@ describe('Start-up and logs of the real process', () => {
           time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
           pid: service.pid,
           hostname: expect.any(String),
-          reqId: expect.any(String),
-          req: { method: expect.any(String), url: expect.any(String), remoteAddress: expect.any(String) },
+          req: { id: expect.any(String), method: expect.any(String), url: expect.any(String), remoteAddress: expect.any(String) },
           res: { statusCode: expect.any(Number) },
           responseTime: expect.any(Number),
           msg: 'request completed',
