@@ -1,5 +1,4 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DestinationStream } from 'pino';
 import type { DataSource } from 'typeorm';
 import { AdminModule } from './admin/admin.module';
@@ -8,6 +7,7 @@ import { AuthorizeModule } from './authorize/authorize.module';
 import { ClientsModule } from './clients/clients.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
 import { DiscoveryController } from './discovery/discovery.controller';
 import { GrantsModule } from './grants/grants.module';
 import { HealthModule } from './health/health.module';
@@ -36,11 +36,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(config.logLevel, runtime.logStream),
-        TypeOrmModule.forRootAsync({
-          useFactory: () => ({ ...runtime.dataSource.options, toRetry: () => false }),
-          // Already connected and migrated by openDatabase: no second connection, no retry loop.
-          dataSourceFactory: async () => runtime.dataSource,
-        }),
+        DatabaseModule.forRoot(runtime.dataSource),
         AuditModule,
         KeysModule,
         TokensModule,
