@@ -1,5 +1,5 @@
 // Unit specs beside the code; e2e suites under test/e2e, run once per store: SQLite always, and
-// MariaDB/MySQL when TEST_DATABASE_URL is set (as .ci/run does).
+// MariaDB/MySQL when TEST_DATABASE_URL is set (as .ci/run does). test/galera: see below.
 const swc = [
   '@swc/jest',
   {
@@ -31,11 +31,23 @@ const e2e = (store) => ({
   setupFiles: [`<rootDir>/test/support/store-${store}.js`],
 });
 
+// The multi-primary suite (test/galera) starts a 3-node MariaDB Galera cluster of its own
+// (test/support/galera-cluster.sh). It runs with the MariaDB store: in CI always (.ci/run installs
+// galera-4), elsewhere when the Galera library is installed.
+const galera = {
+  ...common,
+  displayName: 'e2e:galera',
+  testMatch: ['<rootDir>/test/galera/**/*.e2e-spec.ts'],
+  setupFiles: ['<rootDir>/test/support/store-mysql.js'],
+};
+const galeraInstalled = () => require('node:fs').existsSync(process.env.WSREP_PROVIDER || '/usr/lib/galera/libgalera_smm.so');
+
 const projects = [
   { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
   e2e('sqlite'),
 ];
 if (process.env.TEST_DATABASE_URL) projects.push(e2e('mysql'));
+if (process.env.TEST_DATABASE_URL && (process.env.CI || galeraInstalled())) projects.push(galera);
 
 // testTimeout is a global option: Jest ignores it inside a project.
 module.exports = { projects, maxWorkers: 2, testTimeout: 60000 };

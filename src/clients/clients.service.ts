@@ -8,6 +8,7 @@ import { Clock } from '../common/clock';
 import { digestsEqual, randomToken, secretDigest } from '../common/crypto';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/errors';
+import { retryOnConflict } from '../database/retry';
 import { ADMIN_SCOPE, formatScope, parseScope, STANDARD_SCOPES } from '../oauth/scopes';
 import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
 import { TokensService } from '../tokens/tokens.service';
@@ -135,7 +136,8 @@ export class ClientsService {
       client.secretEncrypted = null;
     }
     client.updatedAt = this.clock.now();
-    await this.repo.save(client);
+    // save() is a transaction: on a multi-primary cluster it can lose to a write on another node.
+    await retryOnConflict(() => this.repo.save(client));
     await this.audit.record({ type: 'admin.client.updated', clientId, details: { by: actor, fields: Object.keys(dto) } });
     return { client, secret };
   }

@@ -97,6 +97,13 @@ describe(loadConfig.name, () => {
     expect(loadConfig({ LOG_LEVEL: 'verbose' }).logLevel).toBe('trace');
   });
 
+  it('accepts the wsrep_sync_wait option of a MariaDB DATABASE_URL (docs/operations.md)', () => {
+    for (const value of ['0', '3', '15', 'server']) {
+      const url = `mysql://root@127.0.0.1/gh?wsrep_sync_wait=${value}`;
+      expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
+    }
+  });
+
   describe('refuses a bad value with one line naming the variable', () => {
     it.each([
       ['PORT', 'abc', /PORT must be a whole number, got "abc"/],
@@ -117,6 +124,9 @@ describe(loadConfig.name, () => {
       ['DATABASE_URL', 'postgres://db/gatehouse', /DATABASE_URL has unsupported scheme "postgres:"/],
       ['DATABASE_URL', 'mysql://db.internal:3306', /DATABASE_URL must name a database/],
       ['DATABASE_URL', 'gatehouse.sqlite', /DATABASE_URL must be sqlite:<path> or mysql:/],
+      ['DATABASE_URL', 'mysql://db/gh?wsrep_sync_wait=16', /DATABASE_URL option wsrep_sync_wait must be 0-15 or "server", got "16"/],
+      ['DATABASE_URL', 'mysql://db/gh?wsrep_sync_wait=', /DATABASE_URL option wsrep_sync_wait must be 0-15/],
+      ['DATABASE_URL', 'mysql://db/gh?ssl=true', /DATABASE_URL has an unknown option "ssl" \(known: wsrep_sync_wait\)/],
       ['KEY_ENCRYPTION_SECRET', 'too-short', /KEY_ENCRYPTION_SECRET must be at least 32 characters/],
       ['BOOTSTRAP_ADMIN_CLIENT_ID', 'has space', /BOOTSTRAP_ADMIN_CLIENT_ID must be 1-128 printable ASCII/],
       ['BOOTSTRAP_ADMIN_CLIENT_ID', 'x'.repeat(129), /BOOTSTRAP_ADMIN_CLIENT_ID must be 1-128/],

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { clusterSessionOptions } from '../database/cluster-options';
 
 /** pino's levels, most severe first (SPEC §7). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -109,6 +110,11 @@ function databaseUrl(raw: string): string {
     throw new ConfigError('DATABASE_URL', `has unsupported scheme "${parsed.protocol}" (use sqlite: or mysql:)`);
   }
   if (parsed.pathname.length <= 1) throw new ConfigError('DATABASE_URL', 'must name a database, e.g. mysql://root@127.0.0.1:3306/gatehouse');
+  try {
+    clusterSessionOptions(parsed);
+  } catch (error) {
+    throw new ConfigError('DATABASE_URL', (error as Error).message.replace(/^DATABASE_URL /, ''));
+  }
   return raw;
 }
 

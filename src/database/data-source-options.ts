@@ -16,6 +16,8 @@ import { ExactIdentifierCollation1763900000000 } from './migrations/176390000000
 import { ClientSecretJwt1764000000009 } from './migrations/1764000000009-client-secret-jwt';
 import { Utf8mb4Everywhere1764000000000 } from './migrations/1764000000000-utf8mb4-everywhere';
 import { LoginThrottle1764100000000 } from './migrations/1764100000000-login-throttle';
+import { clusterAwareMysql2 } from './cluster-driver';
+import { clusterSessionOptions } from './cluster-options';
 
 export const ENTITIES = [
   Client,
@@ -41,7 +43,8 @@ export const MIGRATIONS = [
 
 /**
  * TypeORM options for a DATABASE_URL: `sqlite:<path>` (better-sqlite3, the default) or
- * `mysql://user:pass@host:port/db` (mysql2; MySQL 8 and MariaDB 10.11). Migrations run at start-up;
+ * `mysql://user:pass@host:port/db[?wsrep_sync_wait=N]` (mysql2; MySQL 8 and MariaDB 10.11, also as
+ * nodes of a multi-primary cluster: see cluster-driver.ts). Migrations run at start-up;
  * synchronize is never on.
  */
 export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
@@ -73,6 +76,7 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
   return {
     ...common,
     type: 'mysql',
+    driver: clusterAwareMysql2(clusterSessionOptions(url)),
     host: url.hostname,
     port: url.port ? Number(url.port) : 3306,
     username: decodeURIComponent(url.username),

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isTemporarilyUnavailable, isWriteConflict } from '../database/errors';
 import { OAuthError, ServerError, TemporarilyUnavailable } from './errors';
 
 const UNAVAILABLE_CODES = new Set([
@@ -27,6 +28,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (!err) return false;
   const code = err.code ?? err.driverError?.code;
   if (code && UNAVAILABLE_CODES.has(code)) return true;
+  // A write conflict still lost after the database layer ran it again (a cluster under heavy
+  // contention), or a cluster node that cannot serve: the client may try again.
+  if (isWriteConflict(error) || isTemporarilyUnavailable(error)) return true;
   return (
     err.name === 'ConnectionIsNotSetError' ||
     err.name === 'CannotExecuteNotConnectedError' ||

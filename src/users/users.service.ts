@@ -6,11 +6,23 @@ import { validationFailed } from '../admin/validation';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { isUniqueViolation } from '../database/errors';
+import { retryOnConflict } from '../database/retry';
 import { TokensService } from '../tokens/tokens.service';
 import { CreateUserDto, PasswordFlagsDto, SetPasswordDto, UpdateUserDto, UserSearchQuery } from './dto/user.dto';
 import { normalizeLogin, normalizePhone } from './identifiers';
 import { hashPassword, isImportableHash } from './passwords';
 import { PROFILE_CLAIM_NAMES, ProfileClaims, User } from './user.entity';
+
+/**
+ * What an admin change saves: the user as read, without the columns the login path changes with
+ * conditional UPDATEs of its own (failed-login counter, lock, last TOTP step). save() writes every
+ * column whose value differs from the row, so writing back the values read before would undo a
+ * failed login counted, or a TOTP code spent, meanwhile on any instance.
+ */
+function adminChanges(user: User): Partial<User> {
+  const { failedLoginCount: _count, lockedAt: _locked, totpLastStep: _step, ...changes } = user;
+  return changes;
+}
 
 @Injectable()
 export class UsersService {
@@ -97,7 +109,8 @@ export class UsersService {
       throw validationFailed({ username: ['at least one of username, email and phone_number must remain'] });
     }
     user.updatedAt = this.clock.now();
-    await this.insertOrConflict(() => this.repo.save(user));
+    // save() is a transaction: on a multi-primary cluster it can lose to a login counted on another node.
+    await this.insertOrConflict(() => retryOnConflict(() => this.repo.save(adminChanges(user))));
     // A disabled user's sessions end at once; refresh would refuse them anyway.
     if (user.disabled && !wasDisabled) await this.tokens.revokeUserFamilies(user.id, 'user_disabled');
     await this.audit.record({ type: 'admin.user.updated', userId: id, clientId: actor, details: { fields: Object.keys(dto) } });
@@ -129,7 +142,7 @@ export class UsersService {
     user.passwordChangeRequired = false;
     this.applyPasswordFlags(user, dto);
     user.updatedAt = user.passwordChangedAt;
-    await this.repo.save(user);
+    await retryOnConflict(() => this.repo.save(adminChanges(user)));
     await this.audit.record({ type: 'admin.user.password_set', userId: id, clientId: actor });
     return user;
   }

@@ -27,7 +27,7 @@ describe('Admin CLI (gatehouse-admin)', () => {
     outDir = await compiledService();
     database = await createTestDatabase();
     t = await startApp({ database });
-  }, 120_000);
+  }, 180_000);
   afterAll(() => t.close());
 
   /** Runs the compiled CLI with the app's environment; `input` goes to its standard input. */

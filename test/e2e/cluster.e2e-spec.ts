@@ -25,8 +25,9 @@ describe(`CLUSTER_WORKERS=${WORKERS} (SPEC §1)`, () => {
   let outDir: string;
 
   beforeAll(async () => {
+    // Compiling may take minutes on a loaded 2-core machine.
     outDir = await compiledService();
-  }, 60_000);
+  }, 180_000);
 
   describe('workers of one host behave as one service', () => {
     let database: TestDatabase | undefined;

@@ -87,6 +87,22 @@ describe('Several instances on one database (SPEC §1 scale-out)', () => {
     });
   });
 
+  describe('admin changes racing logins', () => {
+    it('a user updated through A while B counts their failed logins keeps every failure counted', async () => {
+      await putPolicy(a, { lockout_threshold: 100 });
+      const user = await createUser(a);
+      const admin = await a.adminToken();
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          i % 2 ? passwordLogin(b, user, `wrong-${i}`) : a.http.patch(`/admin/users/${user.id}`).auth(admin, { type: 'bearer' }).send({ name: `Name ${i}` }),
+        ),
+      );
+      expect(responses.map((r) => r.status)).toEqual(Array.from({ length: 20 }, (_, i) => (i % 2 ? 400 : 200)));
+      // The admin update writes only what it changes: it does not write back the counter it read.
+      expect(await userRow(user)).toEqual({ failed: 10, locked: false });
+    });
+  });
+
   describe('refresh rotation', () => {
     it('20 parallel refreshes of one token split over both instances: exactly one succeeds', async () => {
       const user = await createUser(a);

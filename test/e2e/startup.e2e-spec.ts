@@ -19,7 +19,7 @@ describe('Start-up and logs of the real process', () => {
 
   beforeAll(async () => {
     outDir = await compiledService();
-  }, 120_000);
+  }, 180_000);
   afterEach(async () => {
     for (const service of services.splice(0)) await service.stop();
   });

@@ -1,0 +1,96 @@
+import { CONFLICT_ATTEMPTS, conflictRetries } from './retry';
+import { prepareConnection } from './cluster-driver';
+
+type Done = (error: Error | null, result?: unknown) => void;
+const conflict = () => Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), { errno: 1213, code: 'ER_LOCK_DEADLOCK' });
+
+/** A mysql2 connection whose statements fail with the errors scripted for their SQL, in turn, and then succeed. */
+function fakeConnection(script: Record<string, Error[]> = {}) {
+  const log: string[] = [];
+  const answer = (sql: unknown, values: unknown, callback?: unknown) => {
+    const text = typeof sql === 'string' ? sql : (sql as { sql: string }).sql;
+    const done = (typeof values === 'function' ? values : callback) as Done;
+    log.push(text);
+    const error = script[text]?.shift() ?? null;
+    setImmediate(() => done(error, error ? undefined : { affectedRows: 1 }));
+  };
+  return { log, connection: { query: answer, execute: answer } };
+}
+
+function run(connection: { query: (...args: unknown[]) => unknown }, sql: string, values: unknown[] = []): Promise<unknown> {
+  return new Promise((resolve, reject) => connection.query(sql, values, (error: Error | null, result: unknown) => (error ? reject(error) : resolve(result))));
+}
+
+describe(prepareConnection.name, () => {
+  it('sets wsrep_sync_wait before anything else runs on the connection, unless told to leave the server\'s', () => {
+    const { log, connection } = fakeConnection();
+    prepareConnection(connection, { wsrepSyncWait: 3 });
+    expect(log).toEqual(['SET SESSION wsrep_sync_wait = 3']);
+    const other = fakeConnection();
+    prepareConnection(other.connection, { wsrepSyncWait: null });
+    expect(other.log).toEqual([]);
+  });
+
+  it('runs an autocommit statement that lost a write conflict again, and answers with the run that succeeded', async () => {
+    const update = 'UPDATE codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL';
+    const { log, connection } = fakeConnection({ [update]: [conflict(), conflict()] });
+    prepareConnection(connection, { wsrepSyncWait: null });
+    const before = conflictRetries.statement;
+    await expect(run(connection, update, [1, 'h'])).resolves.toEqual({ affectedRows: 1 });
+    expect(log).toEqual([update, update, update]);
+    expect(conflictRetries.statement - before).toBe(2);
+  });
+
+  it('does the same for prepared statements (execute) and for the (sql, callback) form', async () => {
+    const insert = 'INSERT INTO used_jtis (key_hash, expires_at) VALUES (?, ?)';
+    const { log, connection } = fakeConnection({ [insert]: [conflict()] });
+    prepareConnection(connection, { wsrepSyncWait: null });
+    await new Promise<void>((resolve, reject) => connection.execute(insert, ['k', 1], (error: Error | null) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) => connection.query('SELECT 1', (error: Error | null) => (error ? reject(error) : resolve())));
+    expect(log).toEqual([insert, insert, 'SELECT 1']);
+  });
+
+  it('gives up after CONFLICT_ATTEMPTS runs, and never runs a statement again after another error', async () => {
+    const update = 'UPDATE users SET failed_login_count = failed_login_count + 1 WHERE id = ?';
+    const { log, connection } = fakeConnection({
+      [update]: Array.from({ length: CONFLICT_ATTEMPTS + 1 }, conflict),
+      'INSERT INTO users (id) VALUES (?)': [Object.assign(new Error('Duplicate entry'), { errno: 1062 })],
+    });
+    prepareConnection(connection, { wsrepSyncWait: null });
+    await expect(run(connection, update, ['u'])).rejects.toMatchObject({ errno: 1213 });
+    expect(log.filter((sql) => sql === update)).toHaveLength(CONFLICT_ATTEMPTS);
+    await expect(run(connection, 'INSERT INTO users (id) VALUES (?)', ['u'])).rejects.toMatchObject({ errno: 1062 });
+    expect(log.filter((sql) => sql.startsWith('INSERT'))).toHaveLength(1);
+  });
+
+  it('never runs a statement of a transaction again, nor its COMMIT: the whole transaction was rolled back', async () => {
+    const update = 'UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL';
+    const { log, connection } = fakeConnection({ [update]: [conflict()], COMMIT: [conflict()] });
+    prepareConnection(connection, { wsrepSyncWait: null });
+
+    await run(connection, 'START TRANSACTION');
+    await expect(run(connection, update, [1, 'h'])).rejects.toMatchObject({ errno: 1213 });
+    await run(connection, 'ROLLBACK');
+    await run(connection, 'START TRANSACTION');
+    await run(connection, update, [1, 'h']);
+    await expect(run(connection, 'COMMIT')).rejects.toMatchObject({ errno: 1213 });
+    expect(log).toEqual(['START TRANSACTION', update, 'ROLLBACK', 'START TRANSACTION', update, 'COMMIT']);
+
+    // Back in autocommit, a conflict is run again.
+    const after = fakeConnection({ [update]: [conflict()] });
+    prepareConnection(after.connection, { wsrepSyncWait: null });
+    await run(after.connection, 'BEGIN');
+    await run(after.connection, 'COMMIT');
+    await run(after.connection, update, [1, 'h']);
+    expect(after.log).toEqual(['BEGIN', 'COMMIT', update, update]);
+  });
+
+  it('treats SET autocommit = 0 as the start of a transaction', async () => {
+    const update = 'UPDATE policy SET lockout_threshold = 3 WHERE id = 1';
+    const { log, connection } = fakeConnection({ [update]: [conflict()] });
+    prepareConnection(connection, { wsrepSyncWait: null });
+    await run(connection, 'SET autocommit = 0');
+    await expect(run(connection, update)).rejects.toMatchObject({ errno: 1213 });
+    expect(log).toEqual(['SET autocommit = 0', update]);
+  });
+});

@@ -1,0 +1,94 @@
+import { Logger } from '@nestjs/common';
+import * as mysql2 from 'mysql2';
+import type { ClusterSessionOptions } from './cluster-options';
+import { isWriteConflict, MYSQL_ERRNO, mysqlErrno } from './errors';
+import { CONFLICT_ATTEMPTS, conflictBackoffMs, conflictRetries } from './retry';
+
+type Callback = (error: Error | null, ...results: unknown[]) => void;
+type QueryMethod = (sql: unknown, values?: unknown, callback?: unknown) => unknown;
+interface DriverConnection {
+  query: QueryMethod;
+  execute: QueryMethod;
+}
+
+const logger = new Logger('Database');
+let reportedSyncWaitFailure = false;
+
+/** The SQL text of a query argument: a string, or mysql2's `{ sql, ... }` options. */
+function sqlText(sql: unknown): string | undefined {
+  if (typeof sql === 'string') return sql;
+  const text = (sql as { sql?: unknown } | null)?.sql;
+  return typeof text === 'string' ? text : undefined;
+}
+
+const BEGINS = /^\s*(START\s+TRANSACTION|BEGIN|XA\s+START)\b|^\s*SET\s+(SESSION\s+|@@SESSION\.|@@)?autocommit\s*=\s*(0|OFF|FALSE)\b/i;
+const ENDS = /^\s*(COMMIT|ROLLBACK(?!\s+TO\b)|XA\s+(COMMIT|ROLLBACK))\b|^\s*SET\s+(SESSION\s+|@@SESSION\.|@@)?autocommit\s*=\s*(1|ON|TRUE)\b/i;
+const TRANSACTION_CONTROL = /^\s*(START|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|XA|SET)\b/i;
+
+/**
+ * Prepares a new pool connection for a multi-primary cluster: the session's wsrep_sync_wait, and
+ * statements that lose a write conflict run again.
+ *
+ * A statement run outside a transaction (autocommit) that fails with a write conflict was rolled
+ * back whole: nothing of it happened. It is run again, after a short pause, on the same connection,
+ * where with wsrep_sync_wait it sees the write that won, so a conditional UPDATE that lost now
+ * reports 0 rows instead of an error. (The server's own wsrep_retry_autocommit does the same, but
+ * only as often as the operator configured, and without the pause.)
+ *
+ * Inside a transaction nothing is run again here: the server has rolled back the whole transaction,
+ * so only the whole transaction can be run again (retry.ts `inTransaction`). Transactions are
+ * recognised by the statements that begin and end them, which is how TypeORM and mysql2 run them.
+ */
+export function prepareConnection(connection: DriverConnection, session: ClusterSessionOptions): void {
+  if (session.wsrepSyncWait !== null) {
+    // Queued before any statement of the connection's first user. MySQL has no such variable
+    // (1193): nothing to set there. MariaDB without Galera ignores it.
+    connection.query(`SET SESSION wsrep_sync_wait = ${session.wsrepSyncWait}`, (error: Error | null) => {
+      if (!error || mysqlErrno(error) === MYSQL_ERRNO.UNKNOWN_SYSTEM_VARIABLE || reportedSyncWaitFailure) return;
+      reportedSyncWaitFailure = true;
+      logger.warn(`Could not set wsrep_sync_wait: ${error.message}`);
+    });
+  }
+  let inTransaction = false;
+  for (const method of ['query', 'execute'] as const) {
+    const original = connection[method].bind(connection) as QueryMethod;
+    connection[method] = (sql: unknown, values?: unknown, callback?: unknown): unknown => {
+      const text = sqlText(sql);
+      if (text !== undefined && BEGINS.test(text)) inTransaction = true;
+      else if (text !== undefined && ENDS.test(text)) inTransaction = false;
+      const done = (typeof values === 'function' ? values : callback) as Callback | undefined;
+      // Streams (no callback), prepared Query objects, transaction control and statements inside a
+      // transaction go through untouched.
+      if (!done || text === undefined || inTransaction || TRANSACTION_CONTROL.test(text)) return original(sql, values, callback);
+      const args = typeof values === 'function' ? [] : [values];
+      let attempt = 1;
+      const run = (): unknown =>
+        original(sql, ...args, (error: Error | null, ...results: unknown[]) => {
+          if (error && isWriteConflict(error) && attempt < CONFLICT_ATTEMPTS && !inTransaction) {
+            attempt++;
+            conflictRetries.statement++;
+            setTimeout(run, conflictBackoffMs(attempt));
+            return;
+          }
+          done(error, ...results);
+        });
+      return run();
+    };
+  }
+}
+
+/**
+ * mysql2 as TypeORM's MySQL driver uses it (its `driver` option), with every pool connection
+ * prepared for a multi-primary cluster (prepareConnection). On a single server it changes nothing
+ * but this: a statement that deadlocks is run again instead of failing the request.
+ */
+export function clusterAwareMysql2(session: ClusterSessionOptions): typeof mysql2 {
+  const createPool = (config: mysql2.PoolOptions) => {
+    const pool = mysql2.createPool(config);
+    // Emitted for each new connection before it is handed to whoever asked for it.
+    pool.on('connection', (connection) => prepareConnection(connection as unknown as DriverConnection, session));
+    return pool;
+  };
+  // Everything else is mysql2's own (defined, not assigned: a module namespace has only getters).
+  return Object.create(mysql2, { createPool: { value: createPool, enumerable: true } }) as typeof mysql2;
+}
