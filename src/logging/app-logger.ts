@@ -17,4 +17,12 @@ export class AppLogger extends Logger {
     // precede the failure. Our "Listening on port" line, logged once listening, replaces it.
     super.debug(message === 'Nest application successfully started' ? 'Nest application initialized' : message, ...optionalParams);
   }
+
+  override error(message: unknown, ...optionalParams: unknown[]): void {
+    // Nest logs a failed listen (port in use, no permission) before it rejects; main.ts reports it
+    // in one line naming PORT, so Nest's own line is only for debugging.
+    const context = optionalParams[optionalParams.length - 1];
+    if (context === 'NestApplication' && typeof message === 'string' && /^Error: listen E[A-Z]+/.test(message)) return super.debug(message, ...optionalParams);
+    super.error(message, ...optionalParams);
+  }
 }

@@ -307,6 +307,9 @@ describe('Start-up and logs of the real process', () => {
         // Debug shows Nest's route mapping; nothing says the application started or listens.
         expect(entries).toContainEqual(expect.objectContaining({ level: 'debug', context: 'RouterExplorer', msg: 'Mapped {/oauth2/token, POST} route' }));
         expect(service.output).not.toMatch(/successfully started|Listening on port/);
+        // Nest's own report of the failed listen is debug: the one line on stderr says it all.
+        expect(entries.filter((e) => e.level !== 'debug' && e.level !== 'trace' && e.level !== 'info')).toEqual([]);
+        expect(entries).toContainEqual(expect.objectContaining({ level: 'debug', context: 'NestApplication', msg: expect.stringMatching(/^Error: listen EADDRINUSE/) }));
       });
     });
   });
