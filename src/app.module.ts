@@ -1,9 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import type { DestinationStream } from 'pino';
 import type { DataSource } from 'typeorm';
+import { AdminGuard } from './admin/admin.guard';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthorizeModule } from './authorize/authorize.module';
+import { ClientAuthModule } from './client-auth/client-auth.module';
 import { ClientsModule } from './clients/clients.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -15,6 +18,8 @@ import { KeysModule } from './keys/keys.module';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PolicyModule } from './policy/policy.module';
+import { PurgeModule } from './purge/purge.module';
+import { SessionsModule } from './sessions/sessions.module';
 import { TokensModule } from './tokens/tokens.module';
 import { UserInfoModule } from './userinfo/userinfo.module';
 import { TokenManagementModule } from './token-management/token-management.module';
@@ -39,10 +44,12 @@ export class AppModule {
         DatabaseModule.forRoot(runtime.dataSource),
         AuditModule,
         KeysModule,
+        SessionsModule,
         TokensModule,
         PolicyModule,
         UsersModule,
         ClientsModule,
+        ClientAuthModule,
         GrantsModule,
         UserInfoModule,
         TokenManagementModule,
@@ -50,9 +57,12 @@ export class AppModule {
         AdminModule,
         HealthModule,
         MetricsModule,
+        PurgeModule,
       ],
       controllers: [DiscoveryController],
-      providers: [BootstrapService],
+      // The admin API's one guard, global; registered here, where the tokens and clients it checks
+      // with are both in reach, so that the admin folder depends on neither module.
+      providers: [BootstrapService, { provide: APP_GUARD, useClass: AdminGuard }],
     };
   }
 }

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { Logger } from '@nestjs/common';
-import { adminSecretBox } from './admin-secret-notice';
+import { adminSecretBox } from './cli/admin-secret-notice';
 import { createApp } from './app.factory';
 import { BootstrapService } from './bootstrap.service';
 import { AppConfig, loadConfig } from './config/app-config';

@@ -1,9 +1,8 @@
-import { Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditService } from '../audit/audit.service';
 import { KeysService } from '../keys/keys.service';
-import type { BearerRequest } from '../tokens/bearer-token.guard';
-import { AdminOnly } from './admin-only.decorator';
+import { AdminActor, AdminOnly } from './admin-only.decorator';
 
 @ApiTags('Admin: keys')
 @AdminOnly()
@@ -18,9 +17,9 @@ export class AdminKeysController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Make new signing keys current; the previous ones stay in the JWKS until their tokens expire' })
   @ApiOkResponse({ description: '{"kids": [new key ids]}' })
-  async rotate(@Req() req: BearerRequest): Promise<{ kids: string[] }> {
+  async rotate(@AdminActor() actor: string | undefined): Promise<{ kids: string[] }> {
     const result = await this.keys.rotate();
-    await this.audit.record({ type: 'admin.keys.rotated', clientId: req.accessToken?.clientId, details: result });
+    await this.audit.record({ type: 'admin.keys.rotated', clientId: actor, details: result });
     return result;
   }
 }

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { Client } from '../clients/client.entity';
 import { ClientsService } from '../clients/clients.service';
 import { isAllowedRedirectUri } from '../clients/redirect-uri';
-import { resolveScope } from '../grants/scope';
-import { PKCE_METHODS, PKCE_VALUE, type PkceMethod } from '../grants/pkce';
+import { resolveScope } from '../oauth/scopes';
+import { PKCE_METHODS, PKCE_VALUE, type PkceMethod } from '../oauth/pkce';
 import { OAuthError } from '../oauth/errors';
 
 /**

@@ -13,14 +13,13 @@ import {
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
 import { mediaType } from '../oauth/form';
 import { collectParams } from './authorization-request';
 import { AuthorizePageFilter } from './authorize-page.filter';
 import { AuthorizeInput, AuthorizeOutcome, AuthorizeService } from './authorize.service';
 import { sendPage, sendRedirect } from './html-response';
 import { errorPage } from './pages';
-
-export const AUTHORIZE_PATHS = ['oauth2/authorize', 'oidc/auth'];
 
 const REQUEST_PARAMETERS: { name: string; required?: boolean; description: string; enum?: string[] }[] = [
   { name: 'response_type', required: true, description: 'Only `code`', enum: ['code'] },
@@ -47,12 +46,13 @@ const REDIRECT =
 
 /** RFC 6749 §3.1 / OIDC Core §3.1.2.1: GET and POST (form-serialized) authorization requests. */
 @ApiTags('OAuth 2.0')
+@ApiOtherMethodsRefused(OAUTH_ENDPOINTS.authorization)
 @Controller()
 @UseFilters(AuthorizePageFilter)
 export class AuthorizeController {
   constructor(private readonly authorize: AuthorizeService) {}
 
-  @Get(AUTHORIZE_PATHS)
+  @Get(OAUTH_ENDPOINTS.authorization.paths)
   @ApiOperation({ summary: 'Authorization endpoint (RFC 6749 §4.1, OIDC Core §3.1.2): shows the login page' })
   @ApiAuthorizationQuery()
   @ApiProduces('text/html')
@@ -63,7 +63,7 @@ export class AuthorizeController {
     this.send(reply, 'GET', await this.authorize.handle(this.input(req, 'GET', req.query)));
   }
 
-  @Post(AUTHORIZE_PATHS)
+  @Post(OAUTH_ENDPOINTS.authorization.paths)
   @ApiOperation({
     summary: 'Authorization request by POST, and the login form submission',
     description:
@@ -106,7 +106,7 @@ export class AuthorizeController {
     return {
       method,
       params: collectParams(source),
-      path: req.url.split('?')[0].includes('/oidc/auth') ? 'oidc/auth' : 'oauth2/authorize',
+      path: OAUTH_ENDPOINTS.authorization.paths.find((path) => req.routeOptions.url === `/${path}`) ?? OAUTH_ENDPOINTS.authorization.paths[0],
       browserId: this.authorize.browserId(req),
       ip: req.ip,
     };

@@ -24,7 +24,7 @@ export interface AuthorizeInput {
   method: 'GET' | 'POST';
   params: RequestParams;
   /** The alias the request came in on, so the form posts back to it. */
-  path: 'oauth2/authorize' | 'oidc/auth';
+  path: string;
   browserId: string | null;
   ip: string;
 }

@@ -6,7 +6,6 @@ import { AppConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
 import { DatabaseModule } from '../database/database.module';
 import { KeysModule } from '../keys/keys.module';
-import { PolicyModule } from '../policy/policy.module';
 import { UsersModule } from '../users/users.module';
 
 /**
@@ -18,7 +17,7 @@ export class AdminCliModule {
   static forRoot(config: AppConfig, dataSource: DataSource): DynamicModule {
     return {
       module: AdminCliModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), AuditModule, ClientsModule, UsersModule, KeysModule, PolicyModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), AuditModule, ClientsModule, UsersModule, KeysModule],
     };
   }
 }

@@ -3,20 +3,16 @@ import { parseArgs } from 'node:util';
 import type { DataSource } from 'typeorm';
 import { adminValidationPipe } from '../admin/validation';
 import { AuditService } from '../audit/audit.service';
-import { adminSecretBox } from '../admin-secret-notice';
 import { toClientResponse } from '../clients/client.mapper';
 import { ClientsService } from '../clients/clients.service';
 import { CreateClientDto } from '../clients/dto/client.dto';
-import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { KeysService } from '../keys/keys.service';
-import { isLocked } from '../policy/lockout.check';
-import { PolicyService } from '../policy/policy.service';
 import { CreateUserDto, SetPasswordDto } from '../users/dto/user.dto';
 import type { User } from '../users/user.entity';
-import { toUserResponse } from '../users/user.mapper';
 import { UsersService } from '../users/users.service';
 import { CliError, UsageError } from './cli-error';
+import { adminSecretBox } from './admin-secret-notice';
 import { formatRecord, formatTable } from './output';
 
 /** What a command runs with: the services of the admin API, in a Nest application context. */
@@ -87,24 +83,15 @@ async function passwordFrom(context: CommandContext, values: Record<string, unkn
   return password;
 }
 
-/** A user by id, or by exact username, email or phone number (case-insensitive, as they are unique). */
+/** A user by id, or by username, email or phone number, found as the password login finds it. */
 async function findUser(context: CommandContext, ref: string): Promise<User> {
   const users = context.get(UsersService);
-  const byId = await users.findById(ref);
-  if (byId) return byId;
-  const wanted = ref.toLowerCase();
-  const matches = (await users.search({ search: ref.slice(0, 255), limit: 200 })).filter((u) =>
-    [u.username, u.email, u.phoneNumber].some((value) => value?.toLowerCase() === wanted),
-  );
-  if (matches.length === 1) return matches[0];
-  if (matches.length === 0) throw new CliError(`no user has the id, username, email or phone number "${ref}"`);
-  throw new CliError(`"${ref}" names several users (${matches.map((u) => u.id).join(', ')}): give the id`);
+  const user = (await users.findById(ref)) ?? (await users.findByLogin({ kind: 'username', value: ref }));
+  if (!user) throw new CliError(`no user has the id, username, email or phone number "${ref}"`);
+  return user;
 }
 
-async function userResponse(context: CommandContext, user: User) {
-  const policy = await context.get(PolicyService).get();
-  return toUserResponse(user, isLocked(user, policy, context.get(Clock).nowMs()));
-}
+const userResponse = (context: CommandContext, user: User) => context.get(UsersService).toResponse(user);
 
 const USER_ARGUMENT = { name: 'user', description: 'the user\'s id, or its username, email or phone number' };
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -9,8 +9,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { AdminOnly } from '../admin/admin-only.decorator';
-import type { BearerRequest } from '../tokens/bearer-token.guard';
+import { AdminActor, AdminOnly } from '../admin/admin-only.decorator';
 import { toClientResponse } from './client.mapper';
 import { ClientsService } from './clients.service';
 import { ClientResponseDto, ClientSecretResponseDto, CreateClientDto, UpdateClientDto } from './dto/client.dto';
@@ -26,8 +25,8 @@ export class AdminClientsController {
   @ApiCreatedResponse({ type: ClientResponseDto })
   @ApiBadRequestResponse({ description: 'Validation failed; `fields` names each bad field' })
   @ApiConflictResponse({ description: 'client_id already exists' })
-  async create(@Body() dto: CreateClientDto, @Req() req: BearerRequest): Promise<ClientResponseDto> {
-    const { client, secret } = await this.clients.create(dto, req.accessToken?.clientId);
+  async create(@Body() dto: CreateClientDto, @AdminActor() actor: string | undefined): Promise<ClientResponseDto> {
+    const { client, secret } = await this.clients.create(dto, actor);
     return toClientResponse(client, secret);
   }
 
@@ -50,8 +49,8 @@ export class AdminClientsController {
   @ApiOperation({ summary: 'Change a client; a public client made confidential gets a secret, returned once' })
   @ApiOkResponse({ type: ClientResponseDto })
   @ApiNotFoundResponse()
-  async update(@Param('client_id') clientId: string, @Body() dto: UpdateClientDto, @Req() req: BearerRequest): Promise<ClientResponseDto> {
-    const { client, secret } = await this.clients.update(clientId, dto, req.accessToken?.clientId);
+  async update(@Param('client_id') clientId: string, @Body() dto: UpdateClientDto, @AdminActor() actor: string | undefined): Promise<ClientResponseDto> {
+    const { client, secret } = await this.clients.update(clientId, dto, actor);
     return toClientResponse(client, secret);
   }
 
@@ -63,8 +62,8 @@ export class AdminClientsController {
   })
   @ApiNoContentResponse()
   @ApiNotFoundResponse()
-  async remove(@Param('client_id') clientId: string, @Req() req: BearerRequest): Promise<void> {
-    await this.clients.remove(clientId, req.accessToken?.clientId);
+  async remove(@Param('client_id') clientId: string, @AdminActor() actor: string | undefined): Promise<void> {
+    await this.clients.remove(clientId, actor);
   }
 
   @Post(':client_id/secret')
@@ -72,7 +71,7 @@ export class AdminClientsController {
   @ApiOperation({ summary: 'Rotate the client secret; the new one is returned only here' })
   @ApiOkResponse({ type: ClientSecretResponseDto })
   @ApiNotFoundResponse()
-  async rotateSecret(@Param('client_id') clientId: string, @Req() req: BearerRequest): Promise<ClientSecretResponseDto> {
-    return { client_id: clientId, client_secret: await this.clients.rotateSecret(clientId, req.accessToken?.clientId) };
+  async rotateSecret(@Param('client_id') clientId: string, @AdminActor() actor: string | undefined): Promise<ClientSecretResponseDto> {
+    return { client_id: clientId, client_secret: await this.clients.rotateSecret(clientId, actor) };
   }
 }

@@ -1,6 +1,8 @@
 import type { JWK } from 'jose';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { epochMs } from '../database/epoch.transformer';
+import type { GrantType } from '../oauth/grant-types';
+import type { AccessTokenFormat } from '../tokens/access-tokens.service';
 
 export const TOKEN_ENDPOINT_AUTH_METHODS = [
   'client_secret_basic',
@@ -16,10 +18,6 @@ export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[numbe
 /** The methods that authenticate with a client secret; clients of the others have none. */
 export const SECRET_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
 
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'password', 'client_credentials'] as const;
-export type GrantType = (typeof GRANT_TYPES)[number];
-
-export type AccessTokenFormat = 'jwt' | 'opaque';
 
 /** Clock difference between instances tolerated by Client.predates. */
 const REGISTRATION_CLOCK_SKEW_SECONDS = 5;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import type { AdminClients } from '../admin/admin-clients';
 import { validationFailed, type FieldErrors } from '../admin/validation';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
@@ -10,9 +11,10 @@ import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/errors';
 import { retryOnConflict } from '../database/retry';
 import { ADMIN_SCOPE, formatScope, parseScope, STANDARD_SCOPES } from '../oauth/scopes';
+import { TokenFamiliesService } from '../sessions/token-families.service';
+import { AccessTokensService } from '../tokens/access-tokens.service';
 import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
-import { TokensService } from '../tokens/tokens.service';
-import { parseDistinguishedName } from './auth/distinguished-name';
+import { parseDistinguishedName } from './distinguished-name';
 import { Client } from './client.entity';
 import { ClientSecretSealer } from './client-secret-sealer';
 import { CreateClientDto, UpdateClientDto } from './dto/client.dto';
@@ -35,7 +37,7 @@ const isAdminClient = (client: Pick<Client, 'grantTypes' | 'scope'>) =>
 const DUMMY_DIGEST = 'f'.repeat(64);
 
 @Injectable()
-export class ClientsService {
+export class ClientsService implements AdminClients {
   private readonly logger = new Logger(ClientsService.name);
 
   constructor(
@@ -43,7 +45,8 @@ export class ClientsService {
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly audit: AuditService,
-    private readonly tokens: TokensService,
+    private readonly families: TokenFamiliesService,
+    private readonly accessTokens: AccessTokensService,
     private readonly codes: AuthorizationCodesService,
     private readonly sealer: ClientSecretSealer,
   ) {}
@@ -56,6 +59,12 @@ export class ClientsService {
     if (clientId.length === 0 || clientId.length > 128) return null;
     const client = await this.repo.findOne({ where: { clientId } });
     return client?.clientId === clientId ? client : null;
+  }
+
+  /** The admin API's check of the client of an admin token (see AdminGuard). */
+  async isAdminClient(clientId: string, tokenIssuedAt: number): Promise<boolean> {
+    const client = await this.findById(clientId);
+    return !!client && !client.disabled && client.allowedScopes().has(ADMIN_SCOPE) && !client.predates(tokenIssuedAt);
   }
 
   /** Constant-time check of a presented secret; false for a missing client or a public one. */
@@ -147,12 +156,13 @@ export class ClientsService {
     const result = await this.repo.delete({ clientId: client.clientId });
     if (!result.affected) throw new NotFoundException(`Client "${clientId}" not found`);
     // Its sessions, tokens and codes go with it: a client registered later under this client_id inherits none of them.
-    const ended = await this.tokens.endClientSessions(client.clientId, 'client_deleted');
+    const families = await this.families.endForClient(client.clientId, 'client_deleted');
+    const accessTokens = await this.accessTokens.revokeForClient(client.clientId);
     const codes = await this.codes.discardForClient(client.clientId);
     await this.audit.record({
       type: 'admin.client.deleted',
       clientId,
-      details: { by: actor, ended_sessions: ended.families, revoked_access_tokens: ended.accessTokens, discarded_codes: codes },
+      details: { by: actor, ended_sessions: families, revoked_access_tokens: accessTokens, discarded_codes: codes },
     });
   }
 

@@ -8,7 +8,7 @@ import { Policy } from '../policy/policy.entity';
 import { AccessToken } from '../tokens/access-token.entity';
 import { AuthorizationCode } from '../tokens/authorization-code.entity';
 import { RefreshToken } from '../tokens/refresh-token.entity';
-import { TokenFamily } from '../tokens/token-family.entity';
+import { TokenFamily } from '../sessions/token-family.entity';
 import { UsedJti } from '../tokens/used-jti.entity';
 import { User } from '../users/user.entity';
 import { InitialSchema1763850000000 } from './migrations/1763850000000-initial-schema';

@@ -1,9 +1,10 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CLIENT_ASSERTION_SIGNING_ALGS, supportedClientAuthMethods } from '../clients/auth/client-auth-methods';
+import { CLIENT_ASSERTION_SIGNING_ALGS, supportedClientAuthMethods } from '../client-auth/client-auth-methods';
 import { AppConfig } from '../config/app-config';
 import { GrantRegistry } from '../grants/grant-registry';
 import { SIGNING_ALGS } from '../keys/keys.service';
+import { ApiOtherMethodsRefused, endpointUrl, OAUTH_ENDPOINTS } from '../oauth/endpoints';
 import { STANDARD_SCOPES } from '../oauth/scopes';
 import { CLAIMS_BY_SCOPE, ID_TOKEN_CLAIMS } from '../users/claims';
 
@@ -12,14 +13,15 @@ import { CLAIMS_BY_SCOPE, ID_TOKEN_CLAIMS } from '../users/claims';
  * from the grant registry, endpoints from `endpoints` below.
  */
 @ApiTags('OpenID Connect')
-@Controller('.well-known')
+@ApiOtherMethodsRefused(OAUTH_ENDPOINTS.discovery)
+@Controller()
 export class DiscoveryController {
   constructor(
     private readonly config: AppConfig,
     private readonly grants: GrantRegistry,
   ) {}
 
-  @Get(['openid-configuration', 'oauth-authorization-server'])
+  @Get(OAUTH_ENDPOINTS.discovery.paths)
   @Header('Cache-Control', 'public, max-age=300')
   @ApiOperation({ summary: 'Discovery metadata (OIDC Discovery 1.0, RFC 8414)' })
   @ApiOkResponse({ description: 'Provider metadata' })
@@ -28,10 +30,10 @@ export class DiscoveryController {
     const authMethods = supportedClientAuthMethods(this.config);
     return {
       issuer,
-      authorization_endpoint: `${issuer}/oauth2/authorize`,
-      token_endpoint: `${issuer}/oauth2/token`,
-      jwks_uri: `${issuer}/oauth2/jwks`,
-      userinfo_endpoint: `${issuer}/oauth2/userinfo`,
+      authorization_endpoint: endpointUrl(issuer, OAUTH_ENDPOINTS.authorization),
+      token_endpoint: endpointUrl(issuer, OAUTH_ENDPOINTS.token),
+      jwks_uri: endpointUrl(issuer, OAUTH_ENDPOINTS.jwks),
+      userinfo_endpoint: endpointUrl(issuer, OAUTH_ENDPOINTS.userinfo),
       grant_types_supported: this.grants.grantTypes,
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
@@ -46,10 +48,10 @@ export class DiscoveryController {
       id_token_signing_alg_values_supported: [...SIGNING_ALGS],
       claims_supported: [...ID_TOKEN_CLAIMS, ...new Set(Object.values(CLAIMS_BY_SCOPE).flat())],
       service_documentation: `${issuer}/docs`,
-      introspection_endpoint: `${issuer}/oauth2/introspect`,
+      introspection_endpoint: endpointUrl(issuer, OAUTH_ENDPOINTS.introspection),
       introspection_endpoint_auth_methods_supported: authMethods,
       introspection_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_SIGNING_ALGS,
-      revocation_endpoint: `${issuer}/oauth2/revoke`,
+      revocation_endpoint: endpointUrl(issuer, OAUTH_ENDPOINTS.revocation),
       revocation_endpoint_auth_methods_supported: authMethods,
       revocation_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_SIGNING_ALGS,
     };

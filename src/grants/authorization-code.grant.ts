@@ -1,21 +1,29 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import type { Client } from '../clients/client.entity';
-import { Clock } from '../common/clock';
-import { InvalidGrant, InvalidRequest } from '../oauth/errors';
-import type { OAuthParams } from '../oauth/form';
+import { InvalidGrant } from '../oauth/errors';
 import { parseScope } from '../oauth/scopes';
-import { isLocked } from '../policy/lockout.check';
 import { PolicyService } from '../policy/policy.service';
 import type { AuthorizationCode } from '../tokens/authorization-code.entity';
 import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
-import { TokenResponse, TokensService } from '../tokens/tokens.service';
+import { TokenFamiliesService } from '../sessions/token-families.service';
 import { UsersService } from '../users/users.service';
-import { GrantHandler, TokenRequest } from './grant-handler';
+import type { GrantHandler, TokenRequest } from './grant-handler';
+import { optionalString, requiredString } from './grant-parameters';
+import { ISSUE_OPTIONS } from './issue-options';
 import { LoginTokenIssuer } from './login-token.issuer';
-import { pkceVerifies } from './pkce';
+import { pkceVerifies } from '../oauth/pkce';
+import type { TokenResponse } from './token-response';
 
 const INVALID_CODE = 'Invalid authorization code';
+
+const PARAMETERS = {
+  code: requiredString('code', 'The authorization code'),
+  // The seeds document redirect_uri as required on every code exchange (see the README).
+  redirectUri: requiredString('redirect_uri', 'The redirect_uri of the authorization request, exactly'),
+  codeVerifier: optionalString('code_verifier', 'RFC 7636 PKCE verifier; required when the authorization request had a code_challenge'),
+  issue: ISSUE_OPTIONS,
+};
 
 /**
  * RFC 6749 §4.1.3 with RFC 7636 PKCE (SPEC §3.4). The checks of the code's bindings (client,
@@ -25,30 +33,25 @@ const INVALID_CODE = 'Invalid authorization code';
  * redemption started.
  */
 @Injectable()
-export class AuthorizationCodeGrant implements GrantHandler {
-  readonly grantType = 'authorization_code' as const;
-  readonly parameters = ['code', 'redirect_uri', 'code_verifier', 'token_format', 'refresh_expiry', 'max_exchange_period'] as const;
+export class AuthorizationCodeGrant implements GrantHandler<typeof PARAMETERS> {
+  static readonly grantType = 'authorization_code';
+  static readonly parameters = PARAMETERS;
 
   constructor(
     private readonly codes: AuthorizationCodesService,
-    private readonly tokens: TokensService,
+    private readonly families: TokenFamiliesService,
     private readonly users: UsersService,
     private readonly policies: PolicyService,
     private readonly issuer: LoginTokenIssuer,
     private readonly audit: AuditService,
-    private readonly clock: Clock,
   ) {}
 
-  async handle({ params, client, ip }: TokenRequest): Promise<TokenResponse> {
-    if (params.code === undefined) throw new InvalidRequest('code is required');
-    // The seeds document redirect_uri as required on every code exchange (see the README).
-    if (params.redirect_uri === undefined) throw new InvalidRequest('redirect_uri is required');
-
+  async handle({ params, client, ip }: TokenRequest<typeof PARAMETERS>): Promise<TokenResponse> {
     const code = await this.codes.find(params.code);
     // A code of another client reads like an unknown one (RFC 6749 §4.1.3).
     if (!code || code.clientId !== client.clientId) throw new InvalidGrant(INVALID_CODE);
-    if (params.redirect_uri !== code.redirectUri) throw new InvalidGrant('redirect_uri does not match the authorization request');
-    this.checkPkce(code, client, params);
+    if (params.redirectUri !== code.redirectUri) throw new InvalidGrant('redirect_uri does not match the authorization request');
+    this.checkPkce(code, client, params.codeVerifier);
 
     if (!(await this.codes.consume(code.codeHash))) {
       if (code.consumedAt || (await this.codes.isConsumed(code.codeHash))) await this.replayed(code, ip);
@@ -57,29 +60,28 @@ export class AuthorizationCodeGrant implements GrantHandler {
 
     const user = await this.users.findById(code.userId);
     if (!user) throw new InvalidGrant(INVALID_CODE);
-    if (user.disabled) throw new InvalidGrant('User is disabled', 'USER_DISABLED');
-    if (isLocked(user, await this.policies.get(), this.clock.nowMs())) throw new InvalidGrant('User is locked', 'USER_LOCKED');
+    // The user logged in minutes ago; an account locked or disabled since gets no tokens.
+    await this.policies.assertActive(user, { stage: 'session' });
 
     const response = await this.issuer.issue({
       client,
       user,
-      grantType: this.grantType,
+      grantType: AuthorizationCodeGrant.grantType,
       scope: parseScope(code.scope),
       authTime: code.authTime,
       amr: code.amr.split(' ').filter(Boolean),
       nonce: code.nonce,
-      params,
+      options: params.issue,
       codeHash: code.codeHash,
       ip,
     });
     // A replay that arrived while these tokens were being issued found no family to revoke yet.
-    if (await this.codes.wasReplayed(code.codeHash)) await this.tokens.revokeFamilyByCode(code.codeHash, 'authorization_code_reuse');
+    if (await this.codes.wasReplayed(code.codeHash)) await this.families.endForCode(code.codeHash, 'authorization_code_reuse');
     return response;
   }
 
   /** RFC 7636 §4.6; public clients and clients with require_pkce never redeem a code without it. */
-  private checkPkce(code: AuthorizationCode, client: Client, params: OAuthParams): void {
-    const verifier = params.code_verifier;
+  private checkPkce(code: AuthorizationCode, client: Client, verifier: string | undefined): void {
     if (!code.codeChallenge) {
       // A verifier without a challenge would let an attacker strip PKCE from the authorization request.
       if (verifier !== undefined) throw new InvalidGrant('code_verifier was sent but the authorization request had no code_challenge');
@@ -94,7 +96,7 @@ export class AuthorizationCodeGrant implements GrantHandler {
 
   private async replayed(code: AuthorizationCode, ip: string): Promise<never> {
     await this.codes.recordReplay(code.codeHash, code.expiresAt);
-    const revoked = await this.tokens.revokeFamilyByCode(code.codeHash, 'authorization_code_reuse');
+    const revoked = await this.families.endForCode(code.codeHash, 'authorization_code_reuse');
     await this.audit.record({
       type: 'authorization_code.reused',
       userId: code.userId,

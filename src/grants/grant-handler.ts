@@ -1,20 +1,26 @@
-import type { Client, GrantType } from '../clients/client.entity';
-import type { OAuthParams } from '../oauth/form';
-import type { TokenResponse } from '../tokens/tokens.service';
+import type { Type } from '@nestjs/common';
+import type { Client } from '../clients/client.entity';
+import type { GrantType } from '../oauth/grant-types';
+import type { GrantParameters, ParsedParameters } from './grant-parameters';
+import type { TokenResponse } from './token-response';
 
-/** A token request after client authentication. */
-export interface TokenRequest {
-  params: OAuthParams;
+/** A token request after client authentication and the parsing of its grant's parameters. */
+export interface TokenRequest<P extends GrantParameters = GrantParameters> {
+  params: ParsedParameters<P>;
   client: Client;
   ip: string;
 }
 
 /** One grant type (node-oidc-provider's lib/actions/grants/*): the token endpoint looks it up by name. */
-export interface GrantHandler {
-  readonly grantType: GrantType;
-  /** The parameters this grant reads, for the OpenAPI description and the README. */
-  readonly parameters: readonly string[];
-  handle(request: TokenRequest): Promise<TokenResponse>;
+export interface GrantHandler<P extends GrantParameters = GrantParameters> {
+  handle(request: TokenRequest<P>): Promise<TokenResponse>;
 }
 
-export const GRANT_HANDLERS = Symbol('GRANT_HANDLERS');
+/**
+ * A grant handler class. Its grant_type and parameters are static, so that the OpenAPI body of the
+ * token endpoint is built from them when the controller is declared, with no instance yet.
+ */
+export interface GrantClass<P extends GrantParameters = GrantParameters> extends Type<GrantHandler<P>> {
+  readonly grantType: GrantType;
+  readonly parameters: P;
+}

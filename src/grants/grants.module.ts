@@ -1,26 +1,20 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
-import { ClientsModule } from '../clients/clients.module';
+import { ClientAuthModule } from '../client-auth/client-auth.module';
 import { KeysModule } from '../keys/keys.module';
 import { PolicyModule } from '../policy/policy.module';
+import { SessionsModule } from '../sessions/sessions.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { UsersModule } from '../users/users.module';
-import { AuthorizationCodeGrant } from './authorization-code.grant';
-import { ClientCredentialsGrant } from './client-credentials.grant';
-import { GRANT_HANDLERS } from './grant-handler';
-import { GrantRegistry } from './grant-registry';
+import { GRANT_HANDLERS, GrantRegistry } from './grant-registry';
+import { GRANTS } from './grants';
 import { LoginTokenIssuer } from './login-token.issuer';
-import { PasswordGrant } from './password.grant';
-import { RefreshTokenGrant } from './refresh-token.grant';
 import { TokenController } from './token.controller';
 
-/** One provider per grant_type; add a handler here and to HANDLERS to support a new grant. */
-const HANDLERS = [ClientCredentialsGrant, PasswordGrant, AuthorizationCodeGrant, RefreshTokenGrant];
-
 @Module({
-  imports: [AuditModule, ClientsModule, KeysModule, PolicyModule, TokensModule, UsersModule],
+  imports: [AuditModule, ClientAuthModule, KeysModule, PolicyModule, SessionsModule, TokensModule, UsersModule],
   controllers: [TokenController],
-  providers: [...HANDLERS, { provide: GRANT_HANDLERS, useFactory: (...handlers) => handlers, inject: HANDLERS }, GrantRegistry, LoginTokenIssuer],
+  providers: [...GRANTS, { provide: GRANT_HANDLERS, useFactory: (...handlers: unknown[]) => handlers, inject: [...GRANTS] }, GrantRegistry, LoginTokenIssuer],
   exports: [GrantRegistry, LoginTokenIssuer],
 })
 export class GrantsModule {}

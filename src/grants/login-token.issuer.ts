@@ -2,14 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import type { Client } from '../clients/client.entity';
 import { Clock } from '../common/clock';
-import type { OAuthParams } from '../oauth/form';
 import { formatScope } from '../oauth/scopes';
-import type { TokenFamily } from '../tokens/token-family.entity';
-import { TokenResponse, TokensService } from '../tokens/tokens.service';
+import { TokenFamiliesService } from '../sessions/token-families.service';
+import type { TokenFamily } from '../sessions/token-family.entity';
+import { AccessTokensService } from '../tokens/access-tokens.service';
+import { IdTokensService } from '../tokens/id-tokens.service';
+import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { userClaims } from '../users/claims';
 import type { User } from '../users/user.entity';
-import { parseLifetimeParams } from './lifetime-params';
-import { resolveTokenFormat } from './scope';
+import type { IssueOptions } from './issue-options';
+import type { TokenResponse } from './token-response';
 
 /** A successful user login at a client (password grant, authorization code). */
 export interface LoginGrant {
@@ -22,8 +24,8 @@ export interface LoginGrant {
   /** RFC 8176 authentication methods, e.g. ["pwd"] or ["pwd", "otp"]. */
   amr: string[];
   nonce?: string | null;
-  /** The token request, for token_format, refresh_expiry and max_exchange_period. */
-  params: OAuthParams;
+  /** The request's token_format, refresh_expiry and max_exchange_period, already checked. */
+  options: IssueOptions;
   /** The authorization code the login is redeemed from, so a replay can end the family. */
   codeHash?: string;
   ip?: string;
@@ -36,17 +38,18 @@ export interface LoginGrant {
 @Injectable()
 export class LoginTokenIssuer {
   constructor(
-    private readonly tokens: TokensService,
+    private readonly families: TokenFamiliesService,
+    private readonly accessTokens: AccessTokensService,
+    private readonly refreshTokens: RefreshTokensService,
+    private readonly idTokens: IdTokensService,
     private readonly clock: Clock,
     private readonly audit: AuditService,
   ) {}
 
   async issue(grant: LoginGrant): Promise<TokenResponse> {
-    const { client, user, params } = grant;
-    const format = resolveTokenFormat(client, params);
-    const lifetime = parseLifetimeParams(params);
-    const exchangeHours = Math.min(client.maxExchangePeriodHours, lifetime.maxExchangePeriodHours ?? Infinity);
-    const family = await this.tokens.startFamily({
+    const { client, user, options } = grant;
+    const exchangeHours = Math.min(client.maxExchangePeriodHours, options.maxExchangePeriodHours ?? Infinity);
+    const family = await this.families.start({
       client,
       userId: user.id,
       scope: grant.scope,
@@ -55,7 +58,7 @@ export class LoginTokenIssuer {
       exchangeDeadline: new Date(grant.authTime.getTime() + exchangeHours * 3600_000),
       codeHash: grant.codeHash ?? null,
     });
-    return this.respond({ ...grant, family, format, refreshExpiry: lifetime.refreshExpiry });
+    return this.respond({ ...grant, family });
   }
 
   /**
@@ -65,17 +68,15 @@ export class LoginTokenIssuer {
   async respond(
     input: LoginGrant & {
       family: TokenFamily;
-      format: 'jwt' | 'opaque';
-      refreshExpiry?: number;
       /** The new refresh token's scope when it differs from the access token's (RFC 6749 §6: a refresh keeps it). */
       refreshScope?: string[];
     },
   ): Promise<TokenResponse> {
     const { client, user, scope, family } = input;
-    const access = await this.tokens.issueAccessToken({
+    const access = await this.accessTokens.issue({
       client,
       scope,
-      format: input.format,
+      format: input.options.format,
       userId: user.id,
       authTime: input.authTime,
       familyId: family.id,
@@ -87,14 +88,14 @@ export class LoginTokenIssuer {
       scope: formatScope(scope),
     };
     const refreshScope = input.refreshScope ?? scope;
-    const refreshTtl = this.refreshLifetime(client, refreshScope, family, input.refreshExpiry);
+    const refreshTtl = this.refreshLifetime(client, refreshScope, family, input.options.refreshExpiry);
     if (refreshTtl > 0) {
-      const refresh = await this.tokens.issueRefreshToken(family, refreshScope, refreshTtl);
+      const refresh = await this.refreshTokens.issue(family, refreshScope, refreshTtl);
       response.refresh_token = refresh.token;
       response.refresh_expires_in = refresh.expiresIn;
     }
     if (scope.includes('openid')) {
-      response.id_token = await this.tokens.issueIdToken({
+      response.id_token = await this.idTokens.issue({
         client,
         userId: user.id,
         authTime: input.authTime,

@@ -2,42 +2,75 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { PasswordKeysService } from '../keys/password-keys.service';
 import { isPasswordEncryptType, type PasswordEncryptType } from '../keys/password-transport';
-import type { OAuthParams } from '../oauth/form';
 import { InvalidRequest } from '../oauth/errors';
-import type { TokenResponse } from '../tokens/tokens.service';
-import { LoginIdentifier, PasswordLoginService } from '../users/password-login.service';
-import { GrantHandler, TokenRequest } from './grant-handler';
-import { parseLifetimeParams } from './lifetime-params';
+import type { LoginIdentifier } from '../users/identifiers';
+import { PasswordLoginService } from '../users/password-login.service';
+import type { GrantHandler, TokenRequest } from './grant-handler';
+import { requestedScope, requiredString, type GrantParameter } from './grant-parameters';
+import { ISSUE_OPTIONS } from './issue-options';
 import { LoginTokenIssuer } from './login-token.issuer';
-import { resolveScope, resolveTokenFormat } from './scope';
+import type { TokenResponse } from './token-response';
 
 const IDENTIFIER_KINDS = ['username', 'email', 'phone'] as const;
+
+/** The one identifier of the request: `username`, `email` or `phone`, never two of them (SPEC §3.3). */
+const LOGIN_IDENTIFIER: GrantParameter<LoginIdentifier> = {
+  fields: {
+    username: { type: 'string', description: 'Matches username, then email, then phone number; exclusive with email and phone' },
+    email: { type: 'string', description: 'Matches the email only (case-insensitive)' },
+    phone: { type: 'string', description: 'Matches the phone number only (E.164 after normalisation)' },
+  },
+  parse: (params) => {
+    const given = IDENTIFIER_KINDS.filter((kind) => params[kind] !== undefined);
+    if (given.length > 1) throw new InvalidRequest('username, email and phone are mutually exclusive');
+    if (given.length === 0) throw new InvalidRequest('An authorization username must be supplied.');
+    return { kind: given[0], value: params[given[0]] };
+  },
+};
+
+/** SPEC §3.3: `none` (the default), `rsa` or `sm2`; the values are case-sensitive, as the vendor documents them. */
+const PASSWORD_ENCRYPT_TYPE: GrantParameter<PasswordEncryptType> = {
+  fields: {
+    password_encrypt_type: {
+      type: 'string',
+      enum: ['none', 'rsa', 'sm2'],
+      default: 'none',
+      description: 'rsa = base64 RSA-OAEP-256 ciphertext, sm2 = hex SM2 C1C3C2 ciphertext, under the keys of GET /oauth2/password-encryption-keys',
+    },
+  },
+  parse: (params) => {
+    const type = params.password_encrypt_type ?? 'none';
+    if (!isPasswordEncryptType(type)) throw new InvalidRequest('Unsupported password_encrypt_type');
+    return type;
+  },
+};
+
+/** Checked cheapest first, in this order, before the account is touched. */
+const PARAMETERS = {
+  identifier: LOGIN_IDENTIFIER,
+  password: requiredString(
+    'password',
+    'The password, encrypted when password_encrypt_type says so; with MFA required and a TOTP enrolled, followed by the 6-digit code',
+    'A password must be supplied.',
+  ),
+  encryptType: PASSWORD_ENCRYPT_TYPE,
+  scope: requestedScope(),
+  issue: ISSUE_OPTIONS,
+};
 
 /**
  * RFC 6749 §4.3, SPEC §3.3: the resource owner's credentials exchanged for tokens. Allowed for
  * confidential and public clients alike, as Keycloak's "direct access grants" are, provided the
  * client has the grant registered.
  *
- * Checks run cheapest first and never touch the account before the request itself is valid:
- * identifier exclusivity, identifier present, password present, password_encrypt_type, scope,
- * lifetime parameters and token_format, then the password's transport decryption. Only then is the
- * password verified, so a malformed request (a ciphertext that does not decrypt included) neither
- * costs an argon2 verification nor counts towards the user's lockout.
+ * The registry has checked every parameter before this runs; the password's transport decryption
+ * comes next, and only then is the password verified, so a malformed request (a ciphertext that
+ * does not decrypt included) neither costs an argon2 verification nor counts towards the user's lockout.
  */
 @Injectable()
-export class PasswordGrant implements GrantHandler {
-  readonly grantType = 'password' as const;
-  readonly parameters = [
-    'username',
-    'email',
-    'phone',
-    'password',
-    'password_encrypt_type',
-    'scope',
-    'token_format',
-    'refresh_expiry',
-    'max_exchange_period',
-  ] as const;
+export class PasswordGrant implements GrantHandler<typeof PARAMETERS> {
+  static readonly grantType = 'password';
+  static readonly parameters = PARAMETERS;
 
   constructor(
     private readonly logins: PasswordLoginService,
@@ -46,25 +79,23 @@ export class PasswordGrant implements GrantHandler {
     private readonly transportKeys: PasswordKeysService,
   ) {}
 
-  async handle({ params, client, ip }: TokenRequest): Promise<TokenResponse> {
-    const identifier = loginIdentifier(params);
-    if (params.password === undefined) throw new InvalidRequest('A password must be supplied.');
-    const encryptType = passwordEncryptType(params);
-    const scope = resolveScope(client, params.scope);
-    // Validated here so that a bad value is refused before the login, not after it; the issuer reads them again.
-    parseLifetimeParams(params);
-    resolveTokenFormat(client, params);
-    const password = await this.plaintextPassword(encryptType, params.password);
-
-    const { user, amr } = await this.logins.authenticate({ identifier, password, clientId: client.clientId, clientRequiresMfa: client.requireMfa, ip });
+  async handle({ params, client, ip }: TokenRequest<typeof PARAMETERS>): Promise<TokenResponse> {
+    const password = await this.plaintextPassword(params.encryptType, params.password);
+    const { user, amr } = await this.logins.authenticate({
+      identifier: params.identifier,
+      password,
+      clientId: client.clientId,
+      clientRequiresMfa: client.requireMfa,
+      ip,
+    });
     return this.issuer.issue({
       client,
       user,
-      grantType: this.grantType,
-      scope,
+      grantType: PasswordGrant.grantType,
+      scope: params.scope,
       authTime: this.clock.now(),
       amr,
-      params,
+      options: params.issue,
       ip,
     });
   }
@@ -81,19 +112,4 @@ export class PasswordGrant implements GrantHandler {
     if (decrypted === '') throw new InvalidRequest('A password must be supplied.');
     return decrypted;
   }
-}
-
-/** The one identifier of the request: `username`, `email` or `phone`, never two of them (SPEC §3.3). */
-export function loginIdentifier(params: OAuthParams): LoginIdentifier {
-  const given = IDENTIFIER_KINDS.filter((kind) => params[kind] !== undefined);
-  if (given.length > 1) throw new InvalidRequest('username, email and phone are mutually exclusive');
-  if (given.length === 0) throw new InvalidRequest('An authorization username must be supplied.');
-  return { kind: given[0], value: params[given[0]] };
-}
-
-/** SPEC §3.3: `none` (the default), `rsa` or `sm2`; the values are case-sensitive, as the vendor documents them. */
-function passwordEncryptType(params: OAuthParams): PasswordEncryptType {
-  const type = params.password_encrypt_type ?? 'none';
-  if (!isPasswordEncryptType(type)) throw new InvalidRequest('Unsupported password_encrypt_type');
-  return type;
 }

@@ -1,20 +1,38 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
-import { InvalidGrant, InvalidRequest, InvalidScope } from '../oauth/errors';
+import { InvalidGrant, InvalidScope } from '../oauth/errors';
 import { parseScope, SCOPE_TOKEN } from '../oauth/scopes';
 import { exchangeDeadline, exchangePeriodExceeded } from '../policy/exchange-period.check';
 import { PolicyService } from '../policy/policy.service';
-import { refreshRefusal } from '../policy/refresh.check';
 import type { RefreshToken } from '../tokens/refresh-token.entity';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
-import type { TokenFamily } from '../tokens/token-family.entity';
-import type { TokenResponse } from '../tokens/tokens.service';
+import { TokenFamiliesService } from '../sessions/token-families.service';
+import type { TokenFamily } from '../sessions/token-family.entity';
 import { UsersService } from '../users/users.service';
-import { GrantHandler, TokenRequest } from './grant-handler';
-import { parseLifetimeParams } from './lifetime-params';
+import type { GrantHandler, TokenRequest } from './grant-handler';
+import { requiredString, type GrantParameter } from './grant-parameters';
+import { ISSUE_OPTIONS } from './issue-options';
 import { LoginTokenIssuer } from './login-token.issuer';
-import { resolveTokenFormat } from './scope';
+import type { TokenResponse } from './token-response';
+
+/** A scope parameter on refresh; absent means the refresh token's whole scope. */
+const REFRESH_SCOPE: GrantParameter<string[] | undefined> = {
+  fields: { scope: { type: 'string', description: "A subset of the refresh token's scope for the new access token; absent = all of it" } },
+  parse: ({ scope }) => {
+    if (scope === undefined) return undefined;
+    if (!scope.split(' ').every((s) => s === '' || SCOPE_TOKEN.test(s))) throw new InvalidScope('The scope parameter is malformed');
+    const scopes = parseScope(scope);
+    return scopes.length ? scopes : undefined;
+  },
+};
+
+/** Every parameter is checked before the token is looked at, so a malformed request spends nothing. */
+const PARAMETERS = {
+  refreshToken: requiredString('refresh_token', 'The refresh token to rotate'),
+  issue: ISSUE_OPTIONS,
+  scope: REFRESH_SCOPE,
+};
 
 /**
  * RFC 6749 §6 with rotation (SPEC §3.5): every refresh spends the presented token and returns a new
@@ -22,12 +40,13 @@ import { resolveTokenFormat } from './scope';
  * Security BCP §4.14.2), except for one retry within the policy's grace window.
  */
 @Injectable()
-export class RefreshTokenGrant implements GrantHandler {
-  readonly grantType = 'refresh_token' as const;
-  readonly parameters = ['refresh_token', 'scope', 'refresh_expiry', 'max_exchange_period', 'token_format', 'app_tid'] as const;
+export class RefreshTokenGrant implements GrantHandler<typeof PARAMETERS> {
+  static readonly grantType = 'refresh_token';
+  static readonly parameters = PARAMETERS;
 
   constructor(
     private readonly refreshTokens: RefreshTokensService,
+    private readonly families: TokenFamiliesService,
     private readonly users: UsersService,
     private readonly policy: PolicyService,
     private readonly issuer: LoginTokenIssuer,
@@ -35,22 +54,16 @@ export class RefreshTokenGrant implements GrantHandler {
     private readonly audit: AuditService,
   ) {}
 
-  async handle({ params, client, ip }: TokenRequest): Promise<TokenResponse> {
-    const presented = params.refresh_token;
-    if (presented === undefined) throw new InvalidRequest('refresh_token is required');
-    // Every parameter is checked before the token is looked at, so a malformed request spends nothing.
-    const lifetime = parseLifetimeParams(params);
-    const format = resolveTokenFormat(client, params);
-    const requestedScope = parseRequestedScope(params.scope);
-
-    const token = await this.refreshTokens.find(presented);
+  async handle({ params, client, ip }: TokenRequest<typeof PARAMETERS>): Promise<TokenResponse> {
+    const requestedScope = params.scope;
+    const token = await this.refreshTokens.find(params.refreshToken);
     // Another client's token reads as unknown, and presenting it changes nothing (it proves nothing about the owner).
     if (!token || token.clientId !== client.clientId) throw new InvalidGrant('Invalid refresh token');
-    const family = await this.refreshTokens.findFamily(token.familyId);
+    const family = await this.families.find(token.familyId);
     if (!family || family.clientId !== client.clientId) throw new InvalidGrant('Invalid refresh token');
 
     const now = this.clock.nowMs();
-    const deadline = exchangeDeadline(family, lifetime.maxExchangePeriodHours);
+    const deadline = exchangeDeadline(family, params.issue.maxExchangePeriodHours);
     if (exchangePeriodExceeded(deadline, now)) {
       await this.endFamily(family, 'exchange_period_exceeded', ip);
       throw new InvalidGrant('Maximum exchange period exceeded');
@@ -67,8 +80,8 @@ export class RefreshTokenGrant implements GrantHandler {
       await this.endFamily(family, 'user_deleted', ip);
       throw new InvalidGrant('Invalid refresh token');
     }
-    const refusal = refreshRefusal(user, policy, now);
-    if (refusal) throw refusal;
+    // SPEC §3.5: locked and disabled users cannot refresh.
+    await this.policy.assertActive(user, { stage: 'session' }, policy);
 
     // RFC 6749 §6: the new refresh token keeps the presented token's scope; the access token may be narrower.
     const granted = parseScope(token.scope);
@@ -85,23 +98,18 @@ export class RefreshTokenGrant implements GrantHandler {
       await this.reuseDetected(family, ip);
     }
 
-    if (deadline.getTime() < family.exchangeDeadline.getTime()) {
-      await this.refreshTokens.shortenExchangeDeadline(family.id, deadline);
-      family.exchangeDeadline = deadline;
-    }
+    await this.families.shortenExchangeDeadline(family, deadline);
     return this.issuer.respond({
       client,
       user,
-      grantType: this.grantType,
+      grantType: RefreshTokenGrant.grantType,
       scope,
       refreshScope: tokenScope,
       authTime: family.authTime,
       amr: family.amr.split(' ').filter(Boolean),
-      params,
+      options: params.issue,
       ip,
       family,
-      format,
-      refreshExpiry: lifetime.refreshExpiry,
     });
   }
 
@@ -111,18 +119,10 @@ export class RefreshTokenGrant implements GrantHandler {
   }
 
   private async endFamily(family: TokenFamily, reason: string, ip: string): Promise<void> {
-    if (await this.refreshTokens.endFamily(family.id, reason)) {
+    if (await this.families.end(family.id, reason)) {
       await this.audit.record({ type: 'token.family_ended', userId: family.userId, clientId: family.clientId, ip, details: { sid: family.id, reason } });
     }
   }
-}
-
-/** A scope parameter on refresh; absent means the refresh token's whole scope. */
-function parseRequestedScope(scope: string | undefined): string[] | undefined {
-  if (scope === undefined) return undefined;
-  if (!scope.split(' ').every((s) => s === '' || SCOPE_TOKEN.test(s))) throw new InvalidScope('The scope parameter is malformed');
-  const scopes = parseScope(scope);
-  return scopes.length ? scopes : undefined;
 }
 
 function withinGrace(token: RefreshToken, graceSeconds: number, nowMs: number): boolean {

@@ -1,5 +1,4 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import {
   calculateJwkThumbprint,
   exportJWK,
@@ -13,10 +12,10 @@ import {
   type JWTVerifyOptions,
   SignJWT,
 } from 'jose';
-import { IsNull, Not, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
-import { StoredKey } from './signing-key.entity';
+import type { StoredKey } from './signing-key.entity';
+import { StoredKeysService } from './stored-keys.service';
 import { openStoredPrivate, storedPrivate } from './key-encryption';
 
 export const SIGNING_ALGS = ['RS256', 'ES256', 'EdDSA'] as const;
@@ -50,7 +49,7 @@ export class KeysService implements OnModuleInit {
   private loading?: Promise<void>;
 
   constructor(
-    @InjectRepository(StoredKey) private readonly repo: Repository<StoredKey>,
+    private readonly stored: StoredKeysService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -109,8 +108,8 @@ export class KeysService implements OnModuleInit {
       const fresh = await this.generate(alg);
       // The new key first, then the old ones retired: an instance reading the keys in between sees
       // two current keys (and signs with the older) rather than none, which would make it generate one.
-      await this.repo.insert(fresh);
-      await this.repo.update({ purpose: 'signing', alg, retiredAt: IsNull(), kid: Not(fresh.kid) }, { retiredAt: now, expiresAt });
+      await this.stored.insert(fresh);
+      await this.stored.retireAllBut('signing', alg, fresh.kid, now, expiresAt);
       kids.push(fresh.kid);
     }
     await this.reload();
@@ -134,7 +133,7 @@ export class KeysService implements OnModuleInit {
   private async publishedKey(kid: string | undefined): Promise<LoadedKey | undefined> {
     if (!kid || kid.length > 64) return undefined;
     await this.refreshIfStale();
-    if (!this.keys.has(kid) && (await this.repo.exists({ where: { kid, purpose: 'signing' } }))) await this.reload();
+    if (!this.keys.has(kid) && (await this.stored.exists(kid, 'signing'))) await this.reload();
     return this.keys.get(kid);
   }
 
@@ -143,7 +142,7 @@ export class KeysService implements OnModuleInit {
     const missing = SIGNING_ALGS.filter((alg) => ![...this.keys.values()].some((k) => k.current && k.alg === alg));
     if (missing.length === 0) return;
     for (const alg of missing) {
-      await this.repo.insert(await this.generate(alg));
+      await this.stored.insert(await this.generate(alg));
       this.logger.log(`Generated ${alg} signing key`);
     }
     await this.reload();
@@ -161,7 +160,7 @@ export class KeysService implements OnModuleInit {
 
   private async load(): Promise<void> {
     const now = this.clock.nowMs();
-    const rows = await this.repo.find({ where: { purpose: 'signing' }, order: { createdAt: 'ASC', kid: 'ASC' } });
+    const rows = await this.stored.list(['signing']);
     const next = new Map<string, LoadedKey>();
     const currentAlgs = new Set<string>();
     for (const row of rows) {
@@ -196,7 +195,7 @@ export class KeysService implements OnModuleInit {
     const jwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(jwk);
     const pem = await exportPKCS8(privateKey);
-    return this.repo.create({
+    return {
       kid,
       purpose: 'signing',
       alg,
@@ -205,6 +204,6 @@ export class KeysService implements OnModuleInit {
       createdAt: this.clock.now(),
       retiredAt: null,
       expiresAt: null,
-    });
+    };
   }
 }

@@ -1,5 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
 import { PasswordEncryptionKeysDto, VendorSystemKeysDto } from './dto/password-keys.dto';
 import { PasswordKeysService, RSA_TRANSPORT_ALG } from './password-keys.service';
 
@@ -11,7 +12,8 @@ const PUBLIC_CACHE = 'public, max-age=300';
 export class PasswordKeysController {
   constructor(private readonly keys: PasswordKeysService) {}
 
-  @Get('oauth2/password-encryption-keys')
+  @Get(OAUTH_ENDPOINTS.passwordEncryptionKeys.paths)
+  @ApiOtherMethodsRefused(OAUTH_ENDPOINTS.passwordEncryptionKeys)
   @Header('Cache-Control', PUBLIC_CACHE)
   @ApiOperation({
     summary: 'Public keys for password transport encryption',
@@ -28,7 +30,8 @@ export class PasswordKeysController {
     };
   }
 
-  @Get('api/v3/system')
+  @Get(OAUTH_ENDPOINTS.vendorSystemKeys.paths)
+  @ApiOtherMethodsRefused(OAUTH_ENDPOINTS.vendorSystemKeys)
   @Header('Cache-Control', PUBLIC_CACHE)
   @ApiOperation({ summary: 'The same password transport keys, in the shape of the vendor API that SDKs built for it read' })
   @ApiOkResponse({ type: VendorSystemKeysDto })

@@ -1,17 +1,16 @@
 import { createPrivateKey, createPublicKey, generateKeyPair as generateKeyPairCb, randomBytes, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import forge from 'node-forge';
 import { sm2 } from 'sm-crypto';
-import { In, IsNull, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { sha256Base64Url } from '../common/crypto';
 import { AppConfig } from '../config/app-config';
 import { openStoredPrivate, storedPrivate } from './key-encryption';
 import { decryptRsaPassword, decryptSm2Password, type RsaTransportKey } from './password-transport';
-import { StoredKey } from './signing-key.entity';
+import type { StoredKey } from './signing-key.entity';
+import { StoredKeysService } from './stored-keys.service';
 
 const generateKeyPair = promisify(generateKeyPairCb);
 
@@ -52,7 +51,7 @@ export class PasswordKeysService implements OnModuleInit {
   private loading?: Promise<void>;
 
   constructor(
-    @InjectRepository(StoredKey) private readonly repo: Repository<StoredKey>,
+    private readonly stored: StoredKeysService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -61,12 +60,12 @@ export class PasswordKeysService implements OnModuleInit {
     await this.reload();
     let generated = false;
     if (this.rsaKeys.length === 0) {
-      await this.repo.insert(await this.generateRsa());
+      await this.stored.insert(await this.generateRsa());
       this.logger.log('Generated the RSA password transport key');
       generated = true;
     }
     if (this.sm2Keys.length === 0) {
-      await this.repo.insert(this.generateSm2());
+      await this.stored.insert(this.generateSm2());
       this.logger.log('Generated the SM2 password transport key');
       generated = true;
     }
@@ -108,10 +107,7 @@ export class PasswordKeysService implements OnModuleInit {
   }
 
   private async load(): Promise<void> {
-    const rows = await this.repo.find({
-      where: { purpose: In(['password-rsa', 'password-sm2']), retiredAt: IsNull() },
-      order: { createdAt: 'ASC', kid: 'ASC' },
-    });
+    const rows = await this.stored.list(['password-rsa', 'password-sm2'], { currentOnly: true });
     const cachedRsa = new Map(this.rsaKeys.map((k) => [k.kid, k]));
     const cachedSm2 = new Map(this.sm2Keys.map((k) => [k.kid, k]));
     const rsaKeys: LoadedRsaKey[] = [];
@@ -157,7 +153,7 @@ export class PasswordKeysService implements OnModuleInit {
   }
 
   private row(kid: string, purpose: 'password-rsa' | 'password-sm2', alg: string, publicKey: string, privateKey: string): StoredKey {
-    return this.repo.create({
+    return {
       kid,
       purpose,
       alg,
@@ -166,6 +162,6 @@ export class PasswordKeysService implements OnModuleInit {
       createdAt: this.clock.now(),
       retiredAt: null,
       expiresAt: null,
-    });
+    };
   }
 }

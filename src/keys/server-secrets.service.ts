@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/errors';
 import { openStoredPrivate, storedPrivate } from './key-encryption';
-import { StoredKey } from './signing-key.entity';
+import type { StoredKey } from './signing-key.entity';
+import { StoredKeysService } from './stored-keys.service';
 
 /** What a server secret is for; each purpose has its own random key. */
 export type SecretPurpose = 'login-form' | 'totp' | 'client-secret-encryption';
@@ -21,7 +20,7 @@ export class ServerSecretsService {
   private readonly cache = new Map<SecretPurpose, Promise<Buffer>>();
 
   constructor(
-    @InjectRepository(StoredKey) private readonly repo: Repository<StoredKey>,
+    private readonly stored: StoredKeysService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -39,11 +38,11 @@ export class ServerSecretsService {
 
   private async loadOrCreate(purpose: SecretPurpose): Promise<Buffer> {
     const kid = `secret:${purpose}`;
-    const existing = await this.repo.findOne({ where: { kid } });
+    const existing = await this.stored.find(kid);
     if (existing) return this.open(existing);
     const value = randomBytes(32).toString('base64url');
     try {
-      await this.repo.insert({
+      await this.stored.insert({
         kid,
         purpose: 'secret',
         alg: 'HS256',
@@ -57,7 +56,7 @@ export class ServerSecretsService {
     } catch (error) {
       // Another instance created it at the same moment: everyone uses the stored one.
       if (!isUniqueViolation(error)) throw error;
-      const stored = await this.repo.findOne({ where: { kid } });
+      const stored = await this.stored.find(kid);
       if (!stored) throw error;
       return this.open(stored);
     }

@@ -1,7 +1,8 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger, NotFoundException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTemporarilyUnavailable, isWriteConflict } from '../database/errors';
-import { OAuthError, ServerError, TemporarilyUnavailable } from './errors';
+import { allowedMethods, oauthEndpointAt } from './endpoints';
+import { InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable } from './errors';
 
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -41,21 +42,29 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 /**
  * Turns any error into a response that never leaks internals: OAuth errors in the RFC 6749 §5.2
  * shape, Nest HTTP exceptions (admin API validation, 404, 409) as Nest renders them, a database
- * outage as 503 temporarily_unavailable, and anything else as a bare 500 server_error.
+ * outage as 503 temporarily_unavailable, and anything else as a bare 500 server_error. A request
+ * to an OAuth endpoint with a method it does not answer (the router found no route) is 405.
  */
 export function toErrorResponse(
   exception: unknown,
   logger: Logger,
-  path = '',
+  request?: { url: string; method: string },
 ): {
   status: number;
   body: unknown;
   headers: Record<string, string>;
 } {
+  const endpoint = request ? oauthEndpointAt(request.url) : undefined;
+  if (exception instanceof NotFoundException && endpoint && !allowedMethods(endpoint).includes(request!.method)) {
+    exception = new InvalidRequest(`The ${endpoint.name} endpoint accepts only ${endpoint.methods.join(' and ')}`, 405).withHeader(
+      'Allow',
+      allowedMethods(endpoint).join(', '),
+    );
+  }
   if (exception instanceof OAuthError) {
     return { status: exception.status, body: exception.toJSON(), headers: exception.headers };
   }
-  if (exception instanceof HttpException && exception.getStatus() !== 404 && isOAuthEndpoint(path)) {
+  if (exception instanceof HttpException && exception.getStatus() !== 404 && endpoint?.jsonErrors) {
     // Raised by the framework before our handler ran (body too large, unreadable body): the OAuth
     // endpoints still answer in the RFC 6749 §5.2 shape.
     return { status: exception.getStatus(), body: { error: 'invalid_request', error_description: exception.message }, headers: {} };
@@ -79,11 +88,6 @@ export function toErrorResponse(
   return { status: error.status, body: error.toJSON(), headers: {} };
 }
 
-/** Endpoints whose errors are OAuth JSON: the token, introspection, revocation and UserInfo endpoints and aliases. */
-function isOAuthEndpoint(path: string): boolean {
-  return /^\/(oauth2\/(token|introspect|revoke|userinfo)|oidc\/(token|me)|api\/v1\/oauth2\/token)(\?|\/?$)/.test(path);
-}
-
 @Catch()
 export class OAuthExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Gatehouse');
@@ -91,7 +95,7 @@ export class OAuthExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
-    const { status, body, headers } = toErrorResponse(exception, this.logger, http.getRequest<FastifyRequest>().url);
+    const { status, body, headers } = toErrorResponse(exception, this.logger, http.getRequest<FastifyRequest>());
     reply.status(status).headers(headers).send(body);
   }
 }

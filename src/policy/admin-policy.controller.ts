@@ -1,7 +1,6 @@
-import { Body, Controller, Get, Put, Req } from '@nestjs/common';
+import { Body, Controller, Get, Put } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminOnly } from '../admin/admin-only.decorator';
-import type { BearerRequest } from '../tokens/bearer-token.guard';
+import { AdminActor, AdminOnly } from '../admin/admin-only.decorator';
 import { PolicyDto } from './policy.dto';
 import { PolicyService, toPolicyDto } from './policy.service';
 
@@ -22,7 +21,7 @@ export class AdminPolicyController {
   @ApiOperation({ summary: 'Replace the security policy; takes effect immediately on every instance' })
   @ApiOkResponse({ type: PolicyDto })
   @ApiBadRequestResponse({ description: 'Validation failed; `fields` names each bad field' })
-  async put(@Body() dto: PolicyDto, @Req() req: BearerRequest): Promise<PolicyDto> {
-    return toPolicyDto(await this.policy.update(dto, req.accessToken?.clientId));
+  async put(@Body() dto: PolicyDto, @AdminActor() actor: string | undefined): Promise<PolicyDto> {
+    return toPolicyDto(await this.policy.update(dto, actor));
   }
 }

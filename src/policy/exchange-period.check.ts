@@ -1,4 +1,4 @@
-import type { TokenFamily } from '../tokens/token-family.entity';
+import type { TokenFamily } from '../sessions/token-family.entity';
 
 const HOUR_MS = 3600_000;
 

@@ -46,6 +46,12 @@ export class LoginThrottleService {
     await this.repo.query(sql, [key, windowEnd]);
   }
 
+  /** Deletes the windows that ended before `beforeMs` (each table the purge clears has an index on expires_at). */
+  async purgeExpired(beforeMs: number): Promise<number> {
+    const result = await this.repo.createQueryBuilder().delete().where('expires_at < :beforeMs', { beforeMs }).execute();
+    return result.affected ?? 0;
+  }
+
   private enabled(ip: string | undefined): ip is string {
     return this.config.loginRateLimit > 0 && !!ip;
   }

@@ -1,12 +1,11 @@
-import type { User } from '../users/user.entity';
-import { firstRefusal, LOGIN_CHECKS, mfaRequired, totpRequired } from './login.checks';
+import { ACCOUNT_CHECKS, firstRefusal, LOGIN_CHECKS, mfaRequired, totpRequired, type Account, type AccountStage } from './login.checks';
 import type { Policy } from './policy.entity';
 import { isLocked } from './lockout.check';
 
 const NOW = Date.UTC(2030, 0, 1);
 const HOUR = 3600_000;
 
-function user(fields: Partial<User> = {}): User {
+function user(fields: Partial<Account> = {}): Account {
   return {
     disabled: false,
     passwordIsInitial: false,
@@ -17,14 +16,15 @@ function user(fields: Partial<User> = {}): User {
     adminLocked: false,
     failedLoginCount: 0,
     lockedAt: null,
+    requireMfa: false,
     ...fields,
-  } as User;
+  };
 }
 
 const policy = (fields: Partial<Policy> = {}) =>
   ({ lockoutThreshold: 5, lockoutDurationSeconds: 900, passwordMaxAgeDays: 0, initialPasswordTtlHours: 72, ...fields }) as Policy;
 
-const refusal = (u: User, p = policy(), mfaRequired = false) => firstRefusal({ user: u, policy: p, nowMs: NOW, mfaRequired })?.name;
+const refusal = (u: Account, p = policy(), mfaRequired = false, stage: AccountStage = 'login') => firstRefusal({ user: u, policy: p, nowMs: NOW, mfaRequired }, stage)?.name;
 
 describe('LOGIN_CHECKS', () => {
   it('are SPEC §3.3 steps 4-8 in order', () => {
@@ -55,9 +55,30 @@ describe('LOGIN_CHECKS', () => {
   });
 });
 
+describe('ACCOUNT_CHECKS', () => {
+  it('are SPEC §3.3 step 2 (locked) and steps 4-8, in that one order', () => {
+    expect(ACCOUNT_CHECKS.map((c) => c.name)).toEqual(['locked', ...LOGIN_CHECKS.map((c) => c.name)]);
+  });
+
+  it('check the lock before the password, the rest after it, and lock then disabled for the tokens of a login', () => {
+    const stages = (stage: AccountStage) => ACCOUNT_CHECKS.filter((c) => c.stages.includes(stage)).map((c) => c.name);
+    expect(stages('credentials')).toEqual(['locked']);
+    expect(stages('login')).toEqual(LOGIN_CHECKS.map((c) => c.name));
+    expect(stages('session')).toEqual(['locked', 'disabled']);
+  });
+
+  it('give a user who is both locked and disabled one answer wherever a lock is checked', () => {
+    const both = user({ adminLocked: true, disabled: true });
+    expect(refusal(both, policy(), false, 'credentials')).toBe('locked');
+    expect(refusal(both, policy(), false, 'session')).toBe('locked');
+    expect(refusal(user({ disabled: true }), policy(), false, 'session')).toBe('disabled');
+    expect(refusal(user({ passwordChangeRequired: true }), policy(), false, 'session')).toBeUndefined();
+  });
+});
+
 describe(totpRequired.name, () => {
   it('asks for the code when the client or the user requires MFA and the user has a TOTP', () => {
-    const cases: [Partial<User>, boolean, boolean, boolean][] = [
+    const cases: [Partial<Account>, boolean, boolean, boolean][] = [
       [{}, false, false, false],
       [{}, true, true, false],
       [{ requireMfa: true }, false, true, false],

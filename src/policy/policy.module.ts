@@ -1,8 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
-import { ClientsModule } from '../clients/clients.module';
-import { TokensModule } from '../tokens/tokens.module';
 import { AdminPolicyController } from './admin-policy.controller';
 import { LoginThrottle } from './login-throttle.entity';
 import { LoginThrottleService } from './login-throttle.service';
@@ -10,7 +8,7 @@ import { Policy } from './policy.entity';
 import { PolicyService } from './policy.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Policy, LoginThrottle]), AuditModule, ClientsModule, TokensModule],
+  imports: [TypeOrmModule.forFeature([Policy, LoginThrottle]), AuditModule],
   controllers: [AdminPolicyController],
   providers: [PolicyService, LoginThrottleService],
   exports: [PolicyService, LoginThrottleService],

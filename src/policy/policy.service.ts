@@ -3,14 +3,17 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
+import { isLocked, type LockoutState } from './lockout.check';
+import { firstRefusal, type Account, type AccountContext, type LoginCheck } from './login.checks';
 import { Policy } from './policy.entity';
 import { PolicyDto } from './policy.dto';
 
 const POLICY_ID = 1;
 
 /**
- * The global security policy. It is read from the database on every use (one primary-key read),
- * so that a PUT on any instance takes effect on all of them at once.
+ * The global security policy and the account rules that follow from it (SPEC §3.3: lockout,
+ * disabled, password expiry, MFA enrolment). The policy is read from the database on every use (one
+ * primary-key read), so that a PUT on any instance takes effect on all of them at once.
  */
 @Injectable()
 export class PolicyService {
@@ -24,6 +27,25 @@ export class PolicyService {
     const policy = await this.repo.findOne({ where: { id: POLICY_ID } });
     if (!policy) throw new Error('The policy row is missing: the initial migration did not run');
     return policy;
+  }
+
+  /**
+   * Throws the error of the first account rule that refuses `account` at this stage (the SPEC §3.3
+   * order; see ACCOUNT_CHECKS). Reads the policy unless the caller has it already.
+   */
+  async assertActive(account: Account, context: AccountContext, policy?: Policy): Promise<void> {
+    const refusal = this.refusal(account, context, policy ?? (await this.get()));
+    if (refusal) throw refusal.error();
+  }
+
+  /** The first account rule that refuses `account` at this stage, or undefined. */
+  refusal(account: Account, context: AccountContext, policy: Policy): LoginCheck | undefined {
+    return firstRefusal({ user: account, policy, nowMs: this.clock.nowMs(), mfaRequired: !!context.mfaRequired }, context.stage);
+  }
+
+  /** Whether the user is locked now (an admin lock, or failed logins within the lock duration). */
+  isLocked(user: LockoutState, policy: Policy): boolean {
+    return isLocked(user, policy, this.clock.nowMs());
   }
 
   async update(dto: PolicyDto, actor?: string): Promise<Policy> {

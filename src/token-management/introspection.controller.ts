@@ -1,19 +1,19 @@
-import { Controller, Delete, Get, HttpCode, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiBasicAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { CLIENT_AUTH_BODY_PROPERTIES, CLIENT_AUTH_DESCRIPTION } from '../clients/auth/client-auth-methods';
-import { ClientAuthGuard, type ClientRequest } from '../clients/auth/client-auth.guard';
+import { CLIENT_AUTH_BODY_PROPERTIES, CLIENT_AUTH_DESCRIPTION } from '../client-auth/client-auth-methods';
+import { ClientAuthGuard, type ClientRequest } from '../client-auth/client-auth.guard';
 import { InvalidRequest } from '../oauth/errors';
+import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
 import { OAuthFormGuard, oauthParams } from '../oauth/form';
 import { IntrospectionResponse, IntrospectionService } from './introspection.service';
 
-export const INTROSPECTION_PATH = 'oauth2/introspect';
-
 @ApiTags('OAuth 2.0')
+@ApiOtherMethodsRefused(OAUTH_ENDPOINTS.introspection)
 @Controller()
 export class IntrospectionController {
   constructor(private readonly introspection: IntrospectionService) {}
 
-  @Post(INTROSPECTION_PATH)
+  @Post(OAUTH_ENDPOINTS.introspection.paths)
   @HttpCode(200)
   @UseGuards(OAuthFormGuard, ClientAuthGuard)
   @ApiOperation({
@@ -64,15 +64,5 @@ export class IntrospectionController {
     const params = oauthParams(req);
     if (params.token === undefined) throw new InvalidRequest('token is required');
     return this.introspection.introspect(params.token, params.token_type_hint, req.client!);
-  }
-
-  /** Any other method: 405 with an OAuth error body. */
-  @Get(INTROSPECTION_PATH)
-  @Put(INTROSPECTION_PATH)
-  @Patch(INTROSPECTION_PATH)
-  @Delete(INTROSPECTION_PATH)
-  @ApiOperation({ summary: 'Any method but POST: 405 invalid_request', deprecated: true })
-  wrongMethod(): never {
-    throw new InvalidRequest('The introspection endpoint accepts only POST', 405).withHeader('Allow', 'POST');
   }
 }

@@ -3,8 +3,9 @@ import type { Client } from '../clients/client.entity';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { exchangePeriodExceeded } from '../policy/exchange-period.check';
+import { TokenFamiliesService } from '../sessions/token-families.service';
+import { AccessTokensService } from '../tokens/access-tokens.service';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
-import { TokensService } from '../tokens/tokens.service';
 import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 
@@ -38,8 +39,9 @@ const NOT_FOUND = null;
 @Injectable()
 export class IntrospectionService {
   constructor(
-    private readonly tokens: TokensService,
+    private readonly accessTokens: AccessTokensService,
     private readonly refreshTokens: RefreshTokensService,
+    private readonly families: TokenFamiliesService,
     private readonly users: UsersService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
@@ -57,7 +59,7 @@ export class IntrospectionService {
   }
 
   private async accessToken(token: string, client: Client): Promise<IntrospectionResponse | null> {
-    const info = await this.tokens.verifyAccessToken(token);
+    const info = await this.accessTokens.verify(token);
     if (!info) return NOT_FOUND;
     if (info.clientId !== client.clientId || client.predates(info.issuedAt)) return INACTIVE;
     const user = info.userId ? await this.users.findById(info.userId) : null;
@@ -85,7 +87,7 @@ export class IntrospectionService {
     if (row.clientId !== client.clientId) return INACTIVE;
     const now = this.clock.nowMs();
     if (row.rotatedAt || row.expiresAt.getTime() <= now) return INACTIVE;
-    const family = await this.refreshTokens.findFamily(row.familyId);
+    const family = await this.families.find(row.familyId);
     if (!family || family.revokedAt || exchangePeriodExceeded(family.exchangeDeadline, now)) return INACTIVE;
     const user = await this.users.findById(family.userId);
     if (!user) return INACTIVE;

@@ -1,19 +1,19 @@
-import { Controller, Delete, Get, HttpCode, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiBasicAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { CLIENT_AUTH_BODY_PROPERTIES, CLIENT_AUTH_DESCRIPTION } from '../clients/auth/client-auth-methods';
-import { ClientAuthGuard, type ClientRequest } from '../clients/auth/client-auth.guard';
+import { CLIENT_AUTH_BODY_PROPERTIES, CLIENT_AUTH_DESCRIPTION } from '../client-auth/client-auth-methods';
+import { ClientAuthGuard, type ClientRequest } from '../client-auth/client-auth.guard';
 import { InvalidRequest } from '../oauth/errors';
+import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
 import { OAuthFormGuard, oauthParams } from '../oauth/form';
 import { RevocationService } from './revocation.service';
 
-export const REVOCATION_PATH = 'oauth2/revoke';
-
 @ApiTags('OAuth 2.0')
+@ApiOtherMethodsRefused(OAUTH_ENDPOINTS.revocation)
 @Controller()
 export class RevocationController {
   constructor(private readonly revocation: RevocationService) {}
 
-  @Post(REVOCATION_PATH)
+  @Post(OAUTH_ENDPOINTS.revocation.paths)
   @HttpCode(200)
   @UseGuards(OAuthFormGuard, ClientAuthGuard)
   @ApiOperation({
@@ -43,15 +43,5 @@ export class RevocationController {
     const params = oauthParams(req);
     if (params.token === undefined) throw new InvalidRequest('token is required');
     await this.revocation.revoke(params.token, params.token_type_hint, req.client!, req.ip);
-  }
-
-  /** Any other method: 405 with an OAuth error body. */
-  @Get(REVOCATION_PATH)
-  @Put(REVOCATION_PATH)
-  @Patch(REVOCATION_PATH)
-  @Delete(REVOCATION_PATH)
-  @ApiOperation({ summary: 'Any method but POST: 405 invalid_request', deprecated: true })
-  wrongMethod(): never {
-    throw new InvalidRequest('The revocation endpoint accepts only POST', 405).withHeader('Allow', 'POST');
   }
 }

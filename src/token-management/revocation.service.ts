@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import type { Client } from '../clients/client.entity';
+import { TokenFamiliesService } from '../sessions/token-families.service';
+import { AccessTokensService } from '../tokens/access-tokens.service';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
-import { TokensService } from '../tokens/tokens.service';
 
 /**
  * Revocation (SPEC §4, RFC 7009). A refresh token ends its family, and with it every access token
@@ -12,8 +13,9 @@ import { TokensService } from '../tokens/tokens.service';
 @Injectable()
 export class RevocationService {
   constructor(
-    private readonly tokens: TokensService,
+    private readonly accessTokens: AccessTokensService,
     private readonly refreshTokens: RefreshTokensService,
+    private readonly families: TokenFamiliesService,
     private readonly audit: AuditService,
   ) {}
 
@@ -30,8 +32,8 @@ export class RevocationService {
     if (!row) return false;
     if (row.clientId !== client.clientId) return true;
     // Even a spent token ends its family: the client is saying this login is over.
-    if (await this.refreshTokens.endFamily(row.familyId, 'revoked')) {
-      const family = await this.refreshTokens.findFamily(row.familyId);
+    if (await this.families.end(row.familyId, 'revoked')) {
+      const family = await this.families.find(row.familyId);
       await this.audit.record({
         type: 'token.revoked',
         userId: family?.userId,
@@ -44,7 +46,7 @@ export class RevocationService {
   }
 
   private async revokeAccessToken(token: string, client: Client, ip: string): Promise<boolean> {
-    const revoked = await this.tokens.revokeAccessToken(token, client.clientId);
+    const revoked = await this.accessTokens.revoke(token, client.clientId);
     if (!revoked) return false;
     await this.audit.record({
       type: 'token.revoked',

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
-import { ClientsModule } from '../clients/clients.module';
+import { ClientAuthModule } from '../client-auth/client-auth.module';
+import { SessionsModule } from '../sessions/sessions.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { UsersModule } from '../users/users.module';
 import { IntrospectionController } from './introspection.controller';
@@ -14,7 +15,7 @@ import { RevocationService } from './revocation.service';
  * itself depends on TokensModule.
  */
 @Module({
-  imports: [AuditModule, ClientsModule, TokensModule, UsersModule],
+  imports: [AuditModule, ClientAuthModule, SessionsModule, TokensModule, UsersModule],
   controllers: [IntrospectionController, RevocationController],
   providers: [IntrospectionService, RevocationService],
 })

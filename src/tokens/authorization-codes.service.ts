@@ -3,10 +3,9 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { randomToken, sha256Hex } from '../common/crypto';
-import { isUniqueViolation } from '../database/errors';
 import { formatScope } from '../oauth/scopes';
 import { AuthorizationCode } from './authorization-code.entity';
-import { UsedJti } from './used-jti.entity';
+import { ReplayCacheService } from './replay-cache.service';
 
 /** RFC 6749 §4.1.2 recommends at most 10 minutes; SPEC §3.4 makes it exactly that. */
 export const AUTHORIZATION_CODE_TTL_MS = 10 * 60_000;
@@ -33,7 +32,7 @@ export class AuthorizationCodesService {
   constructor(
     private readonly clock: Clock,
     @InjectRepository(AuthorizationCode) private readonly codes: Repository<AuthorizationCode>,
-    @InjectRepository(UsedJti) private readonly replayCache: Repository<UsedJti>,
+    private readonly replayCache: ReplayCacheService,
   ) {}
 
   /** Deletes the codes of a deleted client, redeemed or not: a client later registered under its client_id gets none of them. */
@@ -95,19 +94,21 @@ export class AuthorizationCodesService {
    * request that redeemed it checks this after issuing its tokens: a replay racing the first
    * redemption, before its family existed to be revoked, still ends that family.
    */
-  async recordReplay(codeHash: string, codeExpiresAt: Date): Promise<void> {
-    try {
-      await this.replayCache.insert({ keyHash: replayKey(codeHash), expiresAt: new Date(codeExpiresAt.getTime() + AUTHORIZATION_CODE_TTL_MS) });
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-    }
+  recordReplay(codeHash: string, codeExpiresAt: Date): Promise<void> {
+    return this.replayCache.remember(replayKey(codeHash), new Date(codeExpiresAt.getTime() + AUTHORIZATION_CODE_TTL_MS));
   }
 
-  async wasReplayed(codeHash: string): Promise<boolean> {
-    return (await this.replayCache.count({ where: { keyHash: replayKey(codeHash) } })) > 0;
+  wasReplayed(codeHash: string): Promise<boolean> {
+    return this.replayCache.has(replayKey(codeHash));
+  }
+
+  /** Deletes the codes that expired before `beforeMs`, redeemed or not. */
+  async purgeExpired(beforeMs: number): Promise<number> {
+    const result = await this.codes.createQueryBuilder().delete().where('expires_at < :beforeMs', { beforeMs }).execute();
+    return result.affected ?? 0;
   }
 }
 
 function replayKey(codeHash: string): string {
-  return sha256Hex(`authorization_code_replay:${codeHash}`);
+  return `authorization_code_replay:${codeHash}`;
 }

@@ -2,34 +2,51 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Clock } from '../common/clock';
-import { sha256Hex } from '../common/crypto';
+import { randomToken, sha256Hex } from '../common/crypto';
+import { formatScope } from '../oauth/scopes';
+import { TokenFamiliesService } from '../sessions/token-families.service';
+import type { TokenFamily } from '../sessions/token-family.entity';
 import { RefreshToken } from './refresh-token.entity';
-import { TokenFamily } from './token-family.entity';
 
 /** Refresh tokens are 43 base64url characters; anything much longer is not one of ours and is not hashed. */
 const MAX_TOKEN_LENGTH = 512;
 
 /**
- * State changes of refresh tokens and their families (SPEC §3.5). Every change that must happen at
- * most once is a single conditional UPDATE whose affected-row count decides, so that concurrent
- * requests on any number of instances agree on the outcome.
+ * Refresh tokens (SPEC §3.5): 256-bit random values stored only as their SHA-256. Every change that
+ * must happen at most once is a single conditional UPDATE whose affected-row count decides, so that
+ * concurrent requests on any number of instances agree on the outcome.
  */
 @Injectable()
 export class RefreshTokensService {
   constructor(
     private readonly clock: Clock,
     @InjectRepository(RefreshToken) private readonly refreshTokens: Repository<RefreshToken>,
-    @InjectRepository(TokenFamily) private readonly families: Repository<TokenFamily>,
+    private readonly families: TokenFamiliesService,
   ) {}
+
+  /** Issues a refresh token of the family, living `ttlSeconds`, and keeps the family until it expires. */
+  async issue(family: TokenFamily, scope: string[], ttlSeconds: number): Promise<{ token: string; expiresIn: number }> {
+    const now = this.clock.now();
+    const token = randomToken();
+    const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
+    await this.refreshTokens.insert({
+      tokenHash: sha256Hex(token),
+      familyId: family.id,
+      clientId: family.clientId,
+      scope: formatScope(scope),
+      createdAt: now,
+      expiresAt,
+      rotatedAt: null,
+      graceUsedAt: null,
+    });
+    await this.families.extend(family, expiresAt);
+    return { token, expiresIn: ttlSeconds };
+  }
 
   /** The stored row of a presented refresh token, looked up by its SHA-256. */
   find(token: string): Promise<RefreshToken | null> {
     if (token.length > MAX_TOKEN_LENGTH) return Promise.resolve(null);
     return this.refreshTokens.findOne({ where: { tokenHash: sha256Hex(token) } });
-  }
-
-  findFamily(id: string): Promise<TokenFamily | null> {
-    return this.families.findOne({ where: { id } });
   }
 
   /** Spends a refresh token. True for exactly one caller, however many present it at once. */
@@ -62,24 +79,9 @@ export class RefreshTokensService {
     return result.affected === 1;
   }
 
-  /** Ends a family: its refresh tokens stop working and so do its access tokens. True if this call ended it. */
-  async endFamily(id: string, reason: string): Promise<boolean> {
-    const result = await this.families
-      .createQueryBuilder()
-      .update()
-      .set({ revokedAt: this.clock.now(), revokedReason: reason })
-      .where('id = :id AND revoked_at IS NULL', { id })
-      .execute();
-    return result.affected === 1;
-  }
-
-  /** Moves the family's exchange deadline earlier, never later (a smaller max_exchange_period sticks). */
-  async shortenExchangeDeadline(id: string, deadline: Date): Promise<void> {
-    await this.families
-      .createQueryBuilder()
-      .update()
-      .set({ exchangeDeadline: deadline })
-      .where('id = :id AND exchange_deadline > :deadline', { id, deadline: deadline.getTime() })
-      .execute();
+  /** Deletes the tokens that expired before `beforeMs`, spent or not. */
+  async purgeExpired(beforeMs: number): Promise<number> {
+    const result = await this.refreshTokens.createQueryBuilder().delete().where('expires_at < :beforeMs', { beforeMs }).execute();
+    return result.affected ?? 0;
   }
 }

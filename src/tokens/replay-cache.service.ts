@@ -7,9 +7,11 @@ import { isUniqueViolation } from '../database/errors';
 import { UsedJti } from './used-jti.entity';
 
 /**
- * The used_jtis table as a replay cache for single-use identifiers presented by other modules
- * (client assertion jtis). The primary key decides: of two instances inserting the same key, exactly
- * one succeeds, so a replay is refused across instances without reading first.
+ * The used_jtis table as a replay cache shared by every instance, and its only reader and writer:
+ * single-use identifiers (client assertion jtis), revoked JWT access tokens, replayed authorization
+ * codes. Keys are namespaced by the caller ("<namespace>:<...>") and stored as their SHA-256. The
+ * primary key decides: of two instances inserting the same key, exactly one succeeds, so a replay
+ * is refused across instances without reading first.
  */
 @Injectable()
 export class ReplayCacheService {
@@ -33,6 +35,22 @@ export class ReplayCacheService {
       .where('key_hash = :keyHash AND expires_at <= :now', { keyHash, now: this.clock.nowMs() })
       .execute();
     return !!stale.affected && (await this.tryInsert(keyHash, expiresAt));
+  }
+
+  /** Records `key` until `expiresAt`; recording it twice, or on two instances at once, is not an error. */
+  async remember(key: string, expiresAt: Date): Promise<void> {
+    await this.repo.createQueryBuilder().insert().values({ keyHash: sha256Hex(key), expiresAt }).orIgnore().execute();
+  }
+
+  /** Whether `key` is recorded (expired rows the purge has not reached yet included). */
+  has(key: string): Promise<boolean> {
+    return this.repo.exists({ where: { keyHash: sha256Hex(key) } });
+  }
+
+  /** Deletes the rows that expired before `beforeMs`. */
+  async purgeExpired(beforeMs: number): Promise<number> {
+    const result = await this.repo.createQueryBuilder().delete().where('expires_at < :beforeMs', { beforeMs }).execute();
+    return result.affected ?? 0;
   }
 
   private async tryInsert(keyHash: string, expiresAt: Date): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -9,16 +9,10 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { AdminOnly } from '../admin/admin-only.decorator';
-import { Clock } from '../common/clock';
-import { isLocked } from '../policy/lockout.check';
-import { PolicyService } from '../policy/policy.service';
-import type { BearerRequest } from '../tokens/bearer-token.guard';
+import { AdminActor, AdminOnly } from '../admin/admin-only.decorator';
 import { TotpEnrolmentResponseDto } from './dto/totp.dto';
 import { CreateUserDto, SetPasswordDto, UpdateUserDto, UserResponseDto, UserSearchQuery } from './dto/user.dto';
 import { TotpService } from './totp.service';
-import { toUserResponse } from './user.mapper';
-import type { User } from './user.entity';
 import { UsersService } from './users.service';
 
 @ApiTags('Admin: users')
@@ -27,8 +21,6 @@ import { UsersService } from './users.service';
 export class AdminUsersController {
   constructor(
     private readonly users: UsersService,
-    private readonly policy: PolicyService,
-    private readonly clock: Clock,
     private readonly totp: TotpService,
   ) {}
 
@@ -37,17 +29,15 @@ export class AdminUsersController {
   @ApiCreatedResponse({ type: UserResponseDto })
   @ApiBadRequestResponse({ description: 'Validation failed; `fields` names each bad field' })
   @ApiConflictResponse({ description: 'username, email or phone_number already taken' })
-  async create(@Body() dto: CreateUserDto, @Req() req: BearerRequest): Promise<UserResponseDto> {
-    return this.respond(await this.users.create(dto, req.accessToken?.clientId));
+  async create(@Body() dto: CreateUserDto, @AdminActor() actor: string | undefined): Promise<UserResponseDto> {
+    return this.users.toResponse(await this.users.create(dto, actor));
   }
 
   @Get()
   @ApiOperation({ summary: 'List users, optionally searching username, email and phone number' })
   @ApiOkResponse({ type: [UserResponseDto] })
   async list(@Query() query: UserSearchQuery): Promise<UserResponseDto[]> {
-    const [users, policy] = await Promise.all([this.users.search(query), this.policy.get()]);
-    const now = this.clock.nowMs();
-    return users.map((u) => toUserResponse(u, isLocked(u, policy, now)));
+    return this.users.toResponses(await this.users.search(query));
   }
 
   @Get(':id')
@@ -55,7 +45,7 @@ export class AdminUsersController {
   @ApiOkResponse({ type: UserResponseDto })
   @ApiNotFoundResponse()
   async get(@Param('id') id: string): Promise<UserResponseDto> {
-    return this.respond(await this.users.get(id));
+    return this.users.toResponse(await this.users.get(id));
   }
 
   @Patch(':id')
@@ -63,8 +53,8 @@ export class AdminUsersController {
   @ApiOkResponse({ type: UserResponseDto })
   @ApiNotFoundResponse()
   @ApiConflictResponse()
-  async update(@Param('id') id: string, @Body() dto: UpdateUserDto, @Req() req: BearerRequest): Promise<UserResponseDto> {
-    return this.respond(await this.users.update(id, dto, req.accessToken?.clientId));
+  async update(@Param('id') id: string, @Body() dto: UpdateUserDto, @AdminActor() actor: string | undefined): Promise<UserResponseDto> {
+    return this.users.toResponse(await this.users.update(id, dto, actor));
   }
 
   @Delete(':id')
@@ -72,8 +62,8 @@ export class AdminUsersController {
   @ApiOperation({ summary: 'Delete a user and end their sessions' })
   @ApiNoContentResponse()
   @ApiNotFoundResponse()
-  async remove(@Param('id') id: string, @Req() req: BearerRequest): Promise<void> {
-    await this.users.remove(id, req.accessToken?.clientId);
+  async remove(@Param('id') id: string, @AdminActor() actor: string | undefined): Promise<void> {
+    await this.users.remove(id, actor);
   }
 
   @Post(':id/password')
@@ -81,8 +71,8 @@ export class AdminUsersController {
   @ApiOperation({ summary: 'Set the password, with its flags (initial, expiry, change required)' })
   @ApiOkResponse({ type: UserResponseDto })
   @ApiNotFoundResponse()
-  async setPassword(@Param('id') id: string, @Body() dto: SetPasswordDto, @Req() req: BearerRequest): Promise<UserResponseDto> {
-    return this.respond(await this.users.setPassword(id, dto, req.accessToken?.clientId));
+  async setPassword(@Param('id') id: string, @Body() dto: SetPasswordDto, @AdminActor() actor: string | undefined): Promise<UserResponseDto> {
+    return this.users.toResponse(await this.users.setPassword(id, dto, actor));
   }
 
   @Post(':id/lock')
@@ -90,8 +80,8 @@ export class AdminUsersController {
   @ApiOperation({ summary: 'Lock the user until unlocked' })
   @ApiOkResponse({ type: UserResponseDto })
   @ApiNotFoundResponse()
-  async lock(@Param('id') id: string, @Req() req: BearerRequest): Promise<UserResponseDto> {
-    return this.respond(await this.users.lock(id, req.accessToken?.clientId));
+  async lock(@Param('id') id: string, @AdminActor() actor: string | undefined): Promise<UserResponseDto> {
+    return this.users.toResponse(await this.users.lock(id, actor));
   }
 
   @Post(':id/unlock')
@@ -99,8 +89,8 @@ export class AdminUsersController {
   @ApiOperation({ summary: 'Unlock the user and reset the failed-login counter' })
   @ApiOkResponse({ type: UserResponseDto })
   @ApiNotFoundResponse()
-  async unlock(@Param('id') id: string, @Req() req: BearerRequest): Promise<UserResponseDto> {
-    return this.respond(await this.users.unlock(id, req.accessToken?.clientId));
+  async unlock(@Param('id') id: string, @AdminActor() actor: string | undefined): Promise<UserResponseDto> {
+    return this.users.toResponse(await this.users.unlock(id, actor));
   }
 
   @Post(':id/totp')
@@ -113,8 +103,8 @@ export class AdminUsersController {
   })
   @ApiCreatedResponse({ type: TotpEnrolmentResponseDto })
   @ApiNotFoundResponse()
-  async enrolTotp(@Param('id') id: string, @Req() req: BearerRequest): Promise<TotpEnrolmentResponseDto> {
-    const { secret, otpauthUri } = await this.totp.enrol(id, req.accessToken?.clientId);
+  async enrolTotp(@Param('id') id: string, @AdminActor() actor: string | undefined): Promise<TotpEnrolmentResponseDto> {
+    const { secret, otpauthUri } = await this.totp.enrol(id, actor);
     return { secret, otpauth_uri: otpauthUri };
   }
 
@@ -123,8 +113,8 @@ export class AdminUsersController {
   @ApiOperation({ summary: 'Remove the TOTP enrolment (a user or client requiring MFA then gets "MFA enrollment required")' })
   @ApiNoContentResponse()
   @ApiNotFoundResponse()
-  async removeTotp(@Param('id') id: string, @Req() req: BearerRequest): Promise<void> {
-    await this.totp.remove(id, req.accessToken?.clientId);
+  async removeTotp(@Param('id') id: string, @AdminActor() actor: string | undefined): Promise<void> {
+    await this.totp.remove(id, actor);
   }
 
   @Delete(':id/sessions')
@@ -132,11 +122,7 @@ export class AdminUsersController {
   @ApiOperation({ summary: 'End every session (refresh-token family) of the user' })
   @ApiNoContentResponse()
   @ApiNotFoundResponse()
-  async endSessions(@Param('id') id: string, @Req() req: BearerRequest): Promise<void> {
-    await this.users.endSessions(id, req.accessToken?.clientId);
-  }
-
-  private async respond(user: User): Promise<UserResponseDto> {
-    return toUserResponse(user, isLocked(user, await this.policy.get(), this.clock.nowMs()));
+  async endSessions(@Param('id') id: string, @AdminActor() actor: string | undefined): Promise<void> {
+    await this.users.endSessions(id, actor);
   }
 }

@@ -1,3 +1,6 @@
+/** `username` matches username, then email, then phone (SPEC §3.3); `email` and `phone` match only their field. */
+export type LoginIdentifier = { kind: 'username' | 'email' | 'phone'; value: string };
+
 /** Lower-cased and trimmed: usernames and emails are case-insensitive, as in Keycloak. */
 export function normalizeLogin(value: string): string {
   return value.trim().toLowerCase();

@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { deriveKey, seal, unseal } from '../keys/key-encryption';
 import { ServerSecretsService } from '../keys/server-secrets.service';
 import { base32Decode, base32Encode, matchTotp, TOTP_DIGITS, TOTP_PERIOD_SECONDS } from './totp';
-import { User } from './user.entity';
+import type { User } from './user.entity';
 import { UsersService } from './users.service';
 
 export const TOTP_ISSUER = 'Gatehouse';
@@ -34,8 +32,7 @@ export interface TotpEnrolment {
 @Injectable()
 export class TotpService {
   constructor(
-    @InjectRepository(User) private readonly users: Repository<User>,
-    private readonly usersService: UsersService,
+    private readonly users: UsersService,
     private readonly secrets: ServerSecretsService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
@@ -44,18 +41,18 @@ export class TotpService {
 
   /** Enrols the user with a new secret (replacing any previous one) and returns it, once. */
   async enrol(userId: string, actor?: string): Promise<TotpEnrolment> {
-    const user = await this.usersService.get(userId);
+    const user = await this.users.get(userId);
     const secret = base32Encode(randomBytes(SECRET_BYTES));
     // A new secret starts with no used step: codes of the old one are meaningless anyway.
-    await this.users.update({ id: user.id }, { totpSecret: await this.seal(user.id, secret), totpLastStep: null, updatedAt: this.clock.now() });
+    await this.users.setTotpSecret(user.id, await this.seal(user.id, secret));
     await this.audit.record({ type: 'admin.user.totp_enrolled', userId: user.id, clientId: actor });
     return { secret, otpauthUri: otpauthUri(accountName(user), secret) };
   }
 
   /** Removes the user's TOTP; without it, a user or client requiring MFA gets "MFA enrollment required". */
   async remove(userId: string, actor?: string): Promise<void> {
-    const user = await this.usersService.get(userId);
-    await this.users.update({ id: user.id }, { totpSecret: null, totpLastStep: null, updatedAt: this.clock.now() });
+    const user = await this.users.get(userId);
+    await this.users.setTotpSecret(user.id, null);
     await this.audit.record({ type: 'admin.user.totp_removed', userId: user.id, clientId: actor, details: { was_enrolled: !!user.totpSecret } });
   }
 
@@ -68,14 +65,7 @@ export class TotpService {
     if (!user.totpSecret) return false;
     const step = matchTotp(base32Decode(await this.open(user.id, user.totpSecret)), code, this.clock.nowMs());
     if (step === null) return false;
-    const spent = await this.users
-      .createQueryBuilder()
-      .update()
-      .set({ totpLastStep: step })
-      // totp_secret too: a re-enrolment in between starts afresh and the old secret's code is void.
-      .where('id = :id AND totp_secret = :sealed AND (totp_last_step IS NULL OR totp_last_step < :step)', { id: user.id, sealed: user.totpSecret, step })
-      .execute();
-    return spent.affected === 1;
+    return this.users.spendTotpStep(user.id, user.totpSecret, step);
   }
 
   private async seal(userId: string, secret: string): Promise<string> {

@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
-import { ClientsModule } from '../clients/clients.module';
 import { KeysModule } from '../keys/keys.module';
+import { LOCKOUT_COUNTER, LockoutService } from '../policy/lockout.service';
 import { PolicyModule } from '../policy/policy.module';
-import { TokensModule } from '../tokens/tokens.module';
+import { SessionsModule } from '../sessions/sessions.module';
 import { AdminUsersController } from './admin-users.controller';
 import { User } from './user.entity';
 import { PasswordLoginService } from './password-login.service';
@@ -12,9 +12,16 @@ import { TotpService } from './totp.service';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User]), AuditModule, ClientsModule, KeysModule, PolicyModule, TokensModule],
+  imports: [TypeOrmModule.forFeature([User]), AuditModule, KeysModule, PolicyModule, SessionsModule],
   controllers: [AdminUsersController],
-  providers: [UsersService, PasswordLoginService, TotpService],
+  providers: [
+    UsersService,
+    // The Policy module's lockout, counting in this module's table: UsersService is its counter.
+    { provide: LOCKOUT_COUNTER, useExisting: UsersService },
+    LockoutService,
+    PasswordLoginService,
+    TotpService,
+  ],
   exports: [UsersService, PasswordLoginService],
 })
 export class UsersModule {}

@@ -3,15 +3,21 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, Repository } from 'typeorm';
 import { validationFailed } from '../admin/validation';
+import type { LockoutCounter } from '../policy/lockout.service';
+import { PolicyService } from '../policy/policy.service';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { isUniqueViolation } from '../database/errors';
 import { retryOnConflict } from '../database/retry';
-import { TokensService } from '../tokens/tokens.service';
-import { CreateUserDto, PasswordFlagsDto, SetPasswordDto, UpdateUserDto, UserSearchQuery } from './dto/user.dto';
-import { normalizeLogin, normalizePhone } from './identifiers';
+import { TokenFamiliesService } from '../sessions/token-families.service';
+import { CreateUserDto, PasswordFlagsDto, SetPasswordDto, UpdateUserDto, UserResponseDto, UserSearchQuery } from './dto/user.dto';
+import { normalizeLogin, normalizePhone, type LoginIdentifier } from './identifiers';
 import { hashPassword, isImportableHash } from './passwords';
 import { PROFILE_CLAIM_NAMES, ProfileClaims, User } from './user.entity';
+import { toUserResponse } from './user.mapper';
+
+/** A lock reached by failed logins and still counting (the counter only grows while it holds). */
+const LOCK_IN_FORCE = '(locked_at IS NOT NULL AND failed_login_count >= :threshold)';
 
 /**
  * What an admin change saves: the user as read, without the columns the login path changes with
@@ -24,13 +30,19 @@ function adminChanges(user: User): Partial<User> {
   return changes;
 }
 
+/**
+ * The users table, and the only code that reads or writes it: the admin API's changes, the lookups
+ * of a login, and the single-statement updates of the failed-login counter and the TOTP step that
+ * must hold across instances.
+ */
 @Injectable()
-export class UsersService {
+export class UsersService implements LockoutCounter {
   constructor(
     @InjectRepository(User) private readonly repo: Repository<User>,
+    private readonly policy: PolicyService,
     private readonly clock: Clock,
     private readonly audit: AuditService,
-    private readonly tokens: TokensService,
+    private readonly families: TokenFamiliesService,
   ) {}
 
   /** Exact match only, as for clients: MySQL's collation would otherwise ignore trailing spaces. */
@@ -44,6 +56,17 @@ export class UsersService {
     const user = await this.findById(id);
     if (!user) throw new NotFoundException(`User "${id}" not found`);
     return user;
+  }
+
+  /** The admin API's view of users, with their lock state as the policy decides it now. */
+  async toResponses(users: User[]): Promise<UserResponseDto[]> {
+    const policy = await this.policy.get();
+    return users.map((user) => toUserResponse(user, this.policy.isLocked(user, policy)));
+  }
+
+  async toResponse(user: User): Promise<UserResponseDto> {
+    const [response] = await this.toResponses([user]);
+    return response;
   }
 
   search(query: UserSearchQuery): Promise<User[]> {
@@ -112,7 +135,7 @@ export class UsersService {
     // save() is a transaction: on a multi-primary cluster it can lose to a login counted on another node.
     await this.insertOrConflict(() => retryOnConflict(() => this.repo.save(adminChanges(user))));
     // A disabled user's sessions end at once; refresh would refuse them anyway.
-    if (user.disabled && !wasDisabled) await this.tokens.revokeUserFamilies(user.id, 'user_disabled');
+    if (user.disabled && !wasDisabled) await this.families.endForUser(user.id, 'user_disabled');
     await this.audit.record({ type: 'admin.user.updated', userId: id, clientId: actor, details: { fields: Object.keys(dto) } });
     return user;
   }
@@ -121,14 +144,14 @@ export class UsersService {
     await this.get(id);
     const result = await this.repo.delete({ id });
     if (!result.affected) throw new NotFoundException(`User "${id}" not found`);
-    await this.tokens.revokeUserFamilies(id, 'user_deleted');
+    await this.families.endForUser(id, 'user_deleted');
     await this.audit.record({ type: 'admin.user.deleted', userId: id, clientId: actor });
   }
 
   /** Ends every session (token family) of the user: DELETE /admin/users/{id}/sessions. */
   async endSessions(id: string, actor?: string): Promise<number> {
     await this.get(id);
-    const ended = await this.tokens.revokeUserFamilies(id, 'admin');
+    const ended = await this.families.endForUser(id, 'admin');
     await this.audit.record({ type: 'admin.user.sessions_revoked', userId: id, clientId: actor, details: { families: ended } });
     return ended;
   }
@@ -161,6 +184,121 @@ export class UsersService {
     await this.repo.update({ id }, { adminLocked: false, failedLoginCount: 0, lockedAt: null, updatedAt: this.clock.now() });
     await this.audit.record({ type: 'user.unlocked', userId: id, clientId: actor });
     return this.get(id);
+  }
+
+  /**
+   * The user a login identifier names. One query whatever the identifier kind, so the response time
+   * does not tell which field matched or whether any did. `username` prefers a username match, then
+   * email, then phone. Matches are confirmed by exact comparison of the normalised values, because
+   * MySQL collations also equate accented and unaccented letters ("josé" = "jose"), which SQLite does not.
+   */
+  async findByLogin({ kind, value }: LoginIdentifier): Promise<User | null> {
+    if (value.length > 255) return null;
+    const login = normalizeLogin(value);
+    const phone = normalizePhone(value);
+    const byUsername = kind === 'username' ? [{ username: login }] : [];
+    const byEmail = kind !== 'phone' ? [{ email: login }] : [];
+    const byPhone = kind !== 'email' && phone ? [{ phoneNumber: phone }] : [];
+    const where = [...byUsername, ...byEmail, ...byPhone];
+    if (where.length === 0) return null;
+    const candidates = await this.repo.find({ where, take: 3 });
+    return (
+      (byUsername.length ? candidates.find((u) => u.username === login) : undefined) ??
+      (byEmail.length ? candidates.find((u) => u.email === login) : undefined) ??
+      (byPhone.length ? candidates.find((u) => u.phoneNumber === phone) : undefined) ??
+      null
+    );
+  }
+
+  /** Replaces the stored hash (an imported or weaker hash re-hashed after a successful login). */
+  async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
+    await this.repo.update({ id }, { passwordHash });
+  }
+
+  /** Sets or removes the sealed TOTP secret; a new secret starts with no used step. */
+  async setTotpSecret(id: string, sealedSecret: string | null): Promise<void> {
+    await this.repo.update({ id }, { totpSecret: sealedSecret, totpLastStep: null, updatedAt: this.clock.now() });
+  }
+
+  /**
+   * Spends a TOTP time step: ONE conditional UPDATE, so of concurrent logins with the same code on
+   * any number of instances exactly one succeeds (RFC 6238 §5.2). The sealed secret is part of the
+   * condition: a re-enrolment in between starts afresh and the old secret's code is void.
+   */
+  async spendTotpStep(id: string, sealedSecret: string, step: number): Promise<boolean> {
+    const spent = await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ totpLastStep: step })
+      .where('id = :id AND totp_secret = :sealed AND (totp_last_step IS NULL OR totp_last_step < :step)', { id, sealed: sealedSecret, step })
+      .execute();
+    return spent.affected === 1;
+  }
+
+  // The failed-login counter, for the Policy module's lockout (LockoutCounter), which decides when
+  // each is used. Every update is a single conditional UPDATE, so concurrent attempts on any number
+  // of instances each count exactly once and cannot skip the threshold.
+
+  /** Clears a failure lock taken before `lockedBefore`, so counting starts again from zero. */
+  async clearExpiredLock(id: string, lockedBefore: number): Promise<void> {
+    await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ failedLoginCount: 0, lockedAt: null })
+      .where('id = :id AND locked_at IS NOT NULL AND locked_at <= :lockedBefore', { id, lockedBefore })
+      .execute();
+  }
+
+  /** Counts a failure that does not lock: below the threshold, or a lock already in force. False when neither holds. */
+  async countFailure(id: string, threshold: number): Promise<boolean> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ failedLoginCount: () => 'failed_login_count + 1' })
+      .where(`id = :id AND (failed_login_count + 1 < :threshold OR ${LOCK_IN_FORCE})`, { id, threshold })
+      .execute();
+    return !!result.affected;
+  }
+
+  /** The complement of countFailure: counts the failure that reaches the threshold, and locks. False when it does not. */
+  async countFailureAndLock(id: string, threshold: number, nowMs: number): Promise<boolean> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ failedLoginCount: () => 'failed_login_count + 1', lockedAt: new Date(nowMs) })
+      .where(`id = :id AND failed_login_count + 1 >= :threshold AND NOT ${LOCK_IN_FORCE}`, { id, threshold })
+      .execute();
+    return !!result.affected;
+  }
+
+  /** Counts (and locks at the threshold) in one statement, for when the two above keep missing each other. */
+  async countFailureUnconditionally(id: string, threshold: number, nowMs: number): Promise<void> {
+    await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({
+        // locked_at is assigned first: MySQL evaluates SET left to right with new values, SQLite with old ones.
+        lockedAt: () => `CASE WHEN NOT ${LOCK_IN_FORCE} AND failed_login_count + 1 >= :threshold THEN :now ELSE locked_at END`,
+        failedLoginCount: () => 'failed_login_count + 1',
+      })
+      .where('id = :id', { id })
+      .setParameters({ threshold, now: nowMs })
+      .execute();
+  }
+
+  async failedLoginCount(id: string): Promise<number | null> {
+    const row = await this.repo.findOne({ where: { id }, select: { id: true, failedLoginCount: true } });
+    return row?.failedLoginCount ?? null;
+  }
+
+  /** After a successful login. Conditional on the stored row, not on what was read: a failure counted meanwhile is reset too. */
+  async resetFailures(id: string): Promise<void> {
+    await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ failedLoginCount: 0, lockedAt: null })
+      .where('id = :id AND (failed_login_count > 0 OR locked_at IS NOT NULL)', { id })
+      .execute();
   }
 
   /** The new user's hash: argon2id of `password`, or an imported `password_hash` as it is. */

@@ -1,111 +1,137 @@
-// Token endpoint benchmark: boots the built service (dist/) on a throw-away SQLite database (or
-// BENCH_DATABASE_URL), then drives it from this process over loopback with keep-alive connections.
-// Bounded: a fixed number of requests per scenario. Usage: npm run bench
+// npm run bench: every Gatehouse scenario, measured from this process over loopback against the
+// built service running in a process of its own on a throw-away database (SQLite, or MariaDB/MySQL
+// with BENCH_DATABASE_URL). Bounded: a warm-up and a measured run of fixed duration per scenario.
+// Progress goes to stderr, the report (markdown) to stdout. Knobs and columns: docs/performance.md.
 'use strict';
-const { spawn } = require('node:child_process');
-const { mkdtempSync, rmSync } = require('node:fs');
-const { tmpdir } = require('node:os');
-const { join } = require('node:path');
-const http = require('node:http');
+const { loadavg } = require('node:os');
+const { mkdirSync, writeFileSync, readFileSync } = require('node:fs');
+const { join, resolve } = require('node:path');
+const { argon2VerifiesPerSecond, rs256SignsPerSecond } = require('./lib/ceilings');
+const { Gatehouse } = require('./lib/gatehouse');
+const { formatErrors } = require('./lib/load');
+const { fixed, int, log, machine, measure, readOptions, selectScenarios, shapesCell, statementCell, stopOnInterrupt, table, warmUp } = require('./lib/measure');
+const { markdown: profileMarkdown } = require('./profile-summary');
 
-const PORT = Number(process.env.BENCH_PORT || 39123);
-const REQUESTS = Number(process.env.BENCH_REQUESTS || 3000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 32);
-const ADMIN_ID = 'bench-admin';
-const ADMIN_SECRET = 'bench-admin-secret-0123456789abcdefghijkl';
-const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-
-function call(method, path, { body, headers = {} } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: PORT, method, path, agent, headers }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    if (body) req.write(body);
-    req.end();
-  });
-}
-
-const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-const form = (params) => new URLSearchParams(params).toString();
-const FORM = 'application/x-www-form-urlencoded';
-
-async function waitForServer() {
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await call('GET', '/health/live')).status === 200) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('service did not start');
-}
-
-async function scenario(name, makeRequest, requests = REQUESTS) {
-  let done = 0;
-  let failures = 0;
-  const latencies = [];
-  const started = process.hrtime.bigint();
-  async function worker() {
-    while (done < requests) {
-      done++;
-      const t0 = process.hrtime.bigint();
-      const res = await makeRequest();
-      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      if (res.status !== 200) failures++;
-    }
-  }
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  latencies.sort((a, b) => a - b);
-  const p = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))].toFixed(1);
-  console.log(
-    `${name.padEnd(38)} ${(latencies.length / seconds).toFixed(0).padStart(6)} req/s  p50 ${p(0.5)} ms  p99 ${p(0.99)} ms  failures ${failures}`,
-  );
-}
+/** Spare refresh chains beyond one per connection: a connection whose refresh failed continues on one. */
+const SPARE_CHAINS = 10;
 
 async function main() {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
-  const env = {
-    ...process.env,
-    PORT: String(PORT),
-    DATABASE_URL: process.env.BENCH_DATABASE_URL || `sqlite:${join(dir, 'bench.sqlite')}`,
-    BOOTSTRAP_ADMIN_CLIENT_ID: ADMIN_ID,
-    BOOTSTRAP_ADMIN_CLIENT_SECRET: ADMIN_SECRET,
-    LOG_LEVEL: 'error',
-  };
-  const server = spawn(process.execPath, [join(__dirname, '../../dist/main.js')], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const options = readOptions();
+  const host = machine();
+  const started = Date.now();
+  const gatehouse = await Gatehouse.start({ port: options.port, benchDatabaseUrl: options.databaseUrl, extraNodeArgs: options.serverNodeArgs, sqlShapes: options.sqlShapes });
+  stopOnInterrupt(() => gatehouse.stop());
+  const results = [];
+  const ceilings = {};
   try {
-    await waitForServer();
-    const admin = JSON.parse(
-      (await call('POST', '/oauth2/token', { body: form({ grant_type: 'client_credentials' }), headers: { 'content-type': FORM, authorization: basic(ADMIN_ID, ADMIN_SECRET) } })).text,
-    ).access_token;
-    const adminJson = { 'content-type': 'application/json', authorization: `Bearer ${admin}` };
-    const client = JSON.parse(
-      (await call('POST', '/admin/clients', { body: JSON.stringify({ grant_types: ['client_credentials', 'password'], scope: 'api openid' }), headers: adminJson })).text,
+    log(`Gatehouse (${host.commit}) on ${gatehouse.database.store}, pid ${gatehouse.server.pid}, ${gatehouse.origin}`);
+    await gatehouse.setUp();
+    const idleRss = gatehouse.server.status().rssKiB / 1024;
+
+    // Each ceiling is measured just before the scenario it bounds (or at the start when that one is
+    // not run), so that a machine whose load changes during the run skews the pair the least.
+    const measureRs256 = async () => {
+      log(`ceiling: RS256 signatures/s, ${options.ceilingSeconds} s`);
+      ceilings.rs256 = await rs256SignsPerSecond(options.ceilingSeconds);
+    };
+    const measureArgon2 = async () => {
+      log(`ceiling: argon2id verifications/s, ${options.ceilingSeconds} s`);
+      const argon2 = await argon2VerifiesPerSecond(options.ceilingSeconds);
+      ceilings.argon2 = argon2.perSecond;
+      ceilings.argon2Parameters = argon2.parameters;
+    };
+    const ceilingBefore = { 'cc-jwt': measureRs256, password: measureArgon2 };
+
+    const state = { codes: [], refreshTokens: [] };
+    const scenarios = gatehouse.scenarios(state);
+    const names = selectScenarios(scenarios, options.scenarios);
+    if (options.profileDir) {
+      mkdirSync(options.profileDir, { recursive: true });
+      log(`profiling every measured window into ${resolve(options.profileDir)} (the profiler costs throughput: do not compare these figures)`);
+    }
+    const run = { origin: gatehouse.origin, connections: options.connections };
+    if (options.ceilingSeconds > 0) {
+      for (const [name, measureCeiling] of Object.entries(ceilingBefore)) if (!names.includes(name)) await measureCeiling();
+    }
+
+    for (const name of names) {
+      const scenario = scenarios[name];
+      let amount;
+      let warmupAmount;
+      if (name === 'code') {
+        // Codes are finite and each costs a login (an argon2id verification) to mint, so this run is
+        // bounded by its number of codes rather than by BENCH_DURATION; a tenth of them warm up.
+        const total = Math.max(options.codes || 2000, options.connections * 4);
+        warmupAmount = options.warmup > 0 ? Math.max(options.connections, Math.round(total * 0.1)) : 0;
+        amount = total - warmupAmount;
+        const mintStart = Date.now();
+        log(`${name}: minting ${total} authorization codes through the login page (argon2id each)…`);
+        state.codes = await gatehouse.mintCodes(total, 8, (n) => log(`  ${n} codes`));
+        log(`  minted in ${((Date.now() - mintStart) / 1000).toFixed(1)} s`);
+      }
+      if (scenario.chained) state.refreshTokens = await gatehouse.refreshTokens(options.connections + SPARE_CHAINS);
+      if (options.ceilingSeconds > 0 && ceilingBefore[name]) await ceilingBefore[name]();
+
+      log(`${name}: ${scenario.title}: warm-up ${warmupAmount ?? `${options.warmup} s`}, then ${amount ? `${amount} requests` : `${options.duration} s`}, ${options.connections} connections`);
+      await warmUp({ ...run, duration: warmupAmount ? undefined : options.warmup, amount: warmupAmount, request: scenario.request });
+      if (scenario.chained && state.refreshTokens.length < options.connections + SPARE_CHAINS) {
+        // Chains in flight when the warm-up stopped were spent without their answer being read.
+        state.refreshTokens.push(...(await gatehouse.refreshTokens(options.connections + SPARE_CHAINS - state.refreshTokens.length)));
+      }
+      const profileFile = options.profileDir ? join(resolve(options.profileDir), `gatehouse-${gatehouse.database.store}-${name}.cpuprofile`) : undefined;
+      const { load, server } = await measure(gatehouse.server, { ...run, duration: options.duration, amount, request: scenario.request, expectStatus: scenario.expectStatus, profileFile });
+      results.push({ name, title: scenario.title, load, server, profileFile });
+      log(
+        `  ${int(load.requestsPerSecond)} req/s, p50 ${fixed(load.p50)} ms, p99 ${fixed(load.p99)} ms, errors ${formatErrors(load)}, ` +
+          `CPU ${int(server.cpuUsPerRequest)} µs/req, ${statementCell(server)} statements/req, peak RSS ${int(server.peakRssMiB)} MiB`,
+      );
+    }
+
+    const report = [];
+    report.push(
+      `### Gatehouse, ${gatehouse.database.store}, ${new Date(started).toISOString().slice(0, 10)}`,
+      '',
+      `${host.cores} cores (${host.cpu}), Node.js ${host.node}, commit ${host.commit}; load average ${host.loadavg[0].toFixed(1)} before the run and ${loadavg()[0].toFixed(1)} after it (other work on the machine shows here). ` +
+        `${options.connections} keep-alive connections, ${options.warmup} s warm-up, ${options.duration} s measured per scenario; production build, LOG_LEVEL=warn. ` +
+        `Server RSS after setup: ${int(idleRss)} MiB.`,
+      '',
+      table(
+        ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'server CPU', 'CPU µs/req (main thread)', 'statements/req', 'peak RSS MiB'],
+        results.map(({ name, title, load, server }) => [
+          `\`${name}\` ${title}`,
+          int(load.requestsPerSecond),
+          fixed(load.p50),
+          fixed(load.p99),
+          formatErrors(load),
+          `${int(server.cpuPercent)} %`,
+          `${int(server.cpuUsPerRequest)} (${int(server.mainThreadCpuUsPerRequest)})`,
+          statementCell(server),
+          int(server.peakRssMiB),
+        ]),
+        ['l', 'r', 'r', 'r', 'l', 'r', 'r', 'l', 'r'],
+      ),
     );
-    const clientAuth = { 'content-type': FORM, authorization: basic(client.client_id, client.client_secret) };
-    console.log(`Gatehouse token endpoint, ${REQUESTS} requests per scenario, concurrency ${CONCURRENCY}, ${env.DATABASE_URL.split(':')[0]}`);
-    await scenario('client_credentials (JWT)', () => call('POST', '/oauth2/token', { body: form({ grant_type: 'client_credentials', scope: 'api' }), headers: clientAuth }));
-    await scenario('client_credentials (opaque)', () =>
-      call('POST', '/oauth2/token', { body: form({ grant_type: 'client_credentials', scope: 'api', token_format: 'opaque' }), headers: clientAuth }),
-    );
-    const user = { username: 'bench-user', password: 'correct horse battery staple' };
-    await call('POST', '/admin/users', { body: JSON.stringify(user), headers: adminJson });
-    // argon2id (19 MiB, t=2) bounds this one: it measures the password hashing budget, with fewer requests.
-    await scenario(
-      'password (argon2id verify)',
-      () => call('POST', '/oauth2/token', { body: form({ grant_type: 'password', ...user, scope: 'api' }), headers: clientAuth }),
-      Math.ceil(REQUESTS / 10),
-    );
-    await scenario('invalid_client (wrong secret)', async () => {
-      const res = await call('POST', '/oauth2/token', { body: form({ grant_type: 'client_credentials' }), headers: { 'content-type': FORM, authorization: basic(client.client_id, 'wrong') } });
-      return { status: res.status === 401 ? 200 : res.status };
-    });
+    if (ceilings.rs256 !== undefined) {
+      const rate = (name) => results.find((r) => r.name === name)?.load.requestsPerSecond;
+      const rows = [[`RS256 signatures/s (jose SignJWT, CryptoKey from importPKCS8, 32 in flight)`, int(ceilings.rs256), '']];
+      if (rate('cc-jwt')) rows[0][2] = `\`cc-jwt\` at ${fixed((100 * rate('cc-jwt')) / ceilings.rs256, 0)} % of it`;
+      rows.push([`argon2id verifications/s (@node-rs/argon2, ${ceilings.argon2Parameters}, 16 in flight)`, int(ceilings.argon2), '']);
+      if (rate('password')) rows[1][2] = `\`password\` at ${fixed((100 * rate('password')) / ceilings.argon2, 0)} % of it`;
+      report.push('', table(['raw ceiling, same run (measured just before the scenario it bounds)', 'per second', ''], rows, ['l', 'r', 'l']));
+    }
+    if (options.sqlShapes) {
+      report.push('', table(['scenario', 'statements of one request, by shape'], results.map(({ name, server }) => [`\`${name}\``, shapesCell(server)]), ['l', 'l']));
+    }
+    const peak = Math.max(...results.map((r) => r.server.peakRssMiB));
+    report.push('', `Peak RSS over all measured windows: ${int(peak)} MiB (${results[0]?.server.peakRssSource ?? 'VmHWM'}). Whole run: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+    for (const { name, server, profileFile } of results) {
+      if (!profileFile) continue;
+      report.push('', profileMarkdown(JSON.parse(readFileSync(profileFile, 'utf8')), { title: `CPU profile, ${name}`, requests: server.requests, mainThreadUs: server.mainThreadCpuUsPerRequest, top: 12 }));
+    }
+    console.log(report.join('\n'));
+    if (options.jsonFile) writeFileSync(options.jsonFile, JSON.stringify({ host, options, ceilings, results }, null, 2));
   } finally {
-    server.kill();
-    rmSync(dir, { recursive: true, force: true });
+    await gatehouse.stop();
   }
 }
 

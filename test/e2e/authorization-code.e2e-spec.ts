@@ -688,6 +688,31 @@ describe('Authorization-code flow (SPEC §3.4, §5)', () => {
       });
     });
 
+    describe('parameters checked before the code is redeemed (SPEC §3.7, §8)', () => {
+      it.each([
+        ['token_format=bogus', { token_format: 'bogus' }, 'token_format must be "opaque" or "jwt"'],
+        ['max_exchange_period=0', { max_exchange_period: '0' }, 'max_exchange_period must be a whole number of hours between 1 and 4320'],
+        ['refresh_expiry=-5', { refresh_expiry: '-5' }, 'refresh_expiry must be a whole number of seconds'],
+      ])('refuses %s with invalid_request and leaves the code usable, with no reuse event', async (_name, bad, description) => {
+        const account = await createUser(t);
+        const { code } = await loginForCode(t, request(confidential, { scope: 'openid offline_access' }), credentials(account));
+        const refused = await tokenRequest(t, { grant_type: 'authorization_code', code, redirect_uri: CB, ...bad }, basic());
+        expect(refused.status).toBe(400);
+        expect(refused.body).toEqual({ error: 'invalid_request', error_description: description });
+        const [row] = await t.db.query('SELECT consumed_at FROM authorization_codes WHERE code_hash = ?', [sha256(code)]);
+        expect(row.consumed_at).toBeNull();
+
+        const retried = await tokenRequest(t, { grant_type: 'authorization_code', code, redirect_uri: CB, token_format: 'opaque', max_exchange_period: '1' }, basic());
+        expect(retried.status).toBe(200);
+        expect(await tokenStatus(retried.body.access_token)).toBe('active');
+        const [family] = await t.db.query('SELECT revoked_at FROM token_families WHERE code_hash = ?', [sha256(code)]);
+        expect(family.revoked_at).toBeNull();
+        const events = await t.http.get(`/admin/audit-events?type=authorization_code.reused&user=${account.id}`).auth(await t.adminToken(), { type: 'bearer' });
+        expect(events.status).toBe(200);
+        expect(events.body).toEqual([]);
+      });
+    });
+
     describe('single use (RFC 6749 §4.1.2)', () => {
       it('refuses a second redemption and revokes the tokens of the first', async () => {
         const { code } = await loginForCode(t, request(confidential, { scope: 'openid offline_access' }), credentials());

@@ -1,4 +1,4 @@
-import { PurgeService, type PurgeCounts } from '../../src/tokens/purge.service';
+import { PurgeService, type PurgeCounts } from '../../src/purge/purge.service';
 import { startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { login, loginName } from '../support/login';

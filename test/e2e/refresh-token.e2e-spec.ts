@@ -380,6 +380,24 @@ describe('Refresh-token grant (SPEC §3.5, §3.7, §3.8)', () => {
       expect((await refreshRow(overridden.body.refresh_token)).rotated_at).toBeNull();
     });
 
+    it.each([
+      ['token_format=bogus', { token_format: 'bogus' }, 'token_format must be "opaque" or "jwt"'],
+      ['max_exchange_period=0', { max_exchange_period: '0' }, 'max_exchange_period must be a whole number of hours between 1 and 4320'],
+      ['refresh_expiry=1.5', { refresh_expiry: '1.5' }, 'refresh_expiry must be a whole number of seconds'],
+    ])('refuses %s before rotating: the same refresh token then refreshes, and its family lives on', async (_name, bad, description) => {
+      const first = await login(t, client, user);
+      const refused = await refresh({ refresh_token: first.refresh_token!, ...bad });
+      expect(refused.status).toBe(400);
+      expect(refused.body).toEqual({ error: 'invalid_request', error_description: description });
+      expect((await refreshRow(first.refresh_token!)).rotated_at).toBeNull();
+
+      const retried = await refresh({ refresh_token: first.refresh_token!, token_format: 'opaque', max_exchange_period: '1' });
+      expect(retried.status).toBe(200);
+      expect(retried.body.refresh_token).toEqual(expect.any(String));
+      expect((await familyOf(retried.body.refresh_token)).revoked_at).toBeNull();
+      expect(await introspect(retried.body.refresh_token)).toMatchObject({ active: true });
+    });
+
     it('accepts and ignores app_tid', async () => {
       const first = await login(t, client, user);
       const res = await refresh({ refresh_token: first.refresh_token!, app_tid: 'd3d1a3b2-tenant' });

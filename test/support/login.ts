@@ -1,5 +1,5 @@
 import type { Response } from 'supertest';
-import type { TokenResponse } from '../../src/tokens/tokens.service';
+import type { TokenResponse } from '../../src/grants/token-response';
 import type { TestApp } from './app';
 import type { CreatedClient, CreatedUser } from './fixtures';
 import { clientPost, type AuthenticatingClient } from './oidc';

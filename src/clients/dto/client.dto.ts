@@ -19,10 +19,11 @@ import {
   registerDecorator,
 } from 'class-validator';
 import { IsOmittable } from '../../admin/validation';
-import { jwksProblem } from '../auth/client-jwks';
+import { jwksProblem } from '../client-jwks';
 import { SIGNING_ALGS } from '../../keys/keys.service';
 import { isAllowedRedirectUri } from '../redirect-uri';
-import { GRANT_TYPES, TOKEN_ENDPOINT_AUTH_METHODS, type GrantType, type TokenEndpointAuthMethod } from '../client.entity';
+import { GRANT_TYPES, type GrantType } from '../../oauth/grant-types';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type TokenEndpointAuthMethod } from '../client.entity';
 
 /** An absolute URI without a fragment (RFC 6749 §3.1.2); custom schemes are allowed for native apps. */
 function IsRedirectUri(): PropertyDecorator {

@@ -1,0 +1,41 @@
+import type { Client } from '../clients/client.entity';
+import { InvalidRequest } from '../oauth/errors';
+import { GRANT_TYPES } from '../oauth/grant-types';
+import { parseParameters, requiredString } from './grant-parameters';
+import { grantFieldsSchema, GRANTS } from './grants';
+import { ISSUE_OPTIONS } from './issue-options';
+
+const client = { accessTokenFormat: 'opaque', defaultScope: 'openid', allowedScopes: () => new Set(['openid']) } as unknown as Client;
+
+describe('GRANTS', () => {
+  it('are exactly the grant types a client may register', () => {
+    expect(GRANTS.map((g) => g.grantType).sort()).toEqual([...GRANT_TYPES].sort());
+  });
+
+  it('build the token endpoint body: each field once, saying which grants read it', () => {
+    const fields = grantFieldsSchema();
+    expect(fields.grant_type.enum).toEqual(GRANTS.map((g) => g.grantType));
+    expect(Object.keys(fields)).toEqual(expect.arrayContaining(['code', 'redirect_uri', 'code_verifier', 'refresh_token', 'username', 'password', 'token_format']));
+    expect(fields.code.description).toBe('authorization_code: The authorization code');
+    expect(fields.max_exchange_period).toMatchObject({ type: 'integer', minimum: 1, maximum: 4320 });
+    expect(fields.max_exchange_period.description).toMatch(/^password, authorization_code, refresh_token: /);
+  });
+});
+
+describe(parseParameters.name, () => {
+  const parameters = { code: requiredString('code', 'The code'), issue: ISSUE_OPTIONS };
+
+  it('returns typed values, with the client defaults', () => {
+    expect(parseParameters(parameters, { code: 'c', refresh_expiry: '60', max_exchange_period: '2' }, client)).toEqual({
+      code: 'c',
+      issue: { format: 'opaque', refreshExpiry: 60, maxExchangePeriodHours: 2 },
+    });
+  });
+
+  it('checks the parameters in the order the grant lists them: the first fault is the answer', () => {
+    expect(() => parseParameters(parameters, { token_format: 'bogus' }, client)).toThrow(new InvalidRequest('code is required'));
+    expect(() => parseParameters(parameters, { code: 'c', token_format: 'bogus', max_exchange_period: '0' }, client)).toThrow(
+      new InvalidRequest('max_exchange_period must be a whole number of hours between 1 and 4320'),
+    );
+  });
+});

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Clock } from '../common/clock';
+import { formatScope } from '../oauth/scopes';
+import { TokenFamily } from './token-family.entity';
+
+/** What a family needs to know of its client: who it is and how long its access and id tokens live. */
+export interface FamilyClient {
+  clientId: string;
+  accessTokenTtl: number;
+  idTokenTtl: number;
+}
+
+export interface NewTokenFamily {
+  client: FamilyClient;
+  userId: string;
+  scope: string[];
+  authTime: Date;
+  amr: string[];
+  exchangeDeadline: Date;
+  /** The authorization code the login is redeemed from, so that a replay of the code can end the family. */
+  codeHash?: string | null;
+}
+
+/**
+ * The token families (login sessions): one per login of a user at a client, which every access
+ * and refresh token issued from it, through any number of refreshes, belongs to and dies with.
+ * The only code that reads or writes the token_families table. Every change that must happen at
+ * most once is a single conditional UPDATE whose affected-row count decides, so that concurrent
+ * requests on any number of instances agree.
+ */
+@Injectable()
+export class TokenFamiliesService {
+  constructor(
+    private readonly clock: Clock,
+    @InjectRepository(TokenFamily) private readonly families: Repository<TokenFamily>,
+  ) {}
+
+  /** Starts the family of a login; it lives as long as its access and id tokens, until a refresh token extends it. */
+  async start(input: NewTokenFamily): Promise<TokenFamily> {
+    const now = this.clock.now();
+    const family = this.families.create({
+      id: randomUUID(),
+      clientId: input.client.clientId,
+      userId: input.userId,
+      scope: formatScope(input.scope),
+      authTime: input.authTime,
+      amr: input.amr.join(' '),
+      exchangeDeadline: input.exchangeDeadline,
+      codeHash: input.codeHash ?? null,
+      revokedAt: null,
+      revokedReason: null,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + Math.max(input.client.accessTokenTtl, input.client.idTokenTtl) * 1000),
+    });
+    await this.families.insert(family);
+    return family;
+  }
+
+  find(id: string): Promise<TokenFamily | null> {
+    return this.families.findOne({ where: { id } });
+  }
+
+  /** Whether the family exists and has not ended: the tokens carrying its id (`sid`) are only valid while it is. */
+  async isActive(id: string): Promise<boolean> {
+    const family = await this.families.findOne({ where: { id }, select: { id: true, revokedAt: true } });
+    return !!family && !family.revokedAt;
+  }
+
+  /** Keeps the family until `expiresAt` (a new refresh token's expiry); never shortens it. */
+  async extend(family: TokenFamily, expiresAt: Date): Promise<void> {
+    if (expiresAt <= family.expiresAt) return;
+    await this.families
+      .createQueryBuilder()
+      .update()
+      .set({ expiresAt })
+      .where('id = :id AND expires_at < :expiresAt', { id: family.id, expiresAt: expiresAt.getTime() })
+      .execute();
+    family.expiresAt = expiresAt;
+  }
+
+  /** Moves the family's exchange deadline earlier, never later (a smaller max_exchange_period sticks). */
+  async shortenExchangeDeadline(family: TokenFamily, deadline: Date): Promise<void> {
+    if (deadline >= family.exchangeDeadline) return;
+    await this.families
+      .createQueryBuilder()
+      .update()
+      .set({ exchangeDeadline: deadline })
+      .where('id = :id AND exchange_deadline > :deadline', { id: family.id, deadline: deadline.getTime() })
+      .execute();
+    family.exchangeDeadline = deadline;
+  }
+
+  /** Ends a family: its refresh tokens stop working and so do its access tokens. True if this call ended it. */
+  async end(id: string, reason: string): Promise<boolean> {
+    return (await this.endWhere('id = :id', { id }, reason)) === 1;
+  }
+
+  /** Ends every family of a user (disabled, deleted, or signed out everywhere by an administrator). */
+  endForUser(userId: string, reason: string): Promise<number> {
+    return this.endWhere('user_id = :userId', { userId }, reason);
+  }
+
+  /** Ends every family of a client (deleted: nothing of it survives for a client registered later under its client_id). */
+  endForClient(clientId: string, reason: string): Promise<number> {
+    return this.endWhere('client_id = :clientId', { clientId }, reason);
+  }
+
+  /** Ends the family issued from an authorization code (RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it). */
+  endForCode(codeHash: string, reason: string): Promise<number> {
+    return this.endWhere('code_hash = :codeHash', { codeHash }, reason);
+  }
+
+  /** Deletes the families that ended before `beforeMs`; see the purge for the margin. */
+  async purgeExpired(beforeMs: number): Promise<number> {
+    const result = await this.families.createQueryBuilder().delete().where('expires_at < :beforeMs', { beforeMs }).execute();
+    return result.affected ?? 0;
+  }
+
+  private async endWhere(condition: string, parameters: Record<string, string>, reason: string): Promise<number> {
+    const result = await this.families
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: this.clock.now(), revokedReason: reason })
+      .where(`${condition} AND revoked_at IS NULL`, parameters)
+      .execute();
+    return result.affected ?? 0;
+  }
+}

@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Clock } from '../common/clock';
+import { randomToken, sha256Hex } from '../common/crypto';
+import { AppConfig } from '../config/app-config';
+import { KeysService } from '../keys/keys.service';
+import { isDatabaseUnavailable } from '../oauth/oauth-exception.filter';
+import { formatScope } from '../oauth/scopes';
+import { TokenFamiliesService } from '../sessions/token-families.service';
+import { AccessToken } from './access-token.entity';
+import { ReplayCacheService } from './replay-cache.service';
+
+export type AccessTokenFormat = 'jwt' | 'opaque';
+
+export interface IssuedAccessToken {
+  token: string;
+  expiresIn: number;
+  jti: string;
+}
+
+/** What a valid access token says, whichever its format. */
+export interface AccessTokenInfo {
+  format: AccessTokenFormat;
+  jti: string;
+  clientId: string;
+  /** The user's id, or the client_id for client_credentials tokens. */
+  sub: string;
+  userId: string | null;
+  familyId: string | null;
+  scope: string[];
+  audience: string;
+  issuedAt: number;
+  expiresAt: number;
+  authTime: number | null;
+}
+
+/** What an access token needs to know of its client. */
+export interface AccessTokenClient {
+  clientId: string;
+  accessTokenTtl: number;
+  accessTokenAudience: string | null;
+}
+
+export interface AccessTokenInput {
+  client: AccessTokenClient;
+  scope: string[];
+  format: AccessTokenFormat;
+  /** Absent for client_credentials. */
+  userId?: string | null;
+  authTime?: Date | null;
+  familyId?: string | null;
+}
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * How far ahead of this instance's clock an `iat` may be: the clock difference tolerated between
+ * instances. jose checks `exp` and `nbf` but accepts any `iat`; a token dated further ahead was not
+ * issued by one of our instances with a sane clock.
+ */
+const ISSUED_AT_LEEWAY_SECONDS = 60;
+
+/**
+ * Issues and reads access tokens. JWT access tokens follow RFC 9068 and are not stored; opaque ones
+ * are 256-bit random values stored only as SHA-256 hashes, in the access_tokens table this service
+ * alone reads and writes.
+ */
+@Injectable()
+export class AccessTokensService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly keys: KeysService,
+    private readonly families: TokenFamiliesService,
+    private readonly replayCache: ReplayCacheService,
+    @InjectRepository(AccessToken) private readonly accessTokens: Repository<AccessToken>,
+  ) {}
+
+  async issue(input: AccessTokenInput): Promise<IssuedAccessToken> {
+    const { client } = input;
+    const now = this.clock.nowSeconds();
+    const expiresIn = client.accessTokenTtl;
+    const jti = randomUUID();
+    const audience = client.accessTokenAudience || client.clientId;
+    if (input.format === 'opaque') {
+      const token = randomToken();
+      await this.accessTokens.insert({
+        tokenHash: sha256Hex(token),
+        jti,
+        clientId: client.clientId,
+        userId: input.userId ?? null,
+        familyId: input.familyId ?? null,
+        scope: formatScope(input.scope),
+        audience,
+        authTime: input.authTime ?? null,
+        createdAt: new Date(now * 1000),
+        expiresAt: new Date((now + expiresIn) * 1000),
+        revokedAt: null,
+      });
+      return { token, expiresIn, jti };
+    }
+    const token = await this.keys.sign(
+      {
+        iss: this.config.issuer,
+        sub: input.userId ?? client.clientId,
+        aud: audience,
+        exp: now + expiresIn,
+        iat: now,
+        jti,
+        client_id: client.clientId,
+        scope: formatScope(input.scope),
+        ...(input.authTime ? { auth_time: Math.floor(input.authTime.getTime() / 1000) } : {}),
+        ...(input.familyId ? { sid: input.familyId } : {}),
+      },
+      { typ: 'at+jwt' },
+    );
+    return { token, expiresIn, jti };
+  }
+
+  /**
+   * Reads an access token of either format. Returns null when it is malformed, forged, expired,
+   * revoked, or its family has ended.
+   */
+  async verify(token: string): Promise<AccessTokenInfo | null> {
+    const info = JWT_SHAPE.test(token) ? await this.verifyJwt(token) : await this.lookupOpaque(token);
+    if (!info) return null;
+    if (info.familyId && !(await this.families.isActive(info.familyId))) return null;
+    if (info.format === 'jwt' && (await this.replayCache.has(this.revokedJwtKey(info.jti)))) return null;
+    return info;
+  }
+
+  /**
+   * RFC 7009 for an access token of `clientId`: an opaque token is marked revoked; a JWT one, which
+   * cannot be recalled, has its jti listed in the replay cache until it expires, so that this service
+   * (introspection, UserInfo, admin API) refuses it. Returns the revoked token, or null when the token
+   * is unknown, already dead or another client's, in which case nothing changes.
+   */
+  async revoke(token: string, clientId: string): Promise<AccessTokenInfo | null> {
+    const info = await this.verify(token);
+    if (!info || info.clientId !== clientId) return null;
+    if (info.format === 'opaque') {
+      await this.accessTokens
+        .createQueryBuilder()
+        .update()
+        .set({ revokedAt: this.clock.now() })
+        .where('token_hash = :hash AND revoked_at IS NULL', { hash: sha256Hex(token) })
+        .execute();
+    } else {
+      await this.replayCache.remember(this.revokedJwtKey(info.jti), new Date(info.expiresAt * 1000));
+    }
+    return info;
+  }
+
+  /**
+   * A deleted client's opaque access tokens are revoked with it, so that none survives for a client
+   * registered later under the same client_id. (Its JWT ones carry the family's sid, or are refused
+   * by Client.predates.)
+   */
+  async revokeForClient(clientId: string): Promise<number> {
+    const result = await this.accessTokens
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: this.clock.now() })
+      .where('client_id = :clientId AND revoked_at IS NULL', { clientId })
+      .execute();
+    return result.affected ?? 0;
+  }
+
+  /** Deletes the opaque tokens that expired before `beforeMs`. */
+  async purgeExpired(beforeMs: number): Promise<number> {
+    const result = await this.accessTokens.createQueryBuilder().delete().where('expires_at < :beforeMs', { beforeMs }).execute();
+    return result.affected ?? 0;
+  }
+
+  private revokedJwtKey(jti: string): string {
+    return `revoked-access-token:${this.config.issuer}:${jti}`;
+  }
+
+  private async verifyJwt(token: string): Promise<AccessTokenInfo | null> {
+    try {
+      const payload = await this.keys.verify(token, { issuer: this.config.issuer, typ: 'at+jwt', requiredClaims: ['exp', 'iat', 'jti', 'sub'] });
+      if (Number(payload.iat) > this.clock.nowSeconds() + ISSUED_AT_LEEWAY_SECONDS) return null;
+      return {
+        format: 'jwt',
+        jti: String(payload.jti),
+        clientId: String(payload.client_id),
+        sub: String(payload.sub),
+        userId: payload.sub !== payload.client_id || payload.sid ? String(payload.sub) : null,
+        familyId: typeof payload.sid === 'string' ? payload.sid : null,
+        scope: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
+        audience: Array.isArray(payload.aud) ? payload.aud.join(' ') : String(payload.aud),
+        issuedAt: Number(payload.iat),
+        expiresAt: Number(payload.exp),
+        authTime: typeof payload.auth_time === 'number' ? payload.auth_time : null,
+      };
+    } catch (error) {
+      // Looking up an unknown kid reads the database: an outage is a 503, not a bad token.
+      if (isDatabaseUnavailable(error)) throw error;
+      return null;
+    }
+  }
+
+  private async lookupOpaque(token: string): Promise<AccessTokenInfo | null> {
+    if (token.length > 512) return null;
+    const row = await this.accessTokens.findOne({ where: { tokenHash: sha256Hex(token) } });
+    if (!row || row.revokedAt || row.expiresAt.getTime() <= this.clock.nowMs()) return null;
+    return {
+      format: 'opaque',
+      jti: row.jti,
+      clientId: row.clientId,
+      sub: row.userId ?? row.clientId,
+      userId: row.userId,
+      familyId: row.familyId,
+      scope: row.scope.split(' ').filter(Boolean),
+      audience: row.audience,
+      issuedAt: Math.floor(row.createdAt.getTime() / 1000),
+      expiresAt: Math.floor(row.expiresAt.getTime() / 1000),
+      authTime: row.authTime ? Math.floor(row.authTime.getTime() / 1000) : null,
+    };
+  }
+}
