@@ -19,6 +19,8 @@ interface CliRun {
  * the real app on the same database.
  */
 describe('Admin CLI (gatehouse-admin)', () => {
+  // Each case starts the program several times (a few seconds each on a loaded 2-core machine).
+  jest.setTimeout(180_000);
   let outDir: string;
   let database: TestDatabase;
   let t: TestApp;
