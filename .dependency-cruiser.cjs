@@ -30,6 +30,10 @@ const MODULES = {
   cors: ['common', 'oauth', 'clients'],
   health: ['common', 'config', 'database'],
   metrics: ['common', 'config'],
+  // pino through nestjs-pino: options, redaction, the request id; main.ts and app.module wire it.
+  logging: ['common', 'config'],
+  // The admin CLI: the admin API's services, DTOs and validation in a Nest application context.
+  cli: ['common', 'config', 'database', 'admin', 'audit', 'clients', 'keys', 'users'],
   types: [],
 };
 

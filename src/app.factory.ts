@@ -1,19 +1,22 @@
 import 'reflect-metadata';
-import { LogLevel } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { DestinationStream } from 'pino';
 import { adminValidationPipe } from './admin/validation';
-import { AppModule } from './app.module';
+import { AppModule, type AppRuntime } from './app.module';
 import { AppConfig } from './config/app-config';
 import { CorsService, type CorsRequest } from './cors/cors.service';
+import { openDatabase } from './database/open-database';
+import { AppLogger } from './logging/app-logger';
+import { requestIdFrom } from './logging/request-id';
 import { MetricsService } from './metrics/metrics.service';
 import { parseForm } from './oauth/form';
 import { OAuthExceptionFilter } from './oauth/oauth-exception.filter';
 
 const BODY_LIMIT = 64 * 1024;
-const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
 
 /**
  * Fastify's own JSON parser refuses "__proto__" and "constructor.prototype" keys (prototype
@@ -26,18 +29,44 @@ function refusePrototypeKeys(key: string, value: unknown): unknown {
   return value;
 }
 
-/** Builds the Gatehouse application (not listening): used by main.ts and by every e2e test. */
-export async function createApp(config: AppConfig, options: { logger?: LogLevel[] | false } = {}): Promise<NestFastifyApplication> {
+export interface CreateAppOptions {
+  /** JSON log lines go here instead of stdout (tests capture them). */
+  logStream?: DestinationStream;
+}
+
+/**
+ * Builds the Gatehouse application (not listening): used by main.ts and by every e2e test. The
+ * database is opened and migrated first, so that an unusable one fails here with a
+ * DatabaseUnusableError (one line), before Nest starts and logs anything.
+ */
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const dataSource = await openDatabase(config.databaseUrl);
+  try {
+    return await buildApp(config, { dataSource, logStream: options.logStream });
+  } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    throw error;
+  }
+}
+
+async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
     trustProxy: config.trustedProxies.length ? config.trustedProxies : false,
     // Path parameters carry client_ids of up to 128 characters (Fastify's default limit is 100).
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+    // One request id for the logs and the X-Request-Id response header: the caller's, when sane.
+    requestIdHeader: false,
+    genReqId: (req: IncomingMessage) => requestIdFrom(req.headers['x-request-id']),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, runtime), adapter, {
     bodyParser: false,
-    logger: options.logger ?? LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
+    // Held until the JSON logger is in place, so that even Nest's first lines are JSON.
+    bufferLogs: true,
+    // Fail with the error (main.ts prints one line) instead of Nest's process.abort().
+    abortOnError: false,
   });
+  app.useLogger(app.get(AppLogger));
 
   // Form bodies keep repeated names as arrays so the OAuth endpoints can refuse them (RFC 6749 §3.2).
   app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit: BODY_LIMIT }, async (_req: unknown, body: Buffer) =>
@@ -58,6 +87,9 @@ export async function createApp(config: AppConfig, options: { logger?: LogLevel[
   const fastify = app.getHttpAdapter().getInstance();
   // RFC 6749 §5.1 / RFC 6750: token material is never cached. Endpoints that publish public data set their own.
   // No response is meant to be framed (clickjacking of Swagger UI) or MIME-sniffed (JSON errors echo input).
+  fastify.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    void reply.header('X-Request-Id', req.id);
+  });
   fastify.addHook('onSend', async (_req: FastifyRequest, reply: FastifyReply) => {
     if (!reply.hasHeader('cache-control')) {
       void reply.header('Cache-Control', 'no-store');

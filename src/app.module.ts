@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import type { DestinationStream } from 'pino';
+import type { DataSource } from 'typeorm';
 import { AdminGuard } from './admin/admin.guard';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
@@ -10,11 +11,12 @@ import { ClientsModule } from './clients/clients.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { CorsModule } from './cors/cors.module';
-import { dataSourceOptions } from './database/data-source-options';
+import { DatabaseModule } from './database/database.module';
 import { DiscoveryController } from './discovery/discovery.controller';
 import { GrantsModule } from './grants/grants.module';
 import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
+import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PolicyModule } from './policy/policy.module';
 import { PurgeModule } from './purge/purge.module';
@@ -25,14 +27,22 @@ import { TokenManagementModule } from './token-management/token-management.modul
 import { UsersModule } from './users/users.module';
 import { BootstrapService } from './bootstrap.service';
 
+/** What the application is built around: the database opened (and migrated) by openDatabase, and where logs go. */
+export interface AppRuntime {
+  dataSource: DataSource;
+  /** JSON log lines go here instead of stdout (tests capture them). */
+  logStream?: DestinationStream;
+}
+
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, runtime: AppRuntime): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl)),
+        LoggingModule.forRoot(config.logLevel, runtime.logStream),
+        DatabaseModule.forRoot(runtime.dataSource),
         AuditModule,
         KeysModule,
         SessionsModule,

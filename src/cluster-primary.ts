@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
-import { Logger } from '@nestjs/common';
+import type { AppConfig } from './config/app-config';
+import { processLogger } from './logging/process-logger';
 import { serveClusterMetrics } from './metrics/cluster-metrics';
 
 /** How long workers get to finish their requests on SIGTERM before they are killed. */
@@ -11,8 +12,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
  * configuration or database problem that another attempt would repeat), and on SIGTERM/SIGINT
  * lets every worker finish its requests and exits 0.
  */
-export function runClusterPrimary(workers: number): void {
-  const logger = new Logger('Gatehouse');
+export function runClusterPrimary(config: AppConfig): void {
+  const workers = config.clusterWorkers;
+  const logger = processLogger(config.logLevel, 'Gatehouse');
   serveClusterMetrics();
   const served = new Set<number>();
   let stopping = false;

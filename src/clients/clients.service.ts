@@ -29,6 +29,10 @@ function noSecretMessage(client: Client): string {
     : `a client using ${client.tokenEndpointAuthMethod} has no secret`;
 }
 
+/** A client that may obtain the admin scope: client_credentials with "admin" among its scopes. */
+const isAdminClient = (client: Pick<Client, 'grantTypes' | 'scope'>) =>
+  client.grantTypes.includes('client_credentials') && parseScope(client.scope).includes(ADMIN_SCOPE);
+
 /** Comparing against this when the client does not exist keeps unknown-client timing equal to wrong-secret. */
 const DUMMY_DIGEST = 'f'.repeat(64);
 
@@ -230,40 +234,68 @@ export class ClientsService implements AdminClients {
 
   /**
    * On first start, when no client may obtain the admin scope, creates the bootstrap admin client
-   * from BOOTSTRAP_ADMIN_CLIENT_ID / _SECRET, or with a generated secret printed once to the log.
+   * from BOOTSTRAP_ADMIN_CLIENT_ID / _SECRET, or with a generated secret. A generated secret is
+   * returned, never logged: the caller shows it once, on stderr, at the end of start-up.
    */
-  async ensureBootstrapAdmin(): Promise<void> {
-    const clients = await this.repo.find({ select: { clientId: true, scope: true, grantTypes: true, disabled: true } });
-    if (clients.some((c) => !c.disabled && c.grantTypes.includes('client_credentials') && parseScope(c.scope).includes(ADMIN_SCOPE))) return;
+  async ensureBootstrapAdmin(): Promise<{ clientId: string; secret: string } | undefined> {
+    if (await this.hasEnabledAdminClient()) return undefined;
     const clientId = this.config.bootstrapAdminClientId ?? BOOTSTRAP_ADMIN_CLIENT_ID;
     const generated = !this.config.bootstrapAdminClientSecret;
     let secret: string | undefined;
     try {
-      ({ secret } = await this.create({
-        client_id: clientId,
-        client_name: 'Gatehouse bootstrap admin',
-        client_secret: this.config.bootstrapAdminClientSecret,
-        token_endpoint_auth_method: 'client_secret_basic',
-        grant_types: ['client_credentials'],
-        scope: ADMIN_SCOPE,
-        default_scope: ADMIN_SCOPE,
-      }));
+      ({ secret } = await this.create(this.bootstrapAdminDto(clientId, this.config.bootstrapAdminClientSecret)));
     } catch (error) {
       if (!(error instanceof ConflictException)) throw error;
       // Either another instance created it at the same moment, or a client that is not (or no
       // longer) an enabled admin client holds the id: existing clients are never changed here.
-      const admin = await this.repo.find({ select: { clientId: true, scope: true, grantTypes: true, disabled: true } });
-      if (!admin.some((c) => !c.disabled && c.grantTypes.includes('client_credentials') && parseScope(c.scope).includes(ADMIN_SCOPE))) {
+      if (!(await this.hasEnabledAdminClient())) {
         this.logger.error(
           `No enabled admin client exists, and the bootstrap client_id "${clientId}" is taken by another client: ` +
-            'start once with another BOOTSTRAP_ADMIN_CLIENT_ID to create a new admin client',
+            'start once with another BOOTSTRAP_ADMIN_CLIENT_ID, or run `npm run admin -- reset-admin-secret --client-id <new id>`, to create a new admin client',
         );
       }
-      return;
+      return undefined;
     }
     this.logger.log(`Created the bootstrap admin client "${clientId}"`);
-    // Printed exactly once, on the start that generated it; only its digest is stored.
-    if (generated) this.logger.warn(`Bootstrap admin client secret (shown once, store it now): ${secret}`);
+    return generated && secret ? { clientId, secret } : undefined;
+  }
+
+  /**
+   * Recovery of a lost admin secret (the admin CLI's reset-admin-secret): a new secret for the
+   * admin client `clientId`, or, when no client has that id, a new admin client under it. Only
+   * its digest is stored; the secret is returned to be shown once.
+   */
+  async resetAdminSecret(clientId: string | undefined, actor: string): Promise<{ clientId: string; secret: string; created: boolean }> {
+    const id = clientId ?? this.config.bootstrapAdminClientId ?? BOOTSTRAP_ADMIN_CLIENT_ID;
+    const existing = await this.findById(id);
+    if (!existing) {
+      const { secret } = await this.create(this.bootstrapAdminDto(id, undefined), actor);
+      return { clientId: id, secret: secret!, created: true };
+    }
+    if (!isAdminClient(existing)) {
+      throw validationFailed({ client_id: [`client "${id}" is not an admin client (it needs grant client_credentials and scope admin): pass --client-id with a new id to create one`] });
+    }
+    if (existing.disabled) {
+      throw validationFailed({ client_id: [`admin client "${id}" is disabled: pass --client-id with a new id to create an enabled one`] });
+    }
+    return { clientId: id, secret: await this.rotateSecret(id, actor), created: false };
+  }
+
+  private async hasEnabledAdminClient(): Promise<boolean> {
+    const clients = await this.repo.find({ select: { clientId: true, scope: true, grantTypes: true, disabled: true } });
+    return clients.some((c) => !c.disabled && isAdminClient(c));
+  }
+
+  private bootstrapAdminDto(clientId: string, secret: string | undefined): CreateClientDto {
+    return {
+      client_id: clientId,
+      client_name: 'Gatehouse bootstrap admin',
+      client_secret: secret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      scope: ADMIN_SCOPE,
+      default_scope: ADMIN_SCOPE,
+    };
   }
 
   /**

@@ -20,7 +20,7 @@ describe(loadConfig.name, () => {
       issuer: 'http://localhost:3000',
       databaseUrl: 'sqlite:./data/gatehouse.sqlite',
       clusterWorkers: 1,
-      logLevel: 'log',
+      logLevel: 'info',
       trustedProxies: [],
       jwksUriBlockPrivate: false,
       purgeIntervalSeconds: 600,
@@ -82,6 +82,21 @@ describe(loadConfig.name, () => {
     expect(loadConfig({ DATABASE_URL: 'mariadb://root@127.0.0.1/gh' }).databaseUrl).toBe('mariadb://root@127.0.0.1/gh');
   });
 
+  it('reads the sqlite:// forms that show a relative path as that relative path', () => {
+    expect(loadConfig({ DATABASE_URL: 'sqlite:./data/x.sqlite' }).databaseUrl).toBe('sqlite:./data/x.sqlite');
+    expect(loadConfig({ DATABASE_URL: 'sqlite:data/x.sqlite' }).databaseUrl).toBe('sqlite:data/x.sqlite');
+    expect(loadConfig({ DATABASE_URL: 'sqlite://./data/x.sqlite' }).databaseUrl).toBe('sqlite:./data/x.sqlite');
+    expect(loadConfig({ DATABASE_URL: 'sqlite://../shared/x.sqlite' }).databaseUrl).toBe('sqlite:../shared/x.sqlite');
+    expect(loadConfig({ DATABASE_URL: 'sqlite::memory:' }).databaseUrl).toBe('sqlite::memory:');
+  });
+
+  it('accepts every pino level in LOG_LEVEL, and Nest\'s log and verbose as aliases', () => {
+    for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace']) expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
+    expect(loadConfig({ LOG_LEVEL: 'Info' }).logLevel).toBe('info');
+    expect(loadConfig({ LOG_LEVEL: 'log' }).logLevel).toBe('info');
+    expect(loadConfig({ LOG_LEVEL: 'verbose' }).logLevel).toBe('trace');
+  });
+
   it('accepts the wsrep_sync_wait option of a MariaDB DATABASE_URL (docs/operations.md)', () => {
     for (const value of ['0', '3', '15', 'server']) {
       const url = `mysql://root@127.0.0.1/gh?wsrep_sync_wait=${value}`;
@@ -102,7 +117,10 @@ describe(loadConfig.name, () => {
       ['ISSUER', 'https://id.example.com/?tenant=a', /ISSUER must not have a query or fragment/],
       ['ISSUER', 'https://id.example.com/#top', /ISSUER must not have a query or fragment/],
       ['ISSUER', 'https://user:pw@id.example.com', /ISSUER must not contain credentials/],
-      ['DATABASE_URL', 'sqlite:', /DATABASE_URL needs a file path/],
+      ['DATABASE_URL', 'sqlite:', /DATABASE_URL needs a file path after "sqlite:": write sqlite:\.\/data\/gatehouse.sqlite for a path relative/],
+      ['DATABASE_URL', 'sqlite:///data/x.sqlite', /DATABASE_URL in the sqlite:\/\/ form is ambiguous: write sqlite:\.\/data\/gatehouse.sqlite .*, or sqlite:\/var\/lib\/gatehouse\/gatehouse.sqlite for an absolute one$/],
+      ['DATABASE_URL', 'sqlite://db-host/x.sqlite', /DATABASE_URL in the sqlite:\/\/ form is ambiguous/],
+      ['DATABASE_URL', 'sqlite://', /DATABASE_URL in the sqlite:\/\/ form is ambiguous/],
       ['DATABASE_URL', 'postgres://db/gatehouse', /DATABASE_URL has unsupported scheme "postgres:"/],
       ['DATABASE_URL', 'mysql://db.internal:3306', /DATABASE_URL must name a database/],
       ['DATABASE_URL', 'gatehouse.sqlite', /DATABASE_URL must be sqlite:<path> or mysql:/],
@@ -114,7 +132,8 @@ describe(loadConfig.name, () => {
       ['BOOTSTRAP_ADMIN_CLIENT_ID', 'x'.repeat(129), /BOOTSTRAP_ADMIN_CLIENT_ID must be 1-128/],
       ['CLUSTER_WORKERS', '0', /CLUSTER_WORKERS must be between 1 and 64/],
       ['CLUSTER_WORKERS', 'many', /CLUSTER_WORKERS must be a whole number/],
-      ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of error, warn, log, debug, verbose/],
+      ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace \(or Nest's log, verbose\), got "loud"/],
+      ['LOG_LEVEL', 'silent', /LOG_LEVEL must be one of fatal/],
       ['TRUSTED_PROXIES', '10.0.0.1,proxy.internal', /TRUSTED_PROXIES has an invalid address "proxy.internal"/],
       ['TRUSTED_PROXIES', '10.0.0.0/33', /TRUSTED_PROXIES has an invalid address "10.0.0.0\/33"/],
       ['TRUSTED_PROXIES', 'fd00::/129', /TRUSTED_PROXIES has an invalid address/],
@@ -148,6 +167,7 @@ describe(loadConfig.name, () => {
       expect(failure({ BOOTSTRAP_ADMIN_CLIENT_ID: 'a', BOOTSTRAP_ADMIN_CLIENT_SECRET: secret }).message).not.toContain(secret);
       expect(failure({ DATABASE_URL: 'postgres://u:hunter2@db/x' }).message).not.toContain('hunter2');
       expect(failure({ DATABASE_URL: 'mysql://u:hunter2@db' }).message).not.toContain('hunter2');
+      expect(failure({ DATABASE_URL: 'sqlite://u:hunter2@db/x' }).message).not.toContain('hunter2');
     });
   });
 

@@ -1,7 +1,11 @@
 import { isIP } from 'node:net';
 import { clusterSessionOptions } from '../database/cluster-options';
 
-export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+/** pino's levels, most severe first (SPEC §7). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** Nest's own names, accepted so that a LOG_LEVEL written for a Nest application keeps working. */
+const LOG_LEVEL_ALIASES: Record<string, LogLevel> = { log: 'info', verbose: 'trace' };
 
 /** Typed configuration. The only place in Gatehouse that reads process.env is {@link loadConfig}. */
 export class AppConfig {
@@ -74,11 +78,28 @@ function issuerUrl(name: string, raw: string): URL {
   return parsed;
 }
 
-function databaseUrl(raw: string): string {
-  if (raw.startsWith('sqlite:')) {
-    if (raw.length === 'sqlite:'.length) throw new ConfigError('DATABASE_URL', 'needs a file path after "sqlite:"');
-    return raw;
+const SQLITE_SYNTAX = 'write sqlite:./data/gatehouse.sqlite for a path relative to the working directory, or sqlite:/var/lib/gatehouse/gatehouse.sqlite for an absolute one';
+
+/**
+ * `sqlite:<path>` keeps the path as written. `sqlite://./x` and `sqlite://../x` are read as the
+ * relative path they show; any other `sqlite://` form is refused, because `sqlite:///x` means an
+ * absolute path to URL readers and a relative one to SQLAlchemy users (and `sqlite://./data/x`
+ * once ended up as /data/x at the filesystem root).
+ */
+function sqliteUrl(raw: string): string {
+  let path = raw.slice('sqlite:'.length);
+  if (path.startsWith('//')) {
+    const rest = path.slice(2);
+    // Not echoed: whatever stands where a host would be might be credentials.
+    if (!/^\.\.?\//.test(rest)) throw new ConfigError('DATABASE_URL', `in the sqlite:// form is ambiguous: ${SQLITE_SYNTAX}`);
+    path = rest;
   }
+  if (path === '') throw new ConfigError('DATABASE_URL', `needs a file path after "sqlite:": ${SQLITE_SYNTAX}`);
+  return `sqlite:${path}`;
+}
+
+function databaseUrl(raw: string): string {
+  if (raw.startsWith('sqlite:')) return sqliteUrl(raw);
   let parsed: URL;
   try {
     parsed = new URL(raw);
@@ -104,7 +125,14 @@ function booleanFlag(env: Env, name: string): boolean {
   throw new ConfigError(name, `must be true or false, got ${quote(raw)}`);
 }
 
-const LOG_LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
+function logLevel(raw: string | undefined): LogLevel {
+  const name = (raw || 'info').toLowerCase();
+  const level = LOG_LEVEL_ALIASES[name] ?? name;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (or Nest's log, verbose), got ${quote(raw!)}`);
+  }
+  return level as LogLevel;
+}
 
 export function loadConfig(env: Env = process.env): AppConfig {
   const config = new AppConfig();
@@ -133,9 +161,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
 
   config.clusterWorkers = integer(env, 'CLUSTER_WORKERS', 1, 1, 64);
-  const level = (env.LOG_LEVEL || 'log').toLowerCase() as LogLevel;
-  if (!LOG_LEVELS.includes(level)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
-  config.logLevel = level;
+  config.logLevel = logLevel(env.LOG_LEVEL);
 
   config.trustedProxies = (env.TRUSTED_PROXIES || '')
     .split(',')

@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import { AuditEvent } from '../audit/audit-event.entity';
 import { Client } from '../clients/client.entity';
@@ -61,8 +60,8 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
   };
   if (databaseUrl.startsWith('sqlite:')) {
     const path = databaseUrl.slice('sqlite:'.length);
+    // Relative to the working directory; openDatabase creates the directory.
     const database = path === ':memory:' ? path : resolve(path);
-    if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true });
     return {
       ...common,
       type: 'better-sqlite3',

@@ -1,111 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import request from 'supertest';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { compiledService, freePort, Service } from '../support/service';
 
-const ROOT = resolve(__dirname, '../..');
 const ADMIN_ID = 'cluster-admin';
 const ADMIN_SECRET = 'cluster-admin-secret-0123456789abcdefghij';
 const WORKERS = 2;
-
-/** A free TCP port on the loopback interface (the child binds it a moment later). */
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
-
-/** A service started as a child process: the primary, in its own process group with its workers. */
-class Service {
-  output = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly child: ChildProcess;
-
-  constructor(outDir: string, env: Record<string, string>) {
-    this.child = spawn(process.execPath, [join(outDir, 'main.js')], {
-      cwd: outDir,
-      // Its own process group, so that the workers go with the primary whatever happens.
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH!,
-        // The compiled files live outside the checkout; their dependencies are the checkout's.
-        NODE_PATH: join(ROOT, 'node_modules'),
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'log',
-        NO_COLOR: '1',
-        ...env,
-      },
-    });
-    this.child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    this.child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    this.exited = new Promise((done) => this.child.once('exit', (code, signal) => done({ code, signal })));
-    process.once('exit', this.kill);
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Pids of the processes that logged "Listening on port": the workers, in the order they started. */
-  listeningPids(): number[] {
-    return [...new Set([...this.output.matchAll(/\[Nest\] (\d+) .*Listening on port/g)].map((m) => Number(m[1])))];
-  }
-
-  /** Waits (polling the output, at most `ms`) until `done()` holds; fails with the output otherwise. */
-  async until(done: () => boolean, what: string, ms = 30_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!done()) {
-      if (!this.running) throw new Error(`The service exited while waiting for ${what}:\n${this.output}`);
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}:\n${this.output}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  /** The exit status, once the primary has exited; fails if it is still running after `ms`. */
-  async exit(ms = 20_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, fail) => {
-      timer = setTimeout(() => fail(new Error(`Still running after ${ms} ms:\n${this.output}`)), ms);
-    });
-    try {
-      return await Promise.race([this.exited, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Kills the primary and its workers (one process group, started here), synchronously. */
-  readonly kill = () => {
-    if (!this.running) return;
-    try {
-      process.kill(-this.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  };
-
-  async stop(): Promise<void> {
-    process.off('exit', this.kill);
-    if (this.running) {
-      this.kill();
-      await this.exited;
-    }
-  }
-}
 
 const alive = (pid: number) => {
   try {
@@ -118,17 +18,16 @@ const alive = (pid: number) => {
 
 /**
  * SPEC §1: CLUSTER_WORKERS=N runs N worker processes with node:cluster; all state is in the database,
- * so the workers behave as one. The service is compiled (as `npm run build` does, into a temporary
- * directory, so parallel runs never share an output) and started as a real child process.
+ * so the workers behave as one. The service is compiled (as `npm run build` does, outside the
+ * checkout: see compiledService) and started as a real child process.
  */
 describe(`CLUSTER_WORKERS=${WORKERS} (SPEC §1)`, () => {
   let outDir: string;
 
   beforeAll(async () => {
-    outDir = mkdtempSync(join(tmpdir(), 'gatehouse-dist-'));
-    await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', outDir]);
+    // Compiling may take minutes on a loaded 2-core machine.
+    outDir = await compiledService();
   }, 180_000);
-  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
   describe('workers of one host behave as one service', () => {
     let database: TestDatabase | undefined;
@@ -145,6 +44,7 @@ describe(`CLUSTER_WORKERS=${WORKERS} (SPEC §1)`, () => {
         ISSUER: baseUrl,
         DATABASE_URL: database.url,
         CLUSTER_WORKERS: String(WORKERS),
+        LOG_LEVEL: 'info',
         BOOTSTRAP_ADMIN_CLIENT_ID: ADMIN_ID,
         BOOTSTRAP_ADMIN_CLIENT_SECRET: ADMIN_SECRET,
       });
@@ -280,6 +180,8 @@ describe(`CLUSTER_WORKERS=${WORKERS} (SPEC §1)`, () => {
     try {
       expect(await service.exit()).toEqual({ code: 1, signal: null });
       expect(service.output).toMatch(/Worker \d+ failed to start \(exited with code 1\); stopping/);
+      // The worker said why, in one line.
+      expect(service.stderr).toContain(`Database unusable: DATABASE_URL names the SQLite file "${file}/gatehouse.sqlite", which cannot be opened for writing`);
       expect(service.listeningPids()).toEqual([]);
     } finally {
       await service.stop();

@@ -4,11 +4,13 @@ import { resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { createApp } from '../../src/app.factory';
+import { BootstrapService } from '../../src/bootstrap.service';
 import { sha256Hex } from '../../src/common/crypto';
 import { loadConfig } from '../../src/config/app-config';
 import { ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, ISSUER, startApp, type TestApp } from '../support/app';
 import { createTestDatabase, testStore, type TestDatabase } from '../support/database';
 import { createClient, tokenRequest } from '../support/fixtures';
+import { captureLogs } from '../support/logs';
 
 /** The service around the endpoints: health, OpenAPI, migrations, key storage, bootstrap admin, robustness. */
 
@@ -64,7 +66,7 @@ async function failedStart(database: TestDatabase, env: Record<string, string>):
     PURGE_INTERVAL_SECONDS: '0',
     ...env,
   });
-  const app = await createApp(config, { logger: false });
+  const app = await createApp(config, { logStream: { write: () => undefined } });
   let failure: Error | undefined;
   try {
     await app.init();
@@ -438,7 +440,7 @@ describe('Platform', () => {
         const second = await startApp({ database: first.database });
         const logged = error.mock.calls.map(([message]) => String(message));
         expect(logged).toContain(
-          `No enabled admin client exists, and the bootstrap client_id "${ADMIN_CLIENT_ID}" is taken by another client: start once with another BOOTSTRAP_ADMIN_CLIENT_ID to create a new admin client`,
+          `No enabled admin client exists, and the bootstrap client_id "${ADMIN_CLIENT_ID}" is taken by another client: start once with another BOOTSTRAP_ADMIN_CLIENT_ID, or run \`npm run admin -- reset-admin-secret --client-id <new id>\`, to create a new admin client`,
         );
         expect(Number((await adminClientRow(second)).disabled)).toBe(1);
         await second.close({ keepDatabase: true });
@@ -456,32 +458,31 @@ describe('Platform', () => {
       }
     });
 
-    it('generates the bootstrap admin client when the environment names none, printing the secret once', async () => {
-      const warn = jest.spyOn(Logger.prototype, 'warn');
+    it('generates the bootstrap admin client when the environment names none, handing its secret out once and logging it nowhere', async () => {
+      // The box on stderr after "Listening" is main.ts's part: test/e2e/startup.e2e-spec.ts runs the real process.
       const noBootstrap = { BOOTSTRAP_ADMIN_CLIENT_ID: '', BOOTSTRAP_ADMIN_CLIENT_SECRET: '' };
-      try {
-        const first = await startApp({ env: noBootstrap });
-        const printed = warn.mock.calls.map(([message]) => String(message)).filter((m) => m.startsWith('Bootstrap admin client secret'));
-        expect(printed).toHaveLength(1);
-        const secret = /: ([A-Za-z0-9_-]{43})$/.exec(printed[0])![1];
-        const row = await adminClientRow(first, 'gatehouse-admin');
-        expect(row.secret_digest).toBe(sha256Hex(secret));
-        const token = await tokenRequest(first, { grant_type: 'client_credentials' }, { id: 'gatehouse-admin', secret });
-        expect(token.status).toBe(200);
-        expect(token.body.scope).toBe('admin');
-        await first.close({ keepDatabase: true });
+      const logs = captureLogs();
+      const first = await startApp({ env: { ...noBootstrap, LOG_LEVEL: 'trace' }, logStream: logs.stream });
+      const bootstrap = first.app.get(BootstrapService);
+      const generated = bootstrap.takeGeneratedAdminSecret()!;
+      expect(generated).toEqual({ clientId: 'gatehouse-admin', secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+      expect(bootstrap.takeGeneratedAdminSecret()).toBeUndefined();
+      const row = await adminClientRow(first, 'gatehouse-admin');
+      expect(row.secret_digest).toBe(sha256Hex(generated.secret));
+      const token = await tokenRequest(first, { grant_type: 'client_credentials' }, { id: 'gatehouse-admin', secret: generated.secret });
+      expect(token.status).toBe(200);
+      expect(token.body.scope).toBe('admin');
+      expect(logs.entries()).toContainEqual(expect.objectContaining({ level: 'info', msg: 'Created the bootstrap admin client "gatehouse-admin"' }));
+      expect(logs.text()).not.toContain(generated.secret);
+      await first.close({ keepDatabase: true });
 
-        warn.mockClear();
-        const second = await startApp({ database: first.database, env: noBootstrap });
-        try {
-          expect(warn.mock.calls.filter(([message]) => String(message).startsWith('Bootstrap admin client secret'))).toEqual([]);
-          expect(await adminClientRow(second, 'gatehouse-admin')).toEqual(row);
-          expect(await second.db.query('SELECT client_id FROM clients')).toHaveLength(1);
-        } finally {
-          await second.close();
-        }
+      const second = await startApp({ database: first.database, env: noBootstrap });
+      try {
+        expect(second.app.get(BootstrapService).takeGeneratedAdminSecret()).toBeUndefined();
+        expect(await adminClientRow(second, 'gatehouse-admin')).toEqual(row);
+        expect(await second.db.query('SELECT client_id FROM clients')).toHaveLength(1);
       } finally {
-        warn.mockRestore();
+        await second.close();
       }
     });
   });

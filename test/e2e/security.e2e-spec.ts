@@ -4,8 +4,8 @@ import { base64url, exportJWK, generateKeyPair, importPKCS8, SignJWT, type Crypt
 import { ADMIN_CLIENT_ID, ISSUER, startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { encodePairs, oddJson, ODD_STRINGS, percentEncode, Rng, STACK_LIKE } from '../support/fuzz';
-import { Logger, type LoggerService } from '@nestjs/common';
 import { createTestDatabase, testStore } from '../support/database';
+import { captureLogs } from '../support/logs';
 import { authorizePath, loginForCode, openLoginPage, pageAlert, parseLoginForm, submitLogin, type LoginForm } from '../support/login-form';
 
 /**
@@ -14,17 +14,6 @@ import { authorizePath, loginForCode, openLoginPage, pageAlert, parseLoginForm, 
  */
 
 const CB = 'https://app.example/callback';
-
-/** Captures what the app logs to stderr (Nest's ConsoleLogger writes errors and warnings there). */
-function captureStderr(): { lines: string[]; restore(): void } {
-  const lines: string[] = [];
-  const original = process.stderr.write.bind(process.stderr);
-  const spy = jest.spyOn(process.stderr, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    lines.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return original(chunk, ...(rest as []));
-  }) as typeof process.stderr.write);
-  return { lines, restore: () => spy.mockRestore() };
-}
 
 interface FuzzRequest {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -39,10 +28,12 @@ describe('Security review', () => {
   let postClient: CreatedClient;
   let publicClient: CreatedClient;
   let user: CreatedUser;
+  /** The JSON log lines of `t` (LOG_LEVEL=error, as every test app). */
+  const tLogs = captureLogs();
 
   beforeAll(async () => {
     // Per-IP throttling on (production default), with a limit these tests never reach.
-    t = await startApp({ env: { LOGIN_RATE_LIMIT: '100000' } });
+    t = await startApp({ env: { LOGIN_RATE_LIMIT: '100000' }, logStream: tLogs.stream });
     const grants = ['password', 'authorization_code', 'refresh_token', 'client_credentials'];
     confidential = await createClient(t, { client_name: 'Fuzz <App>', grant_types: grants, redirect_uris: [CB], scope: 'openid profile email offline_access api:read' });
     postClient = await createClient(t, { token_endpoint_auth_method: 'client_secret_post', grant_types: ['password', 'refresh_token'] });
@@ -318,20 +309,13 @@ describe('Security review', () => {
   describe('secrets at rest, in audit events and in logs (KEY_ENCRYPTION_SECRET set)', () => {
     const KEK = 'kek-for-the-security-review-0123456789abcdef';
     let k: Awaited<ReturnType<typeof startApp>>;
-    /** Everything the app logs, at every level, through Nest's Logger or straight to the console. */
+    /** Everything the app writes to stdout or stderr outside its JSON logs (console.*, stray writes). */
     const logged: string[] = [];
-    const recorder: LoggerService = {
-      log: (...args: unknown[]) => void logged.push(`log ${args.map(String).join(' ')}`),
-      error: (...args: unknown[]) => void logged.push(`error ${args.map(String).join(' ')}`),
-      warn: (...args: unknown[]) => void logged.push(`warn ${args.map(String).join(' ')}`),
-      debug: (...args: unknown[]) => void logged.push(`debug ${args.map(String).join(' ')}`),
-      verbose: (...args: unknown[]) => void logged.push(`verbose ${args.map(String).join(' ')}`),
-      fatal: (...args: unknown[]) => void logged.push(`fatal ${args.map(String).join(' ')}`),
-    };
+    /** The app's JSON log lines, at every level (LOG_LEVEL=verbose, Nest's alias of trace), from start-up on. */
+    const logs = captureLogs();
     const stdio: jest.SpyInstance[] = [];
 
     beforeAll(async () => {
-      Logger.overrideLogger(recorder);
       for (const stream of [process.stdout, process.stderr]) {
         const write = stream.write.bind(stream);
         stdio.push(
@@ -341,11 +325,10 @@ describe('Security review', () => {
           }) as typeof stream.write),
         );
       }
-      k = await startApp({ env: { KEY_ENCRYPTION_SECRET: KEK, LOG_LEVEL: 'verbose' } });
+      k = await startApp({ env: { KEY_ENCRYPTION_SECRET: KEK, LOG_LEVEL: 'verbose' }, logStream: logs.stream });
     });
     afterAll(async () => {
       for (const spy of stdio) spy.mockRestore();
-      Logger.overrideLogger(['error']);
       await k.close();
     });
 
@@ -419,6 +402,8 @@ describe('Security review', () => {
       const cc = await k.http.post('/oauth2/token').type('form').send({ grant_type: 'client_credentials', client_id: generated.client_id, client_secret: generated.client_secret });
       expect(cc.status).toBe(200);
       secrets.client_credentials_token = cc.body.access_token;
+      // RFC 6750 §2.3 lets a token travel in the query string: the logged URL keeps the name, not the value.
+      await k.http.get(`/oauth2/userinfo?access_token=${encodeURIComponent(cc.body.access_token)}&x-check=1`);
 
       // Every row of every table.
       const dump = await dumpDatabase(k);
@@ -452,10 +437,18 @@ describe('Security review', () => {
         expect({ name, inAudit: auditText.includes(value) }).toEqual({ name, inAudit: false });
       }
 
-      // The logs, at every level, from start-up on.
-      const logText = logged.join('\n');
-      // The capture works: start-up messages at the "log" level are in it.
-      expect(logText).toContain('Generated RS256 signing key');
+      // The logs, at every level, from start-up on: JSON lines, and anything else written to stdio.
+      const entries = logs.entries();
+      // The capture works: start-up messages, Nest's route mapping (debug) and one line per request are in it.
+      expect(entries).toContainEqual(expect.objectContaining({ level: 'info', context: 'KeysService', msg: 'Generated RS256 signing key' }));
+      expect(entries).toContainEqual(expect.objectContaining({ level: 'debug', context: 'RouterExplorer', msg: expect.stringMatching(/^Mapped \{\/oauth2\/token, POST\}/) }));
+      const requests = entries.filter((entry) => entry.msg === 'request completed');
+      expect(requests.length).toBeGreaterThan(20);
+      expect(requests).toContainEqual(expect.objectContaining({ req: expect.objectContaining({ method: 'POST', url: '/oauth2/token' }), res: { statusCode: 200 } }));
+      // A request line names the request, never its headers or body.
+      for (const { req } of requests) expect(Object.keys(req as object).sort()).toEqual(['id', 'method', 'remoteAddress', 'url']);
+      expect(requests).toContainEqual(expect.objectContaining({ req: expect.objectContaining({ url: '/oauth2/userinfo?access_token=[Redacted]&x-check=1' }) }));
+      const logText = `${logs.text()}\n${logged.join('\n')}`;
       for (const [name, value] of Object.entries(secrets)) {
         expect({ name, inLogs: logText.includes(value) }).toEqual({ name, inLogs: false });
       }
@@ -991,31 +984,27 @@ describe('Security review', () => {
         },
       ];
 
-      const stderr = captureStderr();
+      const logsBefore = tLogs.entries().length;
       const failures: string[] = [];
-      try {
-        for (let i = 0; i < REQUESTS; i++) {
-          const spec = rng.pick(generators)();
-          let req = t.http[spec.method](spec.path).timeout(10_000).redirects(0);
-          for (const [name, value] of Object.entries(spec.headers)) req = req.set(name, value);
-          if (spec.body !== undefined) req = req.send(spec.body);
-          const label = `#${i} ${spec.method.toUpperCase()} ${spec.path.slice(0, 100)} ${JSON.stringify(spec.headers).slice(0, 120)} ${String(spec.body ?? '').slice(0, 160)}`;
-          const res = await req.then(
-            (r) => r,
-            (error: Error & { response?: { status: number; text: string; headers: Record<string, string> } }) =>
-              error.response ?? { status: -1, text: `no response: ${error.message}`, headers: {} as Record<string, string> },
-          );
-          if (res.status < 0 || res.status >= 500) failures.push(`${label} -> ${res.status} ${res.text.slice(0, 200)}`);
-          else if (STACK_LIKE.test(res.text ?? '')) failures.push(`${label} -> stack-like body ${res.text.slice(0, 200)}`);
-          const location = res.headers.location;
-          if (location !== undefined && !/^[\x21-\x7e]+$/.test(location)) failures.push(`${label} -> Location ${JSON.stringify(location)}`);
-        }
-      } finally {
-        stderr.restore();
+      for (let i = 0; i < REQUESTS; i++) {
+        const spec = rng.pick(generators)();
+        let req = t.http[spec.method](spec.path).timeout(10_000).redirects(0);
+        for (const [name, value] of Object.entries(spec.headers)) req = req.set(name, value);
+        if (spec.body !== undefined) req = req.send(spec.body);
+        const label = `#${i} ${spec.method.toUpperCase()} ${spec.path.slice(0, 100)} ${JSON.stringify(spec.headers).slice(0, 120)} ${String(spec.body ?? '').slice(0, 160)}`;
+        const res = await req.then(
+          (r) => r,
+          (error: Error & { response?: { status: number; text: string; headers: Record<string, string> } }) =>
+            error.response ?? { status: -1, text: `no response: ${error.message}`, headers: {} as Record<string, string> },
+        );
+        if (res.status < 0 || res.status >= 500) failures.push(`${label} -> ${res.status} ${res.text.slice(0, 200)}`);
+        else if (STACK_LIKE.test(res.text ?? '')) failures.push(`${label} -> stack-like body ${res.text.slice(0, 200)}`);
+        const location = res.headers.location;
+        if (location !== undefined && !/^[\x21-\x7e]+$/.test(location)) failures.push(`${label} -> Location ${JSON.stringify(location)}`);
       }
       expect(failures).toEqual([]);
       // Nothing the generator sent made the app log an error (an unhandled exception, a failed query).
-      expect(stderr.lines.filter((line) => /ERROR/.test(line))).toEqual([]);
+      expect(tLogs.entries().slice(logsBefore).filter((entry) => entry.level === 'error' || entry.level === 'fatal')).toEqual([]);
     });
   });
 });

@@ -1,4 +1,7 @@
+import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
+import type { DestinationStream } from 'pino';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { DataSource } from 'typeorm';
@@ -28,6 +31,8 @@ export interface StartOptions {
   /** Reuse a database (restart tests); by default each app gets a new empty one. */
   database?: TestDatabase;
   env?: Record<string, string>;
+  /** Where the app's JSON log lines go (see captureLogs); stdout by default, at LOG_LEVEL=error unless env says otherwise. */
+  logStream?: DestinationStream;
   /** Listen on this port instead of an ephemeral one (a browser test whose ISSUER must be the real address). */
   port?: number;
 }
@@ -44,9 +49,15 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp & { 
     // Suites log in and fail logins from 127.0.0.1 far faster than any user: per-IP throttling is
     // off unless a test turns it on.
     LOGIN_RATE_LIMIT: '0',
+    LOG_LEVEL: 'error',
     ...options.env,
   });
-  const app = await createApp(config, { logger: ['error'] });
+  // nestjs-pino keeps one logger per process for logs made outside a request, built by the first
+  // app: each test app gets its own, so that its level and stream apply to its start-up lines too.
+  // Until this app installs it, Nest's static logger (the previous app's) stays quiet.
+  Logger.overrideLogger(false);
+  __resetOutOfContextForTests();
+  const app = await createApp(config, { logStream: options.logStream });
   await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const http = request(app.getHttpServer());
   const clock = app.get(Clock);
