@@ -238,7 +238,8 @@ describe('UserInfo (SPEC §4, OIDC Core §5.3)', () => {
   it('is documented in the OpenAPI document', async () => {
     const res = await t.http.get('/docs-json');
     for (const path of PATHS) {
-      expect(Object.keys(res.body.paths[path]).sort()).toEqual(['get', 'post']);
+      // OPTIONS: the CORS preflight for browser apps (SPEC §4).
+      expect(Object.keys(res.body.paths[path]).sort()).toEqual(['get', 'options', 'post']);
     }
   });
 });
