@@ -29,6 +29,13 @@ export class AppConfig {
   passwordRsaPkcs1!: boolean;
   /** Failed password logins allowed per client IP and minute, across instances; 0 turns throttling off. */
   loginRateLimit!: number;
+  /**
+   * How long an instance may serve clients, the policy and signing keys from memory: a change made
+   * through another instance is seen within this many seconds (through this one, at once). 0 = read every time.
+   */
+  cacheTtlSeconds!: number;
+  /** Record a `token.issued` audit event per token response (written in batches); false turns them off. */
+  auditTokenEvents!: boolean;
 }
 
 export class ConfigError extends Error {
@@ -190,5 +197,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   config.purgeIntervalSeconds = integer(env, 'PURGE_INTERVAL_SECONDS', 600, 0, 86400);
   config.passwordRsaPkcs1 = booleanFlag(env, 'PASSWORD_RSA_PKCS1');
   config.loginRateLimit = integer(env, 'LOGIN_RATE_LIMIT', 30, 0, 1_000_000);
+  config.cacheTtlSeconds = integer(env, 'CACHE_TTL_SECONDS', 5, 0, 3600);
+  config.auditTokenEvents = boolean(env, 'AUDIT_TOKEN_EVENTS', true);
   return config;
 }

@@ -106,8 +106,7 @@ export class LoginTokenIssuer {
         claims: userClaims(user, scope),
       });
     }
-    await this.audit.record({
-      type: 'token.issued',
+    this.audit.recordTokenIssued({
       userId: user.id,
       clientId: client.clientId,
       ip: input.ip,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, IsNull, Not, Repository } from 'typeorm';
+import { In, IsNull, Repository } from 'typeorm';
 import { StoredKey, type KeyPurpose } from './signing-key.entity';
 
 /**
@@ -33,8 +33,23 @@ export class StoredKeysService {
     });
   }
 
-  /** Retires every current key of `purpose` and `alg` but `keep`: they stay published until `expiresAt`. */
-  async retireAllBut(purpose: KeyPurpose, alg: string, keep: string, retiredAt: Date, expiresAt: Date): Promise<void> {
-    await this.repo.update({ purpose, alg, retiredAt: IsNull(), kid: Not(keep) }, { retiredAt, expiresAt });
+  /**
+   * Retires the current keys of `purpose` and `alg` that sort before `newer` (created earlier, or at
+   * the same millisecond with a smaller kid), in one conditional UPDATE. Concurrent rotations each
+   * retire only what is older than their own key, so the newest key is never retired: there is
+   * always a current key, and exactly one once every rotation has finished.
+   */
+  async retireOlder(purpose: KeyPurpose, alg: string, newer: Pick<StoredKey, 'kid' | 'createdAt'>, retiredAt: Date, expiresAt: Date): Promise<void> {
+    await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ retiredAt, expiresAt })
+      .where('purpose = :purpose AND alg = :alg AND retired_at IS NULL AND kid <> :kid AND (created_at < :createdAt OR (created_at = :createdAt AND kid < :kid))', {
+        purpose,
+        alg,
+        kid: newer.kid,
+        createdAt: newer.createdAt.getTime(),
+      })
+      .execute();
   }
 }
