@@ -10,7 +10,7 @@ const MODULES = {
   oauth: ['common', 'database'],
   // Transformers, driver errors, the cluster-aware driver and conflict retries; data-source-options.ts, which registers every entity, has its own rule below.
   database: ['common'],
-  audit: ['common', 'database'],
+  audit: ['common', 'config', 'database'],
   keys: ['common', 'config', 'database', 'oauth'],
   sessions: ['common', 'database', 'oauth'],
   tokens: ['common', 'config', 'database', 'oauth', 'keys', 'sessions'],
@@ -20,7 +20,7 @@ const MODULES = {
   users: ['common', 'config', 'database', 'oauth', 'audit', 'admin', 'keys', 'policy', 'sessions'],
   clients: ['common', 'config', 'database', 'oauth', 'audit', 'admin', 'keys', 'sessions', 'tokens'],
   'client-auth': ['common', 'config', 'oauth', 'clients', 'tokens'],
-  grants: ['common', 'config', 'oauth', 'audit', 'keys', 'sessions', 'tokens', 'policy', 'users', 'clients', 'client-auth'],
+  grants: ['common', 'config', 'database', 'oauth', 'audit', 'keys', 'sessions', 'tokens', 'policy', 'users', 'clients', 'client-auth'],
   authorize: ['common', 'config', 'oauth', 'audit', 'keys', 'tokens', 'policy', 'users', 'clients'],
   userinfo: ['common', 'oauth', 'tokens', 'policy', 'users', 'clients'],
   'token-management': ['common', 'config', 'oauth', 'audit', 'sessions', 'tokens', 'policy', 'users', 'clients', 'client-auth'],
