@@ -55,13 +55,20 @@ interface MysqlConnection {
 @Injectable()
 export class SqlRunner {
   readonly dialect: 'sqlite' | 'mysql';
-  private readonly sqlite?: SqliteDatabase;
+  private preparedOn?: SqliteDatabase;
   private readonly prepared = new Map<string, SqliteStatement>();
   private readonly selectLists = new Map<string, string>();
 
   constructor(private readonly dataSource: DataSource) {
     this.dialect = dataSource.options.type === 'better-sqlite3' ? 'sqlite' : 'mysql';
-    if (this.dialect === 'sqlite') this.sqlite = (dataSource.driver as unknown as { databaseConnection: SqliteDatabase }).databaseConnection;
+  }
+
+  /** The SQLite connection, asked for each time: a data source closed and opened again has a new one. */
+  private get sqlite(): SqliteDatabase | undefined {
+    if (this.dialect !== 'sqlite') return undefined;
+    const connection = (this.dataSource.driver as unknown as { databaseConnection?: SqliteDatabase }).databaseConnection;
+    if (!connection || !this.dataSource.isInitialized) throw Object.assign(new Error('The database connection is not open'), { name: 'ConnectionIsNotSetError' });
+    return connection;
   }
 
   /** The first row of a SELECT, or undefined. */
@@ -154,9 +161,14 @@ export class SqlRunner {
   }
 
   private statement(sql: string): SqliteStatement {
+    const connection = this.sqlite!;
+    if (connection !== this.preparedOn) {
+      this.prepared.clear();
+      this.preparedOn = connection;
+    }
     let statement = this.prepared.get(sql);
     if (!statement) {
-      statement = this.sqlite!.prepare(sql);
+      statement = connection.prepare(sql);
       this.prepared.set(sql, statement);
     }
     return statement;
