@@ -104,19 +104,21 @@ export class KeysService implements OnModuleInit {
   /**
    * Makes a new key current for every algorithm; the old ones stay published until their tokens
    * expire. Concurrent rotations (two admin calls, two instances) never leave an algorithm without a
-   * current key: each inserts its key and then retires only the keys that sort before it (older, or
-   * as old with a smaller kid), so the newest key of all survives whatever the interleaving, and
-   * once every rotation has finished exactly one key per algorithm is current.
+   * current key: each inserts its key and then retires every current key but the newest, so the
+   * newest survives whatever the interleaving, and once every rotation has finished exactly one key
+   * per algorithm is current (StoredKeysService.retireAllButNewest).
    */
   async rotate(): Promise<{ kids: string[] }> {
     const kids: string[] = [];
     for (const alg of SIGNING_ALGS) {
       const fresh = await this.generate(alg);
+      // Dated when stored, not when generated (RSA takes a while): the newest key is the last stored.
+      fresh.createdAt = this.clock.now();
       // The new key first, then the older ones retired: an instance reading the keys in between
       // sees two current keys (and signs with the older) rather than none.
       await this.stored.insert(fresh);
       const expiresAt = new Date(this.clock.nowMs() + RETIRED_KEY_PUBLISH_SECONDS * 1000);
-      await this.stored.retireOlder('signing', alg, fresh, this.clock.now(), expiresAt);
+      await this.stored.retireAllButNewest('signing', alg, this.clock.now(), expiresAt);
       kids.push(fresh.kid);
     }
     await this.reload();

@@ -34,22 +34,17 @@ export class StoredKeysService {
   }
 
   /**
-   * Retires the current keys of `purpose` and `alg` that sort before `newer` (created earlier, or at
-   * the same millisecond with a smaller kid), in one conditional UPDATE. Concurrent rotations each
-   * retire only what is older than their own key, so the newest key is never retired: there is
-   * always a current key, and exactly one once every rotation has finished.
+   * Retires every current key of `purpose` and `alg` but the newest (latest created_at, then
+   * greatest kid), in one UPDATE: it never retires the newest current key, so there is always one;
+   * and as every rotation runs it after its own INSERT, once every rotation has finished exactly
+   * one is left, whatever the interleaving of concurrent rotations on any number of instances.
    */
-  async retireOlder(purpose: KeyPurpose, alg: string, newer: Pick<StoredKey, 'kid' | 'createdAt'>, retiredAt: Date, expiresAt: Date): Promise<void> {
-    await this.repo
-      .createQueryBuilder()
-      .update()
-      .set({ retiredAt, expiresAt })
-      .where('purpose = :purpose AND alg = :alg AND retired_at IS NULL AND kid <> :kid AND (created_at < :createdAt OR (created_at = :createdAt AND kid < :kid))', {
-        purpose,
-        alg,
-        kid: newer.kid,
-        createdAt: newer.createdAt.getTime(),
-      })
-      .execute();
+  async retireAllButNewest(purpose: KeyPurpose, alg: string, retiredAt: Date, expiresAt: Date): Promise<void> {
+    // The derived table (SELECT … FROM (SELECT …) newest) lets MySQL read the table it updates (error 1093 otherwise).
+    await this.repo.query(
+      'UPDATE `keys` SET retired_at = ?, expires_at = ? WHERE purpose = ? AND alg = ? AND retired_at IS NULL AND kid <> ' +
+        '(SELECT kid FROM (SELECT kid FROM `keys` WHERE purpose = ? AND alg = ? AND retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1) newest)',
+      [retiredAt.getTime(), expiresAt.getTime(), purpose, alg, purpose, alg],
+    );
   }
 }

@@ -47,7 +47,7 @@ describe('Key rotation across instances sharing one database (SPEC §1 scale-out
   it('concurrent rotations on both instances always leave a current key, and exactly one per algorithm once they finish', async () => {
     const client = await createClient(a, { scope: 'api', default_scope: 'api' });
     const currentKeys = async () =>
-      (await a.db.query("SELECT alg, kid FROM `keys` WHERE purpose = 'signing' AND retired_at IS NULL ORDER BY alg")) as { alg: string; kid: string }[];
+      (await a.db.query("SELECT alg, kid FROM `keys` WHERE purpose = 'signing' AND retired_at IS NULL ")) as { alg: string; kid: string }[];
     const rotate = async (t: TestApp) => {
       const res = await t.http.post('/admin/keys/rotate').auth(await t.adminToken(), { type: 'bearer' });
       expect(res.status).toBe(200);
@@ -75,7 +75,8 @@ describe('Key rotation across instances sharing one database (SPEC §1 scale-out
     expect(statuses.length).toBeGreaterThan(0);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     const current = await currentKeys();
-    expect(current.map((k) => k.alg)).toEqual(['EdDSA', 'ES256', 'RS256']);
+    // Sorted here: the stores collate 'EdDSA' and 'ES256' differently.
+    expect(current.map((k) => k.alg).sort()).toEqual(['ES256', 'EdDSA', 'RS256']);
     // Both instances sign with the current RS256 key once their caches have aged out (0 s here).
     const kidOn = async (t: TestApp) =>
       decodeProtectedHeader((await tokenRequest(t, { grant_type: 'client_credentials' }, { id: client.client_id, secret: client.client_secret! })).body.access_token).kid;
