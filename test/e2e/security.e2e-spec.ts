@@ -639,12 +639,14 @@ describe('Security review', () => {
     beforeAll(async () => {
       // The client address comes from X-Forwarded-For, believed from the test's own address.
       r = await startApp({ env: { LOGIN_RATE_LIMIT: '5', TRUSTED_PROXIES: '127.0.0.1' } });
-      app = await createClient(r, { grant_types: ['password', 'authorization_code'], redirect_uris: [CB] });
+      // A public client: its requests come from the end user's device, so they count per address
+      // (a confidential client's count per client: login-throttling suite).
+      app = await createClient(r, { token_endpoint_auth_method: 'none', grant_types: ['password', 'authorization_code'], redirect_uris: [CB] });
     });
     afterAll(() => r.close());
 
     const from = (ip: string, form: Record<string, string>) =>
-      r.http.post('/oauth2/token').set('X-Forwarded-For', ip).auth(app.client_id, app.client_secret!).type('form').send(form);
+      r.http.post('/oauth2/token').set('X-Forwarded-For', ip).type('form').send({ ...form, client_id: app.client_id });
     const login = (ip: string, user: CreatedUser, password = user.password) => from(ip, { grant_type: 'password', username: user.username as string, password });
 
     it('after LOGIN_RATE_LIMIT failed logins from one address in a minute, refuses every login from it with 429 before hashing, until the minute is over', async () => {
