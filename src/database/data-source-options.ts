@@ -18,6 +18,7 @@ import { Utf8mb4Everywhere1764000000000 } from './migrations/1764000000000-utf8m
 import { LoginThrottle1764100000000 } from './migrations/1764100000000-login-throttle';
 import { AllowedCorsOrigins1765800000000 } from './migrations/1765800000000-allowed-cors-origins';
 import { TrustEndUserIpHeader1765600000000 } from './migrations/1765600000000-trust-end-user-ip-header';
+import { AuthorizationCodesUserIndex1765600000001 } from './migrations/1765600000001-authorization-codes-user-index';
 import { clusterAwareMysql2 } from './cluster-driver';
 import { clusterSessionOptions } from './cluster-options';
 
@@ -42,6 +43,7 @@ export const MIGRATIONS = [
   ClientSecretJwt1764000000009,
   LoginThrottle1764100000000,
   TrustEndUserIpHeader1765600000000,
+  AuthorizationCodesUserIndex1765600000001,
   AllowedCorsOrigins1765800000000,
 ];
 

@@ -21,6 +21,7 @@ const MIGRATIONS = [
   'ClientSecretJwt1764000000009',
   'LoginThrottle1764100000000',
   'TrustEndUserIpHeader1765600000000',
+  'AuthorizationCodesUserIndex1765600000001',
   'AllowedCorsOrigins1765800000000',
 ];
 const TABLES = [

@@ -70,6 +70,15 @@ export class SetPasswordDto extends PasswordFlagsDto {
   @MinLength(8)
   @MaxLength(1024)
   password!: string;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'Keep the user\'s sessions. By default setting a password ends them all: refresh tokens, access tokens and outstanding authorization codes.',
+  })
+  @IsOmittable()
+  @IsBoolean()
+  keep_sessions?: boolean;
 }
 
 export class CreateUserDto extends PasswordFlagsDto {
