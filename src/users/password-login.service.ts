@@ -125,8 +125,9 @@ export class PasswordLoginService implements OnModuleInit {
   private async recordSuccess(user: User, password: string): Promise<void> {
     await this.lockout.recordSuccess(user.id);
     // Imported (bcrypt) or weaker hashes become argon2id on the first successful login.
+    // Only over the hash just verified: a password an admin set meanwhile is never undone.
     if (needsRehash(user.passwordHash)) {
-      await this.users.updatePasswordHash(user.id, await hashPassword(password));
+      await this.users.replacePasswordHash(user.id, user.passwordHash, await hashPassword(password));
     }
   }
 }

@@ -213,9 +213,22 @@ export class UsersService implements LockoutCounter {
     );
   }
 
-  /** Replaces the stored hash (an imported or weaker hash re-hashed after a successful login). */
-  async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
-    await this.repo.update({ id }, { passwordHash });
+  /**
+   * Replaces an imported or weaker hash by its argon2id re-hash after a successful login: ONE
+   * conditional UPDATE on the hash the login verified. An admin may set a new password between the
+   * login's read and this write (on any instance); an unconditional write would then put the old
+   * password back. The admin's password wins: false when the hash has changed meanwhile. (On
+   * MySQL the column's collation ignores case; two hashes with different random salts never differ
+   * in case alone.)
+   */
+  async replacePasswordHash(id: string, verifiedHash: string, rehashed: string): Promise<boolean> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ passwordHash: rehashed })
+      .where('id = :id AND password_hash = :verifiedHash', { id, verifiedHash })
+      .execute();
+    return result.affected === 1;
   }
 
   /** Sets or removes the sealed TOTP secret; a new secret starts with no used step. */

@@ -1,5 +1,6 @@
 import bcrypt from 'bcryptjs';
 import { hash as argon2Hash, Algorithm } from '@node-rs/argon2';
+import { UsersService } from '../../src/users/users.service';
 import { startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
 
@@ -639,6 +640,28 @@ describe('Password grant (SPEC §3.3, §3.7, §3.8) and the account policy (§6)
       expect(rehashed).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
       expect((await loginAs(user, 'imported password')).status).toBe(200);
       expect((await userRow(user.id)).passwordHash).toBe(rehashed);
+    });
+
+    it('the re-hash after a login never undoes a password an admin sets meanwhile (conditional on the verified hash)', async () => {
+      const user = await createUser(t, { password: undefined, password_hash: bcrypt.hashSync('imported password', 10) });
+      const users = t.app.get(UsersService);
+      const replace = users.replacePasswordHash.bind(users);
+      // The login has verified the imported hash and re-hashed the password when the admin sets a new one.
+      const spy = jest.spyOn(users, 'replacePasswordHash').mockImplementationOnce(async (...args) => {
+        const res = await t.http.post(`/admin/users/${user.id}/password`).auth(await t.adminToken(), { type: 'bearer' }).send({ password: 'set by the admin meanwhile' });
+        expect(res.status).toBe(200);
+        const replaced = await replace(...args);
+        expect(replaced).toBe(false);
+        return replaced;
+      });
+      try {
+        expect((await loginAs(user, 'imported password')).status).toBe(200);
+        expect(spy).toHaveBeenCalledTimes(1);
+      } finally {
+        spy.mockRestore();
+      }
+      expect((await loginAs(user, 'set by the admin meanwhile')).status).toBe(200);
+      expect((await loginAs(user, 'imported password')).body).toEqual(BAD_CREDENTIALS);
     });
 
     it('refuses password together with password_hash, and hashes it cannot or should not verify', async () => {
