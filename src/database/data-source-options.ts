@@ -19,6 +19,7 @@ import { LoginThrottle1764100000000 } from './migrations/1764100000000-login-thr
 import { AllowedCorsOrigins1765800000000 } from './migrations/1765800000000-allowed-cors-origins';
 import { TrustEndUserIpHeader1765600000000 } from './migrations/1765600000000-trust-end-user-ip-header';
 import { AuthorizationCodesUserIndex1765600000001 } from './migrations/1765600000001-authorization-codes-user-index';
+import { LoginNamesNfc1765600000002 } from './migrations/1765600000002-login-names-nfc';
 import { clusterAwareMysql2 } from './cluster-driver';
 import { clusterSessionOptions } from './cluster-options';
 
@@ -44,6 +45,7 @@ export const MIGRATIONS = [
   LoginThrottle1764100000000,
   TrustEndUserIpHeader1765600000000,
   AuthorizationCodesUserIndex1765600000001,
+  LoginNamesNfc1765600000002,
   AllowedCorsOrigins1765800000000,
 ];
 

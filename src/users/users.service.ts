@@ -10,8 +10,8 @@ import { Clock } from '../common/clock';
 import { isUniqueViolation } from '../database/errors';
 import { retryOnConflict } from '../database/retry';
 import { CreateUserDto, PasswordFlagsDto, SetPasswordDto, UpdateUserDto, UserResponseDto, UserSearchQuery } from './dto/user.dto';
-import { normalizeLogin, normalizePhone, type LoginIdentifier } from './identifiers';
-import { hashPassword, isImportableHash } from './passwords';
+import { normalizeLogin, normalizePhone, USERNAME_MAX_LENGTH, type LoginIdentifier } from './identifiers';
+import { hashPassword, importedHashProblem } from './passwords';
 import { PROFILE_CLAIM_NAMES, ProfileClaims, User } from './user.entity';
 import { toUserResponse } from './user.mapper';
 import { UserSessionsService } from './user-sessions.service';
@@ -73,7 +73,7 @@ export class UsersService implements LockoutCounter {
     const qb = this.repo.createQueryBuilder('u').orderBy('u.created_at', 'ASC').addOrderBy('u.id', 'ASC');
     if (query.search) {
       // '!' rather than a backslash as the LIKE escape: MySQL reads '\\' in SQL text as an escaped quote.
-      const term = `%${query.search.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
+      const term = `%${query.search.normalize('NFC').toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
       qb.where(
         new Brackets((w) =>
           w
@@ -196,7 +196,8 @@ export class UsersService implements LockoutCounter {
    * MySQL collations also equate accented and unaccented letters ("josé" = "jose"), which SQLite does not.
    */
   async findByLogin({ kind, value }: LoginIdentifier): Promise<User | null> {
-    if (value.length > 255) return null;
+    // 255 characters can take 510 UTF-16 units (and a little more before trimming); nothing longer is anyone's name.
+    if (value.length > 2 * USERNAME_MAX_LENGTH + 16) return null;
     const login = normalizeLogin(value);
     const phone = normalizePhone(value);
     const byUsername = kind === 'username' ? [{ username: login }] : [];
@@ -321,9 +322,8 @@ export class UsersService implements LockoutCounter {
   private async initialPasswordHash(dto: CreateUserDto): Promise<string> {
     if (dto.password_hash === undefined) return hashPassword(dto.password!);
     if (dto.password !== undefined) throw validationFailed({ password_hash: ['password and password_hash are mutually exclusive'] });
-    if (!isImportableHash(dto.password_hash)) {
-      throw validationFailed({ password_hash: ['password_hash must be an argon2 PHC string or a bcrypt $2a$/$2b$/$2y$ hash with cost 4..14'] });
-    }
+    const problem = importedHashProblem(dto.password_hash);
+    if (problem) throw validationFailed({ password_hash: [problem] });
     return dto.password_hash;
   }
 

@@ -22,6 +22,7 @@ const MIGRATIONS = [
   'LoginThrottle1764100000000',
   'TrustEndUserIpHeader1765600000000',
   'AuthorizationCodesUserIndex1765600000001',
+  'LoginNamesNfc1765600000002',
   'AllowedCorsOrigins1765800000000',
 ];
 const TABLES = [

@@ -32,8 +32,8 @@ describe('Security review', () => {
   const tLogs = captureLogs();
 
   beforeAll(async () => {
-    // Per-IP throttling on (production default), with a limit these tests never reach.
-    t = await startApp({ env: { LOGIN_RATE_LIMIT: '100000' }, logStream: tLogs.stream });
+    // Throttling on (production default), per address and per client, with limits these tests never reach.
+    t = await startApp({ env: { LOGIN_RATE_LIMIT: '100000', LOGIN_RATE_LIMIT_PER_CLIENT: '100000' }, logStream: tLogs.stream });
     const grants = ['password', 'authorization_code', 'refresh_token', 'client_credentials'];
     confidential = await createClient(t, { client_name: 'Fuzz <App>', grant_types: grants, redirect_uris: [CB], scope: 'openid profile email offline_access api:read' });
     postClient = await createClient(t, { token_endpoint_auth_method: 'client_secret_post', grant_types: ['password', 'refresh_token'] });
