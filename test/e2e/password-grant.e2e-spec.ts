@@ -623,8 +623,8 @@ describe('Password grant (SPEC §3.3, §3.7, §3.8) and the account policy (§6)
   describe('imported password hashes (§3.3)', () => {
     it.each([
       ['bcrypt $2b$', () => bcrypt.hashSync('imported password', 10)],
-      ['bcrypt $2a$', () => bcrypt.hashSync('imported password', 4).replace(/^\$2b\$/, '$2a$')],
-      ['bcrypt $2y$', () => bcrypt.hashSync('imported password', 4).replace(/^\$2b\$/, '$2y$')],
+      ['bcrypt $2a$', () => bcrypt.hashSync('imported password', 10).replace(/^\$2b\$/, '$2a$')],
+      ['bcrypt $2y$', () => bcrypt.hashSync('imported password', 10).replace(/^\$2b\$/, '$2y$')],
       ['argon2i', () => argon2Hash('imported password', { algorithm: Algorithm.Argon2i })],
     ])('verifies a %s hash and re-hashes it to argon2id on the next successful login', async (_name, make) => {
       const imported = await make();
@@ -670,10 +670,15 @@ describe('Password grant (SPEC §3.3, §3.7, §3.8) and the account policy (§6)
       const both = await create({ password: 'a long enough password', password_hash: bcrypt.hashSync('x', 4) });
       expect(both.status).toBe(400);
       expect(both.body.fields).toEqual({ password_hash: ['password and password_hash are mutually exclusive'] });
-      const message = ['password_hash must be an argon2 PHC string or a bcrypt $2a$/$2b$/$2y$ hash with cost 4..14'];
-      for (const hash of ['plaintext', '$1$abc$def', bcrypt.hashSync('x', 4).replace('$04$', '$31$'), '$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA']) {
+      const unknown = 'password_hash must be an argon2 PHC string or a bcrypt $2a$/$2b$/$2y$ hash (cost 10..14)';
+      for (const [hash, reason] of [
+        ['plaintext', unknown],
+        ['$1$abc$def', unknown],
+        [bcrypt.hashSync('x', 4).replace('$04$', '$31$'), 'bcrypt cost 31 is above the maximum of 14'],
+        ['$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA', 'argon2 parameters above m=262144, t=16, p=16 are refused (every login would verify against them)'],
+      ]) {
         const res = await create({ password_hash: hash });
-        expect({ hash, status: res.status, fields: res.body.fields }).toEqual({ hash, status: 400, fields: { password_hash: message } });
+        expect({ hash, status: res.status, fields: res.body.fields }).toEqual({ hash, status: 400, fields: { password_hash: [reason] } });
       }
       const neither = await create({});
       expect(neither.status).toBe(400);
