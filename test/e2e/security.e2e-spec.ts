@@ -6,7 +6,7 @@ import { createClient, createUser, tokenRequest, unique, type CreatedClient, typ
 import { encodePairs, oddJson, ODD_STRINGS, percentEncode, Rng, STACK_LIKE } from '../support/fuzz';
 import { createTestDatabase, testStore } from '../support/database';
 import { captureLogs } from '../support/logs';
-import { authorizePath, loginForCode, openLoginPage, pageAlert, parseLoginForm, submitLogin, type LoginForm } from '../support/login-form';
+import { authorizePath, loginForCode, openLoginPage, pageAlert, parseLoginForm, pkcePair, submitLogin, type LoginForm } from '../support/login-form';
 
 /**
  * A hostile review of the whole service, as a security team would do before production: every
@@ -681,7 +681,8 @@ describe('Security review', () => {
       expect(Number(row.failed_login_count)).toBe(1);
 
       // The login page says the same, with 429.
-      const { form } = await openLoginPage(r, { response_type: 'code', client_id: app.client_id, redirect_uri: CB });
+      const { challenge } = pkcePair();
+      const { form } = await openLoginPage(r, { response_type: 'code', client_id: app.client_id, redirect_uri: CB, code_challenge: challenge, code_challenge_method: 'S256' });
       const page = await submitLogin(r, form, { username: other.username as string, password: other.password }).set('X-Forwarded-For', ip);
       expect(page.status).toBe(429);
       expect(pageAlert(page.text)).toBe('Too many failed logins from this address. Try again later.');
