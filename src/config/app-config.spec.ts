@@ -26,6 +26,7 @@ describe(loadConfig.name, () => {
       purgeIntervalSeconds: 600,
       passwordRsaPkcs1: false,
       loginRateLimit: 30,
+      loginRateLimitPerClient: 600,
       cacheTtlSeconds: 5,
       auditTokenEvents: true,
     });
@@ -55,6 +56,7 @@ describe(loadConfig.name, () => {
       PURGE_INTERVAL_SECONDS: '0',
       PASSWORD_RSA_PKCS1: 'true',
       LOGIN_RATE_LIMIT: '0',
+      LOGIN_RATE_LIMIT_PER_CLIENT: '1000',
       CACHE_TTL_SECONDS: '1',
       AUDIT_TOKEN_EVENTS: 'false',
     });
@@ -74,6 +76,7 @@ describe(loadConfig.name, () => {
       purgeIntervalSeconds: 0,
       passwordRsaPkcs1: true,
       loginRateLimit: 0,
+      loginRateLimitPerClient: 1000,
       cacheTtlSeconds: 1,
       auditTokenEvents: false,
     });
@@ -151,6 +154,7 @@ describe(loadConfig.name, () => {
       ['PASSWORD_RSA_PKCS1', 'yes', /PASSWORD_RSA_PKCS1 must be true or false, got "yes"/],
       ['PASSWORD_RSA_PKCS1', 'TRUE', /PASSWORD_RSA_PKCS1 must be true or false/],
       ['LOGIN_RATE_LIMIT', '-1', /LOGIN_RATE_LIMIT must be a whole number/],
+      ['LOGIN_RATE_LIMIT_PER_CLIENT', '1.5', /LOGIN_RATE_LIMIT_PER_CLIENT must be a whole number/],
       ['CACHE_TTL_SECONDS', '3601', /CACHE_TTL_SECONDS must be between 0 and 3600/],
       ['CACHE_TTL_SECONDS', '1.5', /CACHE_TTL_SECONDS must be a whole number/],
       ['AUDIT_TOKEN_EVENTS', 'no', /AUDIT_TOKEN_EVENTS must be true or false/],
