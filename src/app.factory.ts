@@ -15,8 +15,25 @@ import { requestIdFrom } from './logging/request-id';
 import { MetricsService } from './metrics/metrics.service';
 import { parseForm } from './oauth/form';
 import { OAuthExceptionFilter } from './oauth/oauth-exception.filter';
+import { sendPage } from './authorize/html-response';
+import { errorPage } from './authorize/pages';
+import { AdmissionGate } from './database/admission-gate';
+import { OAUTH_ENDPOINTS, oauthEndpointAt } from './oauth/endpoints';
+import { TemporarilyUnavailable } from './oauth/errors';
 
 const BODY_LIMIT = 64 * 1024;
+
+/** Retry-After of a request refused because too many were waiting for the database: a burst passes quickly. */
+const OVERLOAD_RETRY_AFTER_SECONDS = 1;
+
+/** Requests that never touch the database, so they are answered even when it is saturated: liveness, public metadata, docs. */
+function skipsDatabase(req: FastifyRequest): boolean {
+  if (req.method === 'OPTIONS') return true;
+  const path = req.url.split('?')[0];
+  if (path === '/health/live' || path === '/metrics' || path === '/docs' || path.startsWith('/docs/') || path === '/docs-json') return true;
+  const endpoint = oauthEndpointAt(req.url);
+  return endpoint === OAUTH_ENDPOINTS.jwks || endpoint === OAUTH_ENDPOINTS.discovery;
+}
 
 /**
  * Fastify's own JSON parser refuses "__proto__" and "constructor.prototype" keys (prototype
@@ -40,7 +57,7 @@ export interface CreateAppOptions {
  * DatabaseUnusableError (one line), before Nest starts and logs anything.
  */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
-  const dataSource = await openDatabase(config.databaseUrl);
+  const dataSource = await openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
   try {
     return await buildApp(config, { dataSource, logStream: options.logStream });
   } catch (error) {
@@ -99,6 +116,28 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
     if (!reply.hasHeader('x-frame-options')) void reply.header('X-Frame-Options', 'DENY');
   });
 
+  // Overload (SPEC §8): a bounded queue in front of the database work. A request that cannot get a
+  // turn within REQUEST_QUEUE_TIMEOUT_MS, or finds REQUEST_QUEUE_LIMIT already waiting, is answered
+  // 503 temporarily_unavailable with Retry-After (a page on the browser endpoints), never left hanging.
+  const gate = new AdmissionGate(config.databasePoolSize, config.requestQueueLimit, config.requestQueueTimeoutMs);
+  fastify.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (skipsDatabase(req)) return;
+    const admission = await gate.enter();
+    if (admission.admitted) {
+      // 'close' comes once the response is sent, or when the client went away first.
+      reply.raw.once('close', admission.release);
+      return;
+    }
+    const error = new TemporarilyUnavailable('The service is overloaded; try again shortly', OVERLOAD_RETRY_AFTER_SECONDS);
+    if (oauthEndpointAt(req.url) === OAUTH_ENDPOINTS.authorization) {
+      void reply.headers(error.headers);
+      sendPage(reply, errorPage(503, error.error, 'The service is temporarily unavailable. Please try again in a moment.'));
+    } else {
+      void reply.status(503).headers(error.headers).send(error.toJSON());
+    }
+    return reply;
+  });
+
   // CORS for browser apps (SPEC §4), on every response of the endpoints with CORS, errors included.
   // Backends send no Origin header: for them this is one property read, nothing else.
   const cors = app.get(CorsService);
@@ -118,7 +157,7 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
 
   app.useGlobalFilters(new OAuthExceptionFilter());
   app.useGlobalPipes(adminValidationPipe());
-  app.enableShutdownHooks();
+  // No enableShutdownHooks(): main.ts handles SIGTERM itself, to exit 0 once requests in flight are done.
 
   const document = SwaggerModule.createDocument(
     app,

@@ -102,7 +102,7 @@ export function fuzzRequests(targets: FuzzTargets, unique: (prefix: string) => s
         case 'client_secret_basic':
           if (broken) {
             return rng.pick([
-              () => ({ headers: { Authorization: basic(odd(), odd()) }, fields: {} }),
+              () => ({ headers: { Authorization: `Basic ${Buffer.from(`${odd()}:${odd()}`).toString('base64')}` }, fields: {} }),
               () => ({ headers: { Authorization: headerSafe(`Basic ${odd()}`) }, fields: {} }),
               () => ({ headers: { Authorization: basic(client.clientId, client.secret!) }, fields: { client_id: odd(), client_secret: odd() } }),
             ])();
