@@ -26,6 +26,10 @@ describe(loadConfig.name, () => {
       purgeIntervalSeconds: 600,
       passwordRsaPkcs1: false,
       loginRateLimit: 30,
+      databasePoolSize: 10,
+      requestQueueLimit: 1000,
+      requestQueueTimeoutMs: 5000,
+      shutdownTimeoutMs: 25000,
     });
   });
 
@@ -53,6 +57,10 @@ describe(loadConfig.name, () => {
       PURGE_INTERVAL_SECONDS: '0',
       PASSWORD_RSA_PKCS1: 'true',
       LOGIN_RATE_LIMIT: '0',
+      DATABASE_POOL_SIZE: '25',
+      REQUEST_QUEUE_LIMIT: '0',
+      REQUEST_QUEUE_TIMEOUT_MS: '250',
+      SHUTDOWN_TIMEOUT_MS: '60000',
     });
     expect({ ...config }).toEqual({
       port: 8443,
@@ -70,6 +78,10 @@ describe(loadConfig.name, () => {
       purgeIntervalSeconds: 0,
       passwordRsaPkcs1: true,
       loginRateLimit: 0,
+      databasePoolSize: 25,
+      requestQueueLimit: 0,
+      requestQueueTimeoutMs: 250,
+      shutdownTimeoutMs: 60000,
     });
   });
 
