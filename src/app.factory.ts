@@ -43,7 +43,18 @@ function refusePrototypeKeys(key: string, value: unknown): unknown {
   if (key === '__proto__' || (key === 'constructor' && value !== null && typeof value === 'object' && 'prototype' in value)) {
     throw new Error('Forbidden key');
   }
+  // JSON may escape half of a surrogate pair ("\ud800"): such a string is no Unicode text, cannot
+  // be stored as UTF-8, and throws inside validators (found by the hostile-input suite).
+  if (LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))) throw new UnpairedSurrogate();
   return value;
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+class UnpairedSurrogate extends Error {
+  constructor() {
+    super('The request body contains a string that is not valid Unicode (an unpaired surrogate)');
+  }
 }
 
 export interface CreateAppOptions {
@@ -94,8 +105,9 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
     if (text.trim() === '') return undefined;
     try {
       return JSON.parse(text, refusePrototypeKeys);
-    } catch {
-      throw Object.assign(new Error('The request body is not valid JSON'), { statusCode: 400 });
+    } catch (error) {
+      const message = error instanceof UnpairedSurrogate ? error.message : 'The request body is not valid JSON';
+      throw Object.assign(new Error(message), { statusCode: 400 });
     }
   });
   // Any other media type reaches the handlers as text, which then refuse it with a proper error.

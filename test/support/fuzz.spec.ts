@@ -90,6 +90,6 @@ describe('shrink', () => {
   });
 
   it('prints binary bodies as hex', () => {
-    expect(describeRequest({ method: 'post', path: '/t', headers: {}, body: Buffer.from([0x61, 0xff]) })).toBe("printf '\\x61\\xff' | curl -i -X POST 'http://localhost:3000/t' --data-binary @-");
+    expect(describeRequest({ method: 'post', path: '/t', headers: {}, body: Buffer.from([0x61, 0xff]) })).toBe("printf 'a\\xff' | curl -i -X POST 'http://localhost:3000/t' --data-binary @-");
   });
 });

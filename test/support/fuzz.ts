@@ -201,7 +201,7 @@ export function describeRequest(req: FuzzRequest, base = 'http://localhost:3000'
       parts.push('--data-binary', quote(body.toString('latin1')));
     } else {
       // Bytes a shell line cannot carry: printf writes them, curl reads them from stdin.
-      const escaped = [...body].map((byte) => `\\x${byte.toString(16).padStart(2, '0')}`).join('');
+      const escaped = [...body].map((byte) => (byte >= 0x20 && byte < 0x7f && byte !== 0x27 && byte !== 0x5c && byte !== 0x25 ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`)).join('');
       return `printf '${escaped}' | ${[...parts, '--data-binary', '@-'].join(' ')}`;
     }
   }
