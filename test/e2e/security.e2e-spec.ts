@@ -485,7 +485,7 @@ describe('Security review', () => {
         ] as const;
         for (const [name, pending] of json) {
           const res = await pending;
-          expect({ name, status: res.status, body: res.body }).toEqual({ name, status: 503, body: UNAVAILABLE });
+          expect({ name, status: res.status, body: res.body, retryAfter: res.headers['retry-after'] }).toEqual({ name, status: 503, body: UNAVAILABLE, retryAfter: '5' });
           expect({ name, cache: res.headers['cache-control'], pragma: res.headers.pragma }).toEqual({ name, cache: 'no-store', pragma: 'no-cache' });
         }
 
@@ -495,6 +495,7 @@ describe('Security review', () => {
           await submitLogin(o, form, credentials),
         ]) {
           expect(res.status).toBe(503);
+          expect(res.headers['retry-after']).toBe('5');
           expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
           expect(res.headers['cache-control']).toBe('no-store');
           expect(res.headers.location).toBeUndefined();
