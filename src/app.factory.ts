@@ -17,7 +17,7 @@ import { parseForm } from './oauth/form';
 import { OAuthExceptionFilter } from './oauth/oauth-exception.filter';
 import { sendPage } from './authorize/html-response';
 import { errorPage } from './authorize/pages';
-import { AdmissionGate } from './database/admission-gate';
+import { AdmissionGate, type Admission } from './database/admission-gate';
 import { OAUTH_ENDPOINTS, oauthEndpointAt } from './oauth/endpoints';
 import { TemporarilyUnavailable } from './oauth/errors';
 
@@ -132,14 +132,7 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
   // turn within REQUEST_QUEUE_TIMEOUT_MS, or finds REQUEST_QUEUE_LIMIT already waiting, is answered
   // 503 temporarily_unavailable with Retry-After (a page on the browser endpoints), never left hanging.
   const gate = new AdmissionGate(config.databasePoolSize, config.requestQueueLimit, config.requestQueueTimeoutMs);
-  fastify.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    if (skipsDatabase(req)) return;
-    const admission = await gate.enter();
-    if (admission.admitted) {
-      // 'close' comes once the response is sent, or when the client went away first.
-      reply.raw.once('close', admission.release);
-      return;
-    }
+  const refuse = (req: FastifyRequest, reply: FastifyReply) => {
     const error = new TemporarilyUnavailable('The service is overloaded; try again shortly', OVERLOAD_RETRY_AFTER_SECONDS);
     if (oauthEndpointAt(req.url) === OAUTH_ENDPOINTS.authorization) {
       void reply.headers(error.headers);
@@ -147,7 +140,19 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
     } else {
       void reply.status(503).headers(error.headers).send(error.toJSON());
     }
-    return reply;
+  };
+  // A callback hook: a request admitted at once (the usual case) goes on without a promise.
+  fastify.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+    if (skipsDatabase(req)) return done();
+    const admitted = (admission: Admission) => {
+      if (!admission.admitted) return refuse(req, reply);
+      // 'close' comes once the response is sent, or when the client went away first.
+      reply.raw.once('close', admission.release);
+      done();
+    };
+    const admission = gate.enter();
+    if ('then' in admission) void admission.then(admitted);
+    else admitted(admission);
   });
 
   // CORS for browser apps (SPEC §4), on every response of the endpoints with CORS, errors included.
