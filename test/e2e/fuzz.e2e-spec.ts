@@ -5,7 +5,8 @@ import { createClient, createUser, tokenRequest, unique } from '../support/fixtu
 import { describeRequest, judge, requestSeed, Rng, shrink, type FuzzRequest, type FuzzResponse } from '../support/fuzz';
 import { FUZZ_CALLBACK, fuzzRequests, type FuzzClient, type FuzzTargets } from '../support/fuzz-requests';
 import { captureLogs } from '../support/logs';
-import { openLoginPage } from '../support/login-form';
+import { testStore } from '../support/database';
+import { loginForCode, openLoginPage, pkcePair } from '../support/login-form';
 import { ODD_STRINGS } from '../support/fuzz';
 
 /**
@@ -96,7 +97,23 @@ describe(`Hostile input at volume: ${REQUESTS} generated requests to every endpo
       const res = await t.http.post('/admin/clients').auth(admin, { type: 'bearer' }).send({ grant_types: ['authorization_code'], redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' });
       if (res.status === 201) redirecting.push({ clientId: res.body.client_id, redirectUri });
     }
+    // Real codes and refresh tokens, so that some requests get past the lookup into redemption and rotation.
+    const refreshTokens: string[] = [];
+    const codes: { code: string; verifier: string }[] = [];
+    for (let i = 0; i < 15; i++) {
+      const res = await tokenRequest(t, { grant_type: 'password', username: user.username as string, password: user.password, scope: 'openid offline_access' }, { id: confidential.client_id, secret: confidential.client_secret! });
+      refreshTokens.push(res.body.refresh_token);
+      const { verifier, challenge } = pkcePair();
+      const { code } = await loginForCode(
+        t,
+        { response_type: 'code', client_id: confidential.client_id, redirect_uri: FUZZ_CALLBACK, scope: 'openid offline_access', code_challenge: challenge, code_challenge_method: 'S256' },
+        { username: user.username as string, password: user.password },
+      );
+      codes.push({ code, verifier });
+    }
     const targets: FuzzTargets = {
+      refreshTokens,
+      codes,
       clients,
       user: { id: user.id, username: user.username as string, password: user.password },
       targetUser: await createUser(t),
@@ -131,10 +148,14 @@ describe(`Hostile input at volume: ${REQUESTS} generated requests to every endpo
     return logs.entries().filter((entry) => (entry.req as { id?: unknown } | undefined)?.id === id);
   }
 
+  /** Answers by status, for the figures. */
+  const statuses: Record<number, number> = {};
+
   /** Sends request `index` of the seed, and judges it. */
   async function run(index: number, failures: Failure[]): Promise<void> {
     const request = generate(new Rng(requestSeed(SEED, index)));
     const response = await send(request);
+    statuses[response.status] = (statuses[response.status] ?? 0) + 1;
     const problem = judge(response, id(response) ? logsOf(response) : []);
     if (problem) failures.push({ index, problem, request, response });
   }
@@ -200,6 +221,7 @@ describe(`Hostile input at volume: ${REQUESTS} generated requests to every endpo
       );
     }
     const summary = { requests: indexes.length, parallel, failures: failures.length, strayLogLines: stray.length };
+    process.stdout.write(`[fuzz ${testStore()}] seed 0x${SEED.toString(16)}: ${indexes.length} requests (${parallel} in parallel rounds), answers by status ${JSON.stringify(statuses)}, ${failures.length} failures\n`);
     expect({ summary, reports, stray: stray.slice(0, 5) }).toEqual({ summary: { ...summary, failures: 0, strayLogLines: 0 }, reports: [], stray: [] });
 
     // Healthy afterwards: alive, the database reachable, and a plain login still works.

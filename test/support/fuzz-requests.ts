@@ -30,6 +30,10 @@ export interface FuzzTargets {
   targetClientId: string;
   /** Tokens a login returned (some requests present them, valid or not). */
   tokens: { accessToken: string; refreshToken: string; idToken: string };
+  /** Refresh tokens of other logins of the confidential client: each rotates once, then is reuse. */
+  refreshTokens: string[];
+  /** Unredeemed authorization codes of the confidential client, with their PKCE verifiers. */
+  codes: { code: string; verifier: string }[];
   admin: string;
   /** A login page's form (hidden fields, cookie). */
   form: LoginForm;
@@ -189,8 +193,11 @@ export function fuzzRequests(targets: FuzzTargets, unique: (prefix: string) => s
               client_credentials: { scope: rng.pick(['api:read', 'openid', '']) },
               // A right password costs a hash: mostly wrong ones.
               password: { username: rng.chance(0.3) ? user.username : odd(), password: maybe(user.password, 0.15), scope: 'openid', password_encrypt_type: 'none', refresh_expiry: '60', max_exchange_period: '1', token_format: 'opaque' },
-              authorization_code: { code: rng.pick(['x'.repeat(43), odd()]), redirect_uri: FUZZ_CALLBACK, code_verifier: 'v'.repeat(43) },
-              refresh_token: { refresh_token: rng.chance(0.7) ? tokens.refreshToken : odd(), scope: 'openid', refresh_expiry: '0', app_tid: 'x' },
+              authorization_code: (() => {
+                const real = rng.chance(0.5) ? rng.pick(targets.codes) : undefined;
+                return { code: real?.code ?? rng.pick(['x'.repeat(43), odd()]), redirect_uri: FUZZ_CALLBACK, code_verifier: real && rng.chance(0.7) ? real.verifier : 'v'.repeat(43) };
+              })(),
+              refresh_token: { refresh_token: rng.chance(0.7) ? rng.pick([tokens.refreshToken, ...targets.refreshTokens]) : odd(), scope: rng.pick(['openid', 'openid offline_access', 'api:read']), refresh_expiry: '0', app_tid: 'x' },
             }[grant] ?? {};
           const type = contentType();
           const body = formBody([['grant_type', grant], ...Object.entries(auth.fields), ...pairs(params)], type);
