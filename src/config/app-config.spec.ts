@@ -26,6 +26,7 @@ describe(loadConfig.name, () => {
       purgeIntervalSeconds: 600,
       passwordRsaPkcs1: false,
       loginRateLimit: 30,
+      loginRateLimitPerClient: 600,
       databasePoolSize: 10,
       requestQueueLimit: 1000,
       requestQueueTimeoutMs: 5000,
@@ -57,6 +58,7 @@ describe(loadConfig.name, () => {
       PURGE_INTERVAL_SECONDS: '0',
       PASSWORD_RSA_PKCS1: 'true',
       LOGIN_RATE_LIMIT: '0',
+      LOGIN_RATE_LIMIT_PER_CLIENT: '1000',
       DATABASE_POOL_SIZE: '25',
       REQUEST_QUEUE_LIMIT: '0',
       REQUEST_QUEUE_TIMEOUT_MS: '250',
@@ -78,6 +80,7 @@ describe(loadConfig.name, () => {
       purgeIntervalSeconds: 0,
       passwordRsaPkcs1: true,
       loginRateLimit: 0,
+      loginRateLimitPerClient: 1000,
       databasePoolSize: 25,
       requestQueueLimit: 0,
       requestQueueTimeoutMs: 250,
@@ -157,6 +160,7 @@ describe(loadConfig.name, () => {
       ['PASSWORD_RSA_PKCS1', 'yes', /PASSWORD_RSA_PKCS1 must be true or false, got "yes"/],
       ['PASSWORD_RSA_PKCS1', 'TRUE', /PASSWORD_RSA_PKCS1 must be true or false/],
       ['LOGIN_RATE_LIMIT', '-1', /LOGIN_RATE_LIMIT must be a whole number/],
+      ['LOGIN_RATE_LIMIT_PER_CLIENT', '1.5', /LOGIN_RATE_LIMIT_PER_CLIENT must be a whole number/],
     ])('%s=%j', (variable, value, message) => {
       const error = failure({ [variable]: value });
       expect(error.variable).toBe(variable);

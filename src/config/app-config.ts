@@ -27,8 +27,14 @@ export class AppConfig {
   purgeIntervalSeconds!: number;
   /** Also accept RSA PKCS#1 v1.5 password ciphertexts (JSEncrypt clients); weaker than OAEP. */
   passwordRsaPkcs1!: boolean;
-  /** Failed password logins allowed per client IP and minute, across instances; 0 turns throttling off. */
+  /**
+   * Failed password logins allowed per end-user address (IPv6 per /64) and minute, across instances,
+   * at the login page and for public clients; also per (client, forwarded end-user address) for a
+   * client trusted to send Gatehouse-End-User-IP. 0 turns it off.
+   */
   loginRateLimit!: number;
+  /** Failed password logins allowed per confidential client and minute at the token endpoint; 0 turns it off. */
+  loginRateLimitPerClient!: number;
   /** Database connections per process (MySQL/MariaDB pool), and requests doing database work at once (both stores). */
   databasePoolSize!: number;
   /** Requests that may wait for a turn at the database; beyond it, 503 at once. */
@@ -198,6 +204,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   config.purgeIntervalSeconds = integer(env, 'PURGE_INTERVAL_SECONDS', 600, 0, 86400);
   config.passwordRsaPkcs1 = booleanFlag(env, 'PASSWORD_RSA_PKCS1');
   config.loginRateLimit = integer(env, 'LOGIN_RATE_LIMIT', 30, 0, 1_000_000);
+  config.loginRateLimitPerClient = integer(env, 'LOGIN_RATE_LIMIT_PER_CLIENT', 600, 0, 1_000_000);
   config.databasePoolSize = integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000);
   config.requestQueueLimit = integer(env, 'REQUEST_QUEUE_LIMIT', 1000, 0, 1_000_000);
   config.requestQueueTimeoutMs = integer(env, 'REQUEST_QUEUE_TIMEOUT_MS', 5000, 1, 600_000);

@@ -52,11 +52,12 @@ describe(`Hostile input at volume: ${REQUESTS} generated requests to every endpo
   beforeAll(async () => {
     // Behind a trusted TLS proxy (so the certificate methods are live), per-IP throttling on with a
     // limit the run never reaches, warnings logged (to look for stack traces in them too).
-    t = await startApp({ env: { ...TLS_PROXY_ENV, LOGIN_RATE_LIMIT: '1000000', LOG_LEVEL: 'warn' }, logStream: logs.stream });
+    t = await startApp({ env: { ...TLS_PROXY_ENV, LOGIN_RATE_LIMIT: '1000000', LOGIN_RATE_LIMIT_PER_CLIENT: '1000000', LOG_LEVEL: 'warn' }, logStream: logs.stream });
     const grants = ['password', 'authorization_code', 'refresh_token', 'client_credentials'];
     const common = { grant_types: grants, redirect_uris: [FUZZ_CALLBACK], scope: 'openid profile email offline_access api:read' };
     const confidential = await createClient(t, { ...common, client_name: 'Fuzz <App>' });
-    const post = await createClient(t, { ...common, token_endpoint_auth_method: 'client_secret_post' });
+    // Trusted to forward its end user's address (Gatehouse-End-User-IP), so the generator's header is read.
+    const post = await createClient(t, { ...common, token_endpoint_auth_method: 'client_secret_post', trust_end_user_ip_header: true });
     const pub = await createClient(t, { ...common, grant_types: ['password', 'authorization_code', 'refresh_token'], token_endpoint_auth_method: 'none' });
     const secretJwt = await createClient(t, { ...common, token_endpoint_auth_method: 'client_secret_jwt' });
     const keys = await keyPair('ES256', 'fuzz-key');

@@ -201,7 +201,10 @@ export function fuzzRequests(targets: FuzzTargets, unique: (prefix: string) => s
             }[grant] ?? {};
           const type = contentType();
           const body = formBody([['grant_type', grant], ...Object.entries(auth.fields), ...pairs(params)], type);
-          return { method: 'post', path: rng.pick(['/oauth2/token', '/oidc/token', '/api/v1/oauth2/token']), headers: { ...auth.headers, 'Content-Type': type }, body };
+          const headers: Record<string, string> = { ...auth.headers, 'Content-Type': type };
+          // The end user's address a trusted backend forwards: valid, odd, several.
+          if (rng.chance(0.2)) headers['Gatehouse-End-User-IP'] = headerSafe(rng.pick(['203.0.113.7', '2001:db8::1', '::ffff:10.0.0.1', '1.2.3.4, 5.6.7.8', odd()]));
+          return { method: 'post', path: rng.pick(['/oauth2/token', '/oidc/token', '/api/v1/oauth2/token']), headers, body };
         },
       ],
       // Authorization endpoint by GET, with a raw query string.
@@ -283,6 +286,7 @@ export function fuzzRequests(targets: FuzzTargets, unique: (prefix: string) => s
             jwks_uri: () => rng.pick(['http://127.0.0.1:1/jwks', odd()]),
             tls_client_auth_subject_dn: () => odd(),
             allowed_cors_origins: () => [odd()],
+            trust_end_user_ip_header: () => rng.pick([true, false, odd()]),
           });
           const op = rng.int(4);
           const headers = { ...adminAuth(), 'Content-Type': rng.chance(0.9) ? 'application/json' : contentType() };
