@@ -27,6 +27,10 @@ describe(loadConfig.name, () => {
       passwordRsaPkcs1: false,
       loginRateLimit: 30,
       loginRateLimitPerClient: 600,
+      databasePoolSize: 10,
+      requestQueueLimit: 1000,
+      requestQueueTimeoutMs: 5000,
+      shutdownTimeoutMs: 25000,
     });
   });
 
@@ -55,6 +59,10 @@ describe(loadConfig.name, () => {
       PASSWORD_RSA_PKCS1: 'true',
       LOGIN_RATE_LIMIT: '0',
       LOGIN_RATE_LIMIT_PER_CLIENT: '1000',
+      DATABASE_POOL_SIZE: '25',
+      REQUEST_QUEUE_LIMIT: '0',
+      REQUEST_QUEUE_TIMEOUT_MS: '250',
+      SHUTDOWN_TIMEOUT_MS: '60000',
     });
     expect({ ...config }).toEqual({
       port: 8443,
@@ -73,6 +81,10 @@ describe(loadConfig.name, () => {
       passwordRsaPkcs1: true,
       loginRateLimit: 0,
       loginRateLimitPerClient: 1000,
+      databasePoolSize: 25,
+      requestQueueLimit: 0,
+      requestQueueTimeoutMs: 250,
+      shutdownTimeoutMs: 60000,
     });
   });
 
