@@ -29,6 +29,10 @@ describe(loadConfig.name, () => {
       loginRateLimitPerClient: 600,
       cacheTtlSeconds: 5,
       auditTokenEvents: true,
+      databasePoolSize: 10,
+      requestQueueLimit: 1000,
+      requestQueueTimeoutMs: 5000,
+      shutdownTimeoutMs: 25000,
     });
   });
 
@@ -59,6 +63,10 @@ describe(loadConfig.name, () => {
       LOGIN_RATE_LIMIT_PER_CLIENT: '1000',
       CACHE_TTL_SECONDS: '1',
       AUDIT_TOKEN_EVENTS: 'false',
+      DATABASE_POOL_SIZE: '25',
+      REQUEST_QUEUE_LIMIT: '0',
+      REQUEST_QUEUE_TIMEOUT_MS: '250',
+      SHUTDOWN_TIMEOUT_MS: '60000',
     });
     expect({ ...config }).toEqual({
       port: 8443,
@@ -79,6 +87,10 @@ describe(loadConfig.name, () => {
       loginRateLimitPerClient: 1000,
       cacheTtlSeconds: 1,
       auditTokenEvents: false,
+      databasePoolSize: 25,
+      requestQueueLimit: 0,
+      requestQueueTimeoutMs: 250,
+      shutdownTimeoutMs: 60000,
     });
   });
 

@@ -85,15 +85,6 @@ export class SqlRunner {
     return (result as { affectedRows: number }).affectedRows;
   }
 
-  /**
-   * Runs the steps one after the other, each in its own autocommit, for writes that need no
-   * transaction: INSERTs of new rows under fresh random keys, which nobody can use until the
-   * response that names them has been sent. A failure part-way leaves unreachable rows for the purge.
-   */
-  async runEach(steps: WriteStep[]): Promise<void> {
-    for (const step of steps) await this.run(step.sql, step.params);
-  }
-
   /** Runs the steps in one transaction: all commit, or none (a step's `expect` failed, or the database failed). */
   async atomic(steps: WriteStep[]): Promise<AtomicResult> {
     try {

@@ -48,10 +48,9 @@ const FAMILY_MARGIN_MS = 60_000;
 /**
  * Builds the token response of a user login: a new family (session), the access token, a refresh
  * token when the client and scope allow one (SPEC §3.8), and an id_token when openid is granted.
- * The tokens are signed first; then the writes of the response run. When the caller's own writes
- * spend something (the code redemption), they and the family, opaque access token and refresh
- * token run in one transaction, so that a failure leaves the code unspent and the client can try
- * again; a login without such writes (the password grant) only inserts new rows, without one.
+ * The tokens are signed first; then every write of the response (the family, an opaque access
+ * token, the refresh token, and the caller's own, such as the code redemption) runs in one
+ * transaction, so that a failure leaves nothing half-written and the client can try again.
  */
 @Injectable()
 export class LoginTokenIssuer {
@@ -92,14 +91,10 @@ export class LoginTokenIssuer {
       keepUntil: refreshTtl > 0 ? new Date(this.clock.nowMs() + refreshTtl * 1000 + FAMILY_MARGIN_MS) : undefined,
     });
     const prepared = await this.prepare({ ...grant, family });
-    if (leading.length === 0) {
-      // A new family and new tokens under fresh random keys: until this response is sent nobody
-      // can use them, so they need no transaction (a failure part-way leaves rows for the purge).
-      await this.sql.runEach([step, ...prepared.steps]);
-    } else {
-      const result = await this.sql.atomic([...leading, step, ...prepared.steps]);
-      if (!result.committed) return null;
-    }
+    // One transaction even without leading writes: no family is ever stored without its tokens
+    // (nor a token without its family), whatever stops the process part-way.
+    const result = await this.sql.atomic([...leading, step, ...prepared.steps]);
+    if (!result.committed) return null;
     this.recordIssued(grant, family, prepared);
     return prepared.response;
   }
