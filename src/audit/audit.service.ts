@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
@@ -35,7 +35,7 @@ export const AUDIT_BATCH_ROWS = 500;
  * shutdown; a crash loses at most the batch in memory. AUDIT_TOKEN_EVENTS=false turns them off.
  */
 @Injectable()
-export class AuditService implements BeforeApplicationShutdown {
+export class AuditService implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(AuditService.name);
   private lastMs = 0;
   private sequence = 0;
@@ -80,8 +80,16 @@ export class AuditService implements BeforeApplicationShutdown {
     return this.flushing;
   }
 
-  /** Nest calls this on app.close() and, with shutdown hooks, on SIGTERM: nothing queued is lost. */
+  /** On app.close() (SIGTERM, SIGINT): writes what is queued before the HTTP server closes... */
   async beforeApplicationShutdown(): Promise<void> {
+    await this.flush();
+  }
+
+  /**
+   * ...and again after it closed, for the requests that were still in flight then. Nest runs this
+   * hook of the Audit module before the global TypeORM module's, which closes the database.
+   */
+  async onApplicationShutdown(): Promise<void> {
     await this.flush();
   }
 
