@@ -3,7 +3,7 @@ import { ClientsModule } from '../clients/clients.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { ClientAssertionVerifier } from './client-assertion.verifier';
 import { ClientAuthGuard } from './client-auth.guard';
-import { CLIENT_AUTHENTICATORS } from './client-authenticator';
+import { ClientAuthStrategies } from './client-auth-strategies';
 import { ClientCertificates } from './client-certificates';
 import { ClientSecretBasicAuthenticator } from './client-secret-basic.authenticator';
 import { ClientSecretJwtAuthenticator } from './client-secret-jwt.authenticator';
@@ -14,8 +14,8 @@ import { PrivateKeyJwtAuthenticator } from './private-key-jwt.authenticator';
 import { SelfSignedTlsClientAuthAuthenticator } from './self-signed-tls-client-auth.authenticator';
 import { TlsClientAuthAuthenticator } from './tls-client-auth.authenticator';
 
-/** In the order the guard tries them when several match: `none` last, after the certificate methods. */
-const AUTHENTICATORS = [
+/** One passport strategy per method (the guard tries them in CLIENT_AUTH_STRATEGY_ORDER). */
+const STRATEGIES = [
   ClientSecretBasicAuthenticator,
   ClientSecretPostAuthenticator,
   ClientSecretJwtAuthenticator,
@@ -37,10 +37,10 @@ const AUTHENTICATORS = [
     ClientAssertionVerifier,
     ClientCertificates,
     JwksUriFetcher,
-    ...AUTHENTICATORS,
-    { provide: CLIENT_AUTHENTICATORS, useFactory: (...authenticators: unknown[]) => authenticators, inject: AUTHENTICATORS },
+    ClientAuthStrategies,
+    ...STRATEGIES,
     ClientAuthGuard,
   ],
-  exports: [ClientAuthGuard, CLIENT_AUTHENTICATORS],
+  exports: [ClientAuthGuard, ClientAuthStrategies],
 })
 export class ClientAuthModule {}

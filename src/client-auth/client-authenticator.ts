@@ -1,17 +1,23 @@
 import type { FastifyRequest } from 'fastify';
 import type { OAuthParams } from '../oauth/form';
 import type { Client, TokenEndpointAuthMethod } from '../clients/client.entity';
+import type { ClientAuthOptions } from './client-auth-strategies';
 
-/** One token_endpoint_auth_method (node-oauth2-server's lib/client-authentication pattern). */
+/**
+ * One token_endpoint_auth_method (node-oauth2-server's lib/client-authentication pattern). Each is
+ * a passport strategy too (PassportStrategy of @nestjs/passport): its validate() runs these two
+ * through validateClient, and ClientAuthGuard, an AuthGuard, runs the strategies.
+ */
 export interface ClientAuthenticator {
   readonly method: TokenEndpointAuthMethod;
   /** Whether the request presents this method's credentials. No side effects, no I/O. */
   matches(req: FastifyRequest, params: OAuthParams): boolean;
-  /** The client the credentials prove; throws InvalidClient otherwise. */
-  authenticate(req: FastifyRequest, params: OAuthParams): Promise<Client>;
+  /**
+   * The client the credentials prove; throws a ClientAuthFailure (an InvalidClient that says why)
+   * otherwise. The client may be registered for another method: validateClient checks that.
+   */
+  authenticateClient(req: FastifyRequest, params: OAuthParams, options: ClientAuthOptions): Promise<Client>;
 }
-
-export const CLIENT_AUTHENTICATORS = Symbol('CLIENT_AUTHENTICATORS');
 
 export function hasBasicAuthorization(req: FastifyRequest): boolean {
   return /^basic /i.test(req.headers.authorization ?? '');
