@@ -8,7 +8,9 @@ import { oauthParams, type OAuthParams } from '../oauth/form';
 import { InvalidClient } from '../oauth/errors';
 import type { Client, TokenEndpointAuthMethod } from '../clients/client.entity';
 import { ClientAuthFailure } from './client-auth-failure';
-import type { ClientAuthenticator } from './client-authenticator';
+import type { ClientAuthenticator, ClientAuthOptions } from './client-authenticator';
+
+export type { ClientAuthOptions } from './client-authenticator';
 
 /**
  * The order in which the guard's AuthGuard tries the strategies: `none` last, after the certificate
@@ -23,13 +25,6 @@ export const CLIENT_AUTH_STRATEGY_ORDER: readonly TokenEndpointAuthMethod[] = [
   'self_signed_tls_client_auth',
   'none',
 ];
-
-/** The options the guard hands every strategy (AuthGuard.getAuthenticateOptions). */
-export interface ClientAuthOptions {
-  session: false;
-  /** The endpoint is for confidential clients only (introspection): `none` proves nothing there. */
-  confidentialClientsOnly: boolean;
-}
 
 /** A strategy's fail() info when the request does not present its method at all. */
 export const NOT_PRESENTED = Symbol('client authentication method not presented');

@@ -3,10 +3,11 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { oauthParams } from '../oauth/form';
-import { InvalidRequest, OAuthError, REALM } from '../oauth/errors';
+import { InvalidClient, InvalidRequest, OAuthError, REALM } from '../oauth/errors';
 import type { Client } from '../clients/client.entity';
+import { ClientAuthAttempts } from './client-auth-attempts.service';
 import { ClientAuthFailure } from './client-auth-failure';
-import { ClientAuthStrategies, NOT_PRESENTED, type ClientAuthOptions } from './client-auth-strategies';
+import { ClientAuthStrategies, type ClientAuthOptions } from './client-auth-strategies';
 import { hasBasicAuthorization } from './client-authenticator';
 
 /** `client`: the authenticated client, for the handler and for CORS (whose origins may read the response). */
@@ -39,6 +40,7 @@ export class ClientAuthGuard extends AuthGuard() {
   constructor(
     strategies: ClientAuthStrategies,
     private readonly reflector: Reflector,
+    private readonly attempts: ClientAuthAttempts,
   ) {
     super({ defaultStrategy: [...strategies.names], session: false, property: OUTCOME });
   }
@@ -53,10 +55,12 @@ export class ClientAuthGuard extends AuthGuard() {
     await super.canActivate(context);
     const outcome = req[OUTCOME]!;
     req[OUTCOME] = undefined;
-    const client = outcome instanceof ClientAuthFailure ? undefined : outcome;
-    if (!client) throw this.challenge(req, outcome as ClientAuthFailure);
-    if (client.disabled) throw this.challenge(req, new ClientAuthFailure('disabled', { client }));
-    req.client = client;
+    if (outcome instanceof ClientAuthFailure) throw this.challenge(req, await this.attempts.failed(req, outcome));
+    if (outcome.disabled) throw this.challenge(req, await this.attempts.failed(req, new ClientAuthFailure('disabled', { client: outcome })));
+    await this.attempts.succeeded(req, outcome).catch((error: unknown) => {
+      throw error instanceof OAuthError ? this.challenge(req, error) : error;
+    });
+    req.client = outcome;
     return true;
   }
 
@@ -79,11 +83,11 @@ export class ClientAuthGuard extends AuthGuard() {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
     const params = oauthParams(req);
     const anything = params.client_id !== undefined || params.client_assertion !== undefined || hasBasicAuthorization(req);
-    void NOT_PRESENTED;
     return new ClientAuthFailure(anything ? 'malformed_credentials' : 'no_credentials', { clientId: params.client_id }) as T;
   }
 
+  /** A Basic client is told the realm again on 401 (RFC 6749 §5.2); 429 is not a challenge. */
   private challenge<E extends OAuthError>(req: FastifyRequest, error: E): E {
-    return hasBasicAuthorization(req) ? error.withHeader('WWW-Authenticate', BASIC_CHALLENGE) : error;
+    return hasBasicAuthorization(req) && (error instanceof InvalidClient || error.status !== 429) ? error.withHeader('WWW-Authenticate', BASIC_CHALLENGE) : error;
   }
 }

@@ -1,7 +1,14 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module';
+import { PolicyModule } from '../policy/policy.module';
 import { ClientsModule } from '../clients/clients.module';
 import { TokensModule } from '../tokens/tokens.module';
+import { AdminClientLockoutController } from './admin-client-lockout.controller';
 import { ClientAssertionVerifier } from './client-assertion.verifier';
+import { ClientAuthAttempts } from './client-auth-attempts.service';
+import { ClientAuthFailureCount } from './client-auth-failure-count.entity';
+import { ClientAuthFailuresService } from './client-auth-failures.service';
 import { ClientAuthGuard } from './client-auth.guard';
 import { ClientAuthStrategies } from './client-auth-strategies';
 import { ClientCertificates } from './client-certificates';
@@ -27,13 +34,18 @@ const STRATEGIES = [
 
 /**
  * Client authentication at the token, introspection and revocation endpoints (SPEC §3.2): one
- * authenticator per token_endpoint_auth_method and the guard that picks the one presented. It
- * looks clients up in the Clients module (which knows nothing of it) and spends assertion jtis in
- * the replay cache of the Tokens module.
+ * passport strategy per token_endpoint_auth_method and the AuthGuard that runs them, the failure
+ * counts (client_auth_failures: per-address throttling and the opt-in client lockout) with their
+ * admin unlock, and the audit of every failure. It looks clients up in the Clients module (which
+ * knows nothing of it), spends assertion jtis in the replay cache of the Tokens module and reads
+ * the lockout settings from the Policy module.
  */
 @Module({
-  imports: [ClientsModule, TokensModule],
+  imports: [TypeOrmModule.forFeature([ClientAuthFailureCount]), ClientsModule, TokensModule, PolicyModule, AuditModule],
+  controllers: [AdminClientLockoutController],
   providers: [
+    ClientAuthFailuresService,
+    ClientAuthAttempts,
     ClientAssertionVerifier,
     ClientCertificates,
     JwksUriFetcher,
@@ -41,6 +53,6 @@ const STRATEGIES = [
     ...STRATEGIES,
     ClientAuthGuard,
   ],
-  exports: [ClientAuthGuard, ClientAuthStrategies],
+  exports: [ClientAuthGuard, ClientAuthStrategies, ClientAuthFailuresService],
 })
 export class ClientAuthModule {}

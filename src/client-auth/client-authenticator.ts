@@ -1,7 +1,13 @@
 import type { FastifyRequest } from 'fastify';
 import type { OAuthParams } from '../oauth/form';
 import type { Client, TokenEndpointAuthMethod } from '../clients/client.entity';
-import type { ClientAuthOptions } from './client-auth-strategies';
+
+/** The options the guard hands every strategy (AuthGuard.getAuthenticateOptions). */
+export interface ClientAuthOptions {
+  session: false;
+  /** The endpoint is for confidential clients only (introspection): `none` proves nothing there. */
+  confidentialClientsOnly: boolean;
+}
 
 /**
  * One token_endpoint_auth_method (node-oauth2-server's lib/client-authentication pattern). Each is

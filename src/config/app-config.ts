@@ -29,6 +29,11 @@ export class AppConfig {
   passwordRsaPkcs1!: boolean;
   /** Failed password logins allowed per client IP and minute, across instances; 0 turns throttling off. */
   loginRateLimit!: number;
+  /**
+   * Failed client authentications allowed per (client_id, client IP) and minute, across instances,
+   * before that pair gets 429 for the rest of the minute; 0 turns it off.
+   */
+  clientAuthFailureLimit!: number;
 }
 
 export class ConfigError extends Error {
@@ -190,5 +195,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
   config.purgeIntervalSeconds = integer(env, 'PURGE_INTERVAL_SECONDS', 600, 0, 86400);
   config.passwordRsaPkcs1 = booleanFlag(env, 'PASSWORD_RSA_PKCS1');
   config.loginRateLimit = integer(env, 'LOGIN_RATE_LIMIT', 30, 0, 1_000_000);
+  config.clientAuthFailureLimit = integer(env, 'CLIENT_AUTH_FAILURE_LIMIT', 20, 0, 1_000_000);
   return config;
 }

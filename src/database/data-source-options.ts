@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import { AuditEvent } from '../audit/audit-event.entity';
+import { ClientAuthFailureCount } from '../client-auth/client-auth-failure-count.entity';
 import { Client } from '../clients/client.entity';
 import { StoredKey } from '../keys/signing-key.entity';
 import { LoginThrottle } from '../policy/login-throttle.entity';
@@ -17,6 +18,7 @@ import { ClientSecretJwt1764000000009 } from './migrations/1764000000009-client-
 import { Utf8mb4Everywhere1764000000000 } from './migrations/1764000000000-utf8mb4-everywhere';
 import { LoginThrottle1764100000000 } from './migrations/1764100000000-login-throttle';
 import { AllowedCorsOrigins1765800000000 } from './migrations/1765800000000-allowed-cors-origins';
+import { ClientAuthFailures1765900000000 } from './migrations/1765900000000-client-auth-failures';
 import { clusterAwareMysql2 } from './cluster-driver';
 import { clusterSessionOptions } from './cluster-options';
 
@@ -32,6 +34,7 @@ export const ENTITIES = [
   UsedJti,
   AuditEvent,
   LoginThrottle,
+  ClientAuthFailureCount,
 ];
 
 export const MIGRATIONS = [
@@ -41,6 +44,7 @@ export const MIGRATIONS = [
   ClientSecretJwt1764000000009,
   LoginThrottle1764100000000,
   AllowedCorsOrigins1765800000000,
+  ClientAuthFailures1765900000000,
 ];
 
 /**

@@ -21,11 +21,13 @@ const MIGRATIONS = [
   'ClientSecretJwt1764000000009',
   'LoginThrottle1764100000000',
   'AllowedCorsOrigins1765800000000',
+  'ClientAuthFailures1765900000000',
 ];
 const TABLES = [
   'access_tokens',
   'audit_events',
   'authorization_codes',
+  'client_auth_failures',
   'clients',
   'keys',
   'login_throttle',

@@ -49,6 +49,9 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp & { 
     // Suites log in and fail logins from 127.0.0.1 far faster than any user: per-IP throttling is
     // off unless a test turns it on.
     LOGIN_RATE_LIMIT: '0',
+    // Likewise they fail client authentications on purpose, over and over: the per-(client, IP)
+    // limit is off unless a test turns it on.
+    CLIENT_AUTH_FAILURE_LIMIT: '0',
     LOG_LEVEL: 'error',
     ...options.env,
   });
