@@ -53,6 +53,6 @@ const STRATEGIES = [
     ...STRATEGIES,
     ClientAuthGuard,
   ],
-  exports: [ClientAuthGuard, ClientAuthStrategies, ClientAuthFailuresService],
+  exports: [ClientAuthGuard, ClientAuthStrategies, ClientAuthAttempts, ClientAuthFailuresService],
 })
 export class ClientAuthModule {}
