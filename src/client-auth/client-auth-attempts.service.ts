@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { AuditService } from '../audit/audit.service';
@@ -11,9 +12,10 @@ import { ClientAuthFailure } from './client-auth-failure';
 import { ClientAuthFailuresService, type ClientFailureState } from './client-auth-failures.service';
 import { addressKey } from './ip-addresses';
 
-/** Audit events of failures that name no registered client, per source address and minute, per instance. */
-export const UNREGISTERED_AUDIT_PER_ADDRESS = 10;
-/** ... and in all, per minute and instance, whatever the addresses. */
+/**
+ * Audit events of failures that name no registered client, per minute and instance, whatever the
+ * addresses (per address, CLIENT_AUTH_FAILURE_LIMIT applies).
+ */
 export const UNREGISTERED_AUDIT_TOTAL = 600;
 const MAX_AUDIT_CLIENT_ID_LENGTH = 128;
 
@@ -22,9 +24,10 @@ const MAX_AUDIT_CLIENT_ID_LENGTH = 128;
  *
  * - every failure is an audit event `client.auth.failure` whose details say why (for admins only:
  *   the client gets the same invalid_client whatever the reason). Failures that name no registered
- *   client (unknown client_id, unreadable credentials) are audited at most
- *   UNREGISTERED_AUDIT_PER_ADDRESS times per address and minute, UNREGISTERED_AUDIT_TOTAL in all, so
- *   that a flood of made-up client_ids cannot grow the audit table without bound;
+ *   client (unknown client_id, unreadable credentials) are audited at most CLIENT_AUTH_FAILURE_LIMIT
+ *   times per address and minute (the budget a registered client has per address before its 429),
+ *   UNREGISTERED_AUDIT_TOTAL in all, per instance, so that a flood of made-up client_ids cannot grow
+ *   the audit table without bound (CLIENT_AUTH_FAILURE_LIMIT=0 turns this bound off too);
  * - failures of a registered client count per (client_id, address) and minute
  *   (CLIENT_AUTH_FAILURE_LIMIT): past the limit that pair gets 429 with Retry-After, correct
  *   credentials included, until the minute ends; the same client from another address is unaffected;
@@ -63,20 +66,27 @@ export class ClientAuthAttempts {
     await this.failures.resetLockout(client.clientId);
   }
 
-  /** Authentication failed: counts and audits it, and returns what to answer (the failure itself, or 429). */
+  /**
+   * Authentication failed: counts and audits it, and returns what to answer (the failure itself, or
+   * 429). A failure that names no registered client runs the same reads and look-alike writes that
+   * store nothing (ClientAuthFailuresService.mirrorFailure): an unknown client_id must not be told
+   * apart from a wrong secret by the work it causes.
+   */
   async failed(req: FastifyRequest, failure: ClientAuthFailure, known: { state?: ClientFailureState; policy?: Policy } = {}): Promise<OAuthError> {
     const client = failure.client;
+    const now = this.clock.nowMs();
+    const address = addressKey(req.ip);
+    const state = known.state ?? (await this.failures.state(client?.clientId ?? `nobody:${randomUUID()}`, address, now));
+    const throttled = client && this.throttled(state, now);
+    if (throttled) return throttled;
+    const policy = known.policy ?? (await this.policies.get());
+    const windowCounts = this.config.clientAuthFailureLimit > 0;
     if (!client) {
+      await this.failures.mirrorFailure({ window: windowCounts, lockout: policy.clientLockoutThreshold > 0 }, now);
       await this.auditUnregistered(req, failure);
       return failure;
     }
-    const now = this.clock.nowMs();
-    const address = addressKey(req.ip);
-    const state = known.state ?? (await this.failures.state(client.clientId, address, now));
-    const throttled = this.throttled(state, now);
-    if (throttled) return throttled;
-    const policy = known.policy ?? (await this.policies.get());
-    if (this.config.clientAuthFailureLimit > 0) await this.failures.countWindowFailure(client.clientId, address, now);
+    if (windowCounts) await this.failures.countWindowFailure(client.clientId, address, now);
 
     const details = failure.auditDetails();
     let lockedNow = false;
@@ -124,9 +134,10 @@ export class ClientAuthAttempts {
       this.auditedTotal = 0;
       this.auditedPerAddress.clear();
     }
+    const limit = this.config.clientAuthFailureLimit;
     const address = addressKey(req.ip);
     const count = this.auditedPerAddress.get(address) ?? 0;
-    if (count >= UNREGISTERED_AUDIT_PER_ADDRESS || this.auditedTotal >= UNREGISTERED_AUDIT_TOTAL) return;
+    if (limit > 0 && (count >= limit || this.auditedTotal >= UNREGISTERED_AUDIT_TOTAL)) return;
     this.auditedPerAddress.set(address, count + 1);
     this.auditedTotal++;
     const clientId = failure.clientId !== null && failure.clientId.length <= MAX_AUDIT_CLIENT_ID_LENGTH ? failure.clientId : null;

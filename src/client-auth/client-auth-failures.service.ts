@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
@@ -91,6 +92,23 @@ export class ClientAuthFailuresService {
       if (await this.affected(insert, [key, sha256Hex(clientId), lockedNow ? nowMs : null, expiresAt])) return { lockedNow };
     }
     return { lockedNow: false };
+  }
+
+  /**
+   * For a failure that names no registered client: the statements a registered client's failure
+   * runs (see countWindowFailure and countLockoutFailure), against a key no row has, so that they
+   * match nothing and store nothing. They make the database work of an unknown client_id that of a
+   * registered one.
+   */
+  async mirrorFailure(counts: { window: boolean; lockout: boolean }, nowMs: number): Promise<void> {
+    const nobody = sha256Hex(`nobody:${randomUUID()}`);
+    if (counts.window) await this.repo.query(`UPDATE ${this.table} SET failures = failures + 1 WHERE key_hash = ?`, [nobody]);
+    if (!counts.lockout) return;
+    await this.repo.query(`DELETE FROM ${this.table} WHERE key_hash = ? AND expires_at <= ?`, [nobody, nowMs]);
+    await this.affected(
+      `UPDATE ${this.table} SET failures = failures + 1, locked_at = ?, expires_at = ? WHERE key_hash = ? AND locked_at IS NULL AND failures + 1 >= ?`,
+      [nowMs, nowMs, nobody, 1],
+    );
   }
 
   /** A successful authentication ends the lockout count (only called when there is one). */
