@@ -286,4 +286,24 @@ describe('Client authentication failures: audit, per-address throttling, client 
       expect((await b.http.get('/admin/policy').auth(await b.adminToken(), { type: 'bearer' })).body).toMatchObject({ client_lockout_threshold: 7 });
     });
   });
+
+  describe('passport strategies belong to their application (issue 12 item 9)', () => {
+    it("each application in a process authenticates with its own strategies (its own clock), also after another one closed", async () => {
+      const client = await createClient(a, { token_endpoint_auth_method: 'client_secret_jwt' });
+      const signer = hmac(client.client_secret!);
+      const form = async () => ({ client_assertion_type: JWT_BEARER, client_assertion: await clientAssertion(a, client.client_id, signer) });
+      const c = await startApp({ database: a.database, env });
+      try {
+        // c's clock is an hour ahead: an assertion made on a's clock is expired there, and only there.
+        c.clock.advance(a.clock.nowMs() - c.clock.nowMs() + 3600_000);
+        expect((await postToken(a, await form(), nextAddress())).status).toBe(200);
+        expectBadClient(await postToken(c, await form(), nextAddress()), false);
+        expect((await failuresOf(client.client_id)).map((e) => e.details.reason)).toEqual(['expired_assertion']);
+      } finally {
+        await c.close({ keepDatabase: true });
+      }
+      expect((await postToken(a, await form(), nextAddress())).status).toBe(200);
+      expect((await postToken(b, await form(), nextAddress())).status).toBe(200);
+    });
+  });
 });
