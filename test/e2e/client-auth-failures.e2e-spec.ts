@@ -1,4 +1,5 @@
 import { startApp, type TestApp } from '../support/app';
+import { CertificateFactory, CLIENT_CERT_HEADER, TLS_PROXY_ENV } from '../support/certificates';
 import { clientAssertion, hmac, JWT_BEARER } from '../support/client-assertions';
 import { createClient, unique, type CreatedClient } from '../support/fixtures';
 
@@ -147,6 +148,41 @@ describe('Client authentication failures: audit, per-address throttling, client 
       expect(events.map((e) => e.details.reason)).toEqual(['replayed_assertion', 'expired_assertion']);
       expect(JSON.stringify(events)).not.toContain(once.split('.')[2]);
       expect(JSON.stringify(events)).not.toContain(expired.split('.')[2]);
+    });
+
+    it('certificate_mismatch, wrong_method with a certificate, public_client at introspection: the reason of the registered method wins', async () => {
+      const certs = new CertificateFactory();
+      const m = await startApp({ env: { ...TLS_PROXY_ENV, CLIENT_AUTH_FAILURE_LIMIT: String(LIMIT) } });
+      try {
+        const ca = certs.selfSigned('/O=Example/CN=Test CA', { keyType: 'ec' });
+        const intruder = certs.issued(ca, '/O=Example/CN=intruder');
+        const pki = await createClient(m, { token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_subject_dn: 'CN=billing,O=Example' });
+        const secretClient = await createClient(m, { token_endpoint_auth_method: 'client_secret_basic' });
+        const publicClient = await createClient(m, { token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], redirect_uris: ['https://app.example/cb'] });
+        const withCertificate = (clientId: string, path = '/oauth2/token', form: Record<string, string> = { grant_type: 'client_credentials' }) =>
+          m.http.post(path).set(CLIENT_CERT_HEADER, intruder.escaped).type('form').send({ ...form, client_id: clientId });
+
+        // Three strategies match (tls_client_auth, self_signed_tls_client_auth, none); the registered one explains.
+        expectBadClient(await withCertificate(pki.client_id), false);
+        expectBadClient(await withCertificate(secretClient.client_id), false);
+        expectBadClient(await m.http.post('/oauth2/introspect').type('form').send({ token: 'x', client_id: publicClient.client_id }), false);
+
+        const reasons = async (clientId: string) => {
+          const res = await m.http
+            .get('/admin/audit-events')
+            .query({ client: clientId, type: 'client.auth.failure' })
+            .auth(await m.adminToken(), { type: 'bearer' });
+          return res.body.map((e: AuditEventBody) => e.details);
+        };
+        expect(await reasons(pki.client_id)).toEqual([{ reason: 'certificate_mismatch' }]);
+        expect(await reasons(secretClient.client_id)).toEqual([
+          { reason: 'wrong_method', method_presented: 'tls_client_auth', method_registered: 'client_secret_basic' },
+        ]);
+        expect(await reasons(publicClient.client_id)).toEqual([{ reason: 'public_client' }]);
+      } finally {
+        await m.close();
+        certs.remove();
+      }
     });
 
     it(`a flood of unknown client_ids from one address is audited at most CLIENT_AUTH_FAILURE_LIMIT (${LIMIT}) times per minute and instance`, async () => {
