@@ -27,7 +27,12 @@ export class TokenController {
   @ApiOkResponse({ description: '{"access_token", "token_type": "Bearer", "expires_in", "scope", "refresh_token"?, "refresh_expires_in"?, "id_token"?}' })
   @ApiResponse({ status: 400, description: 'invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope' })
   @ApiResponse({ status: 401, description: 'invalid_client: "Bad client credentials"' })
-  @ApiResponse({ status: 429, description: 'too_many_requests: too many failed password logins from the client address this minute (Retry-After)' })
+  @ApiResponse({
+    status: 429,
+    description:
+      'too_many_requests (Retry-After): too many failed password logins from the client address this minute, or too many failed ' +
+      'authentications of this client from this address this minute (CLIENT_AUTH_FAILURE_LIMIT)',
+  })
   token(@Req() req: ClientRequest): Promise<TokenResponse> {
     return this.grants.handle(oauthParams(req), req.client!, req.ip);
   }
