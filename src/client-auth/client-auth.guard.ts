@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { oauthParams } from '../oauth/form';
-import { InvalidClient, InvalidRequest, OAuthError, REALM } from '../oauth/errors';
+import { InvalidRequest, OAuthError, REALM } from '../oauth/errors';
 import type { Client } from '../clients/client.entity';
 import { ClientAuthAttempts } from './client-auth-attempts.service';
 import { ClientAuthFailure } from './client-auth-failure';
@@ -88,6 +88,6 @@ export class ClientAuthGuard extends AuthGuard() {
 
   /** A Basic client is told the realm again on 401 (RFC 6749 §5.2); 429 is not a challenge. */
   private challenge<E extends OAuthError>(req: FastifyRequest, error: E): E {
-    return hasBasicAuthorization(req) && (error instanceof InvalidClient || error.status !== 429) ? error.withHeader('WWW-Authenticate', BASIC_CHALLENGE) : error;
+    return hasBasicAuthorization(req) && error.status !== 429 ? error.withHeader('WWW-Authenticate', BASIC_CHALLENGE) : error;
   }
 }

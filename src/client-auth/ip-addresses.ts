@@ -67,8 +67,8 @@ export function isPublicAddress(address: string): boolean {
  * (one host or home usually holds a whole /64, so counting single IPv6 addresses would let it
  * rotate through billions of them).
  */
-export function addressKey(raw: string): string {
-  const address = normalizeIp(raw).split('%')[0].toLowerCase();
+export function addressKey(raw: string | undefined): string {
+  const address = normalizeIp(raw ?? '').split('%')[0].toLowerCase();
   if (isIP(address) !== 6) return address;
   const [head, tail] = address.split('::');
   const front = head ? head.split(':') : [];
