@@ -28,6 +28,10 @@ describe(loadConfig.name, () => {
       loginRateLimit: 30,
       loginRateLimitPerClient: 600,
       clientAuthFailureLimit: 20,
+      databasePoolSize: 10,
+      requestQueueLimit: 1000,
+      requestQueueTimeoutMs: 5000,
+      shutdownTimeoutMs: 25000,
     });
   });
 
@@ -57,6 +61,10 @@ describe(loadConfig.name, () => {
       LOGIN_RATE_LIMIT: '0',
       LOGIN_RATE_LIMIT_PER_CLIENT: '1000',
       CLIENT_AUTH_FAILURE_LIMIT: '5',
+      DATABASE_POOL_SIZE: '25',
+      REQUEST_QUEUE_LIMIT: '0',
+      REQUEST_QUEUE_TIMEOUT_MS: '250',
+      SHUTDOWN_TIMEOUT_MS: '60000',
     });
     expect({ ...config }).toEqual({
       port: 8443,
@@ -76,6 +84,10 @@ describe(loadConfig.name, () => {
       loginRateLimit: 0,
       loginRateLimitPerClient: 1000,
       clientAuthFailureLimit: 5,
+      databasePoolSize: 25,
+      requestQueueLimit: 0,
+      requestQueueTimeoutMs: 250,
+      shutdownTimeoutMs: 60000,
     });
   });
 
