@@ -24,6 +24,14 @@ export class Policy {
   @Column({ name: 'refresh_token_grace_seconds', type: 'int', default: 0 })
   refreshTokenGraceSeconds!: number;
 
+  /** A browser SSO session unused this long ends (Keycloak's SSO Session Idle). */
+  @Column({ name: 'sso_session_idle_seconds', type: 'int', default: 1800 })
+  ssoSessionIdleSeconds!: number;
+
+  /** A browser SSO session ends this long after its login, used or not (Keycloak's SSO Session Max). */
+  @Column({ name: 'sso_session_max_seconds', type: 'int', default: 36000 })
+  ssoSessionMaxSeconds!: number;
+
   @Column({ name: 'updated_at', type: 'bigint', transformer: epochMs })
   updatedAt!: Date;
 }

@@ -48,6 +48,12 @@ export class PolicyService {
     return isLocked(user, policy, this.clock.nowMs());
   }
 
+  /** The browser SSO session lifetimes (SPEC §5). */
+  async ssoSessionLifetimes(): Promise<{ idleSeconds: number; maxSeconds: number }> {
+    const policy = await this.get();
+    return { idleSeconds: policy.ssoSessionIdleSeconds, maxSeconds: policy.ssoSessionMaxSeconds };
+  }
+
   async update(dto: PolicyDto, actor?: string): Promise<Policy> {
     await this.repo.update(
       { id: POLICY_ID },
@@ -57,6 +63,9 @@ export class PolicyService {
         passwordMaxAgeDays: dto.password_max_age_days,
         initialPasswordTtlHours: dto.initial_password_ttl_hours,
         refreshTokenGraceSeconds: dto.refresh_token_grace_seconds,
+        // Left out of the body: unchanged (they came after the first release's PUT bodies).
+        ...(dto.sso_session_idle_seconds !== undefined ? { ssoSessionIdleSeconds: dto.sso_session_idle_seconds } : {}),
+        ...(dto.sso_session_max_seconds !== undefined ? { ssoSessionMaxSeconds: dto.sso_session_max_seconds } : {}),
         updatedAt: this.clock.now(),
       },
     );
@@ -72,5 +81,7 @@ export function toPolicyDto(policy: Policy): PolicyDto {
     password_max_age_days: policy.passwordMaxAgeDays,
     initial_password_ttl_hours: policy.initialPasswordTtlHours,
     refresh_token_grace_seconds: policy.refreshTokenGraceSeconds,
+    sso_session_idle_seconds: policy.ssoSessionIdleSeconds,
+    sso_session_max_seconds: policy.ssoSessionMaxSeconds,
   };
 }
