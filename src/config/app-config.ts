@@ -29,6 +29,8 @@ export class AppConfig {
   passwordRsaPkcs1!: boolean;
   /** Failed password logins allowed per client IP and minute, across instances; 0 turns throttling off. */
   loginRateLimit!: number;
+  /** Seconds between looks at the back-channel logout queue for rows due again or queued by other instances; 0: only when this instance queues. */
+  logoutDeliveryIntervalSeconds!: number;
 }
 
 export class ConfigError extends Error {
@@ -190,5 +192,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
   config.purgeIntervalSeconds = integer(env, 'PURGE_INTERVAL_SECONDS', 600, 0, 86400);
   config.passwordRsaPkcs1 = booleanFlag(env, 'PASSWORD_RSA_PKCS1');
   config.loginRateLimit = integer(env, 'LOGIN_RATE_LIMIT', 30, 0, 1_000_000);
+  config.logoutDeliveryIntervalSeconds = integer(env, 'LOGOUT_DELIVERY_INTERVAL_SECONDS', 10, 0, 3600);
   return config;
 }

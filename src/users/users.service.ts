@@ -9,6 +9,7 @@ import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { isUniqueViolation } from '../database/errors';
 import { retryOnConflict } from '../database/retry';
+import { BrowserSessionsService, type BrowserSessionSummary } from '../sessions/browser-sessions.service';
 import { TokenFamiliesService } from '../sessions/token-families.service';
 import { CreateUserDto, PasswordFlagsDto, SetPasswordDto, UpdateUserDto, UserResponseDto, UserSearchQuery } from './dto/user.dto';
 import { normalizeLogin, normalizePhone, type LoginIdentifier } from './identifiers';
@@ -43,6 +44,7 @@ export class UsersService implements LockoutCounter {
     private readonly clock: Clock,
     private readonly audit: AuditService,
     private readonly families: TokenFamiliesService,
+    private readonly browserSessions: BrowserSessionsService,
   ) {}
 
   /** Exact match only, as for clients: MySQL's collation would otherwise ignore trailing spaces. */
@@ -135,7 +137,10 @@ export class UsersService implements LockoutCounter {
     // save() is a transaction: on a multi-primary cluster it can lose to a login counted on another node.
     await this.insertOrConflict(() => retryOnConflict(() => this.repo.save(adminChanges(user))));
     // A disabled user's sessions end at once; refresh would refuse them anyway.
-    if (user.disabled && !wasDisabled) await this.families.endForUser(user.id, 'user_disabled');
+    if (user.disabled && !wasDisabled) {
+      await this.families.endForUser(user.id, 'user_disabled');
+      await this.browserSessions.endAllForUser(user.id, 'user_disabled');
+    }
     await this.audit.record({ type: 'admin.user.updated', userId: id, clientId: actor, details: { fields: Object.keys(dto) } });
     return user;
   }
@@ -145,15 +150,23 @@ export class UsersService implements LockoutCounter {
     const result = await this.repo.delete({ id });
     if (!result.affected) throw new NotFoundException(`User "${id}" not found`);
     await this.families.endForUser(id, 'user_deleted');
+    await this.browserSessions.endAllForUser(id, 'user_deleted');
     await this.audit.record({ type: 'admin.user.deleted', userId: id, clientId: actor });
   }
 
-  /** Ends every session (token family) of the user: DELETE /admin/users/{id}/sessions. */
+  /** Ends every session of the user, token families and browser sessions: DELETE /admin/users/{id}/sessions. */
   async endSessions(id: string, actor?: string): Promise<number> {
     await this.get(id);
     const ended = await this.families.endForUser(id, 'admin');
-    await this.audit.record({ type: 'admin.user.sessions_revoked', userId: id, clientId: actor, details: { families: ended } });
+    const browserSessions = await this.browserSessions.endAllForUser(id, 'admin');
+    await this.audit.record({ type: 'admin.user.sessions_revoked', userId: id, clientId: actor, details: { families: ended, browser_sessions: browserSessions } });
     return ended;
+  }
+
+  /** The user's live browser (single sign-on) sessions: GET /admin/users/{id}/sessions. */
+  async browserSessionsOf(id: string): Promise<BrowserSessionSummary[]> {
+    await this.get(id);
+    return this.browserSessions.listLive(id, await this.policy.ssoSessionLifetimes());
   }
 
   async setPassword(id: string, dto: SetPasswordDto, actor?: string): Promise<User> {
@@ -166,6 +179,8 @@ export class UsersService implements LockoutCounter {
     this.applyPasswordFlags(user, dto);
     user.updatedAt = user.passwordChangedAt;
     await retryOnConflict(() => this.repo.save(adminChanges(user)));
+    // A new password signs the browser out everywhere: whoever knew the old one keeps no session.
+    await this.browserSessions.endAllForUser(id, 'password_set');
     await this.audit.record({ type: 'admin.user.password_set', userId: id, clientId: actor });
     return user;
   }
@@ -174,6 +189,7 @@ export class UsersService implements LockoutCounter {
   async lock(id: string, actor?: string): Promise<User> {
     await this.get(id);
     await this.repo.update({ id }, { adminLocked: true, updatedAt: this.clock.now() });
+    await this.browserSessions.endAllForUser(id, 'user_locked');
     await this.audit.record({ type: 'user.locked', userId: id, clientId: actor, details: { reason: 'admin' } });
     return this.get(id);
   }
