@@ -197,7 +197,10 @@ export class LogoutService {
   }
 
   private finish(request: ValidatedLogout, input: LogoutInput, signedOut: boolean, cookies: string[]): AuthorizeOutcome {
-    if (request.postLogoutRedirectUri) return { redirect: withQuery(request.postLogoutRedirectUri, { state: request.state }), cookies };
+    if (request.postLogoutRedirectUri) {
+      const { postLogoutRedirectUri: uri, state } = request;
+      return { redirect: state === undefined ? uri : withQuery(uri, { state }), cookies };
+    }
     return { page: loggedOutPage(signedOut), cookies };
   }
 }
