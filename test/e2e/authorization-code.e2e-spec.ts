@@ -281,9 +281,9 @@ describe('Authorization-code flow (SPEC §3.4, §5)', () => {
         'invalid_request',
         'code_challenge_method was sent without a code_challenge',
       ],
-      ['prompt=none (no single sign-on session)', () => request(confidential, { prompt: 'none' }), 'login_required', 'The user must sign in'],
+      ['prompt=none without a single sign-on session', () => request(confidential, { prompt: 'none' }), 'login_required', 'The user must sign in'],
       ['a request object', () => request(confidential, { request: 'eyJ.e30.' }), 'request_not_supported', 'The request parameter is not supported'],
-      ['response_mode=fragment', () => request(confidential, { response_mode: 'fragment' }), 'invalid_request', 'Unsupported response_mode (only "query" is supported)'],
+      ['response_mode=fragment', () => request(confidential, { response_mode: 'fragment' }), 'invalid_request', 'Unsupported response_mode (use "query" or "form_post")'],
       ['a nonce over 512 characters', () => request(confidential, { nonce: 'n'.repeat(513) }), 'invalid_request', 'nonce must be at most 512 characters'],
     ];
 
@@ -794,7 +794,7 @@ describe('Authorization-code flow (SPEC §3.4, §5)', () => {
       expect(res.body).toMatchObject({
         authorization_endpoint: `${ISSUER}/oauth2/authorize`,
         response_types_supported: ['code'],
-        response_modes_supported: ['query'],
+        response_modes_supported: ['query', 'form_post'],
         code_challenge_methods_supported: ['S256', 'plain'],
         authorization_response_iss_parameter_supported: true,
         request_parameter_supported: false,
