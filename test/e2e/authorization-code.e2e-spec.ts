@@ -522,12 +522,16 @@ describe('Authorization-code flow (SPEC §3.4, §5)', () => {
       expect(payload).toMatchObject({ sub: user.id, nonce: 'nonce-xyz', auth_time: loginSeconds, amr: ['pwd'], email: user.email });
       expect(payload.iat! - loginSeconds).toBeGreaterThanOrEqual(300);
       const access = decodeJwt(res.body.access_token);
-      expect(access).toMatchObject({ sub: user.id, client_id: confidential.client_id, auth_time: loginSeconds, sid: payload.sid });
+      // The id_token's sid is the browser's single sign-on session (shared by every client it signs
+      // in to, SPEC §5); the access token's names the login's token family, which it lives and dies with.
+      const [family] = await t.db.query('SELECT id, user_id, code_hash, revoked_at, browser_session_id FROM token_families WHERE code_hash = ?', [sha256(code)]);
+      expect(access).toMatchObject({ sub: user.id, client_id: confidential.client_id, auth_time: loginSeconds, sid: family.id });
+      expect(family).toMatchObject({ browser_session_id: payload.sid, user_id: user.id, revoked_at: null });
+      const [session] = await t.db.query('SELECT user_id, ended_at FROM browser_sessions WHERE id = ?', [payload.sid]);
+      expect(session).toMatchObject({ user_id: user.id, ended_at: null });
 
       const [codeRow] = await t.db.query('SELECT consumed_at FROM authorization_codes WHERE code_hash = ?', [sha256(code)]);
       expect(codeRow.consumed_at).not.toBeNull();
-      const [family] = await t.db.query('SELECT id, user_id, code_hash, revoked_at FROM token_families WHERE code_hash = ?', [sha256(code)]);
-      expect(family).toMatchObject({ id: payload.sid, user_id: user.id, revoked_at: null });
       expect(await tokenStatus(res.body.access_token)).toBe('active');
     });
 
