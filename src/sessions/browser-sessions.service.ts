@@ -167,12 +167,15 @@ export class BrowserSessionsService {
     }));
   }
 
-  /** Deletes sessions that ended, or were last used, before `beforeMs`, with their client rows. */
-  async purgeExpired(beforeMs: number): Promise<number> {
+  /**
+   * Deletes the sessions that started before `startedBeforeMs` (past any maximum lifetime) or ended
+   * before `endedBeforeMs`, with their client rows.
+   */
+  async purgeExpired(startedBeforeMs: number, endedBeforeMs: number): Promise<number> {
     const old = await this.sessions
       .createQueryBuilder('s')
       .select('s.id', 'id')
-      .where('s.last_seen_at < :beforeMs OR s.ended_at < :beforeMs', { beforeMs })
+      .where('s.created_at < :startedBeforeMs OR s.ended_at < :endedBeforeMs', { startedBeforeMs, endedBeforeMs })
       .limit(1000)
       .getRawMany<{ id: string }>();
     if (!old.length) return 0;
