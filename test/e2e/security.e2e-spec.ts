@@ -853,8 +853,9 @@ describe('Security review', () => {
           nonce: 'n-1',
           code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
           code_challenge_method: 'S256',
-          response_mode: 'query',
-          prompt: 'login',
+          response_mode: rng.pick(['query', 'form_post']),
+          prompt: rng.pick(['login', 'none']),
+          max_age: rng.pick(['0', '600', '-1', '99999999999']),
           login_hint: 'alice',
           request: 'eyJ.x.y',
         });
@@ -901,6 +902,23 @@ describe('Security review', () => {
           fields.push(...pairs({ username: user.username as string, password: user.password, action: 'login', csrf_token: form.hidden.csrf_token }));
           const cookie = rng.chance(0.8) ? form.cookie : headerSafe(`${rng.pick(['gatehouse_login', 'x', ''])}=${odd()}; ${odd()}`);
           return { method: 'post', path: form.action, headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie }, body: formBody(fields, 'application/x-www-form-urlencoded') };
+        },
+        // End-session endpoint (RP-Initiated Logout) by GET and POST: odd hints, cookies and confirmation fields.
+        () => {
+          const fields = pairs({
+            id_token_hint: rng.pick([valid.idToken, valid.accessToken, 'eyJ.x.y']),
+            client_id: confidential.client_id,
+            post_logout_redirect_uri: CB,
+            state: odd(),
+            ui_locales: 'de',
+            csrf_token: `${Math.floor(Date.now() / 1000) + 60}.${'A'.repeat(43)}`,
+            action: rng.pick(['logout', 'cancel']),
+          });
+          const cookie = headerSafe(`gatehouse_sso=${rng.chance(0.5) ? 'A'.repeat(43) : odd()}; gatehouse_login=${rng.chance(0.5) ? form.cookie.split('=')[1] : odd()}`);
+          const path = rng.pick(['/oauth2/logout', '/oidc/session/end']);
+          if (rng.chance(0.5)) return { method: 'get', path: `${path}?${encodePairs(fields, rng)}`, headers: { Cookie: cookie } as Record<string, string> };
+          const type = contentType();
+          return { method: 'post', path, headers: { 'Content-Type': type, Cookie: cookie } as Record<string, string>, body: formBody(fields, type) };
         },
         // UserInfo by GET and POST.
         () => {
