@@ -136,7 +136,7 @@ export class AuthorizeService {
       session = null;
     }
     if (session) {
-      await this.browserSessions.reauthenticated(session, authTime, amr);
+      cookies.push(this.ssoCookie.set(await this.browserSessions.reauthenticated(session, authTime, amr)));
     } else {
       const started = await this.browserSessions.start({ userId, authTime, amr, ip: input.ip, userAgent: input.userAgent });
       session = started.session;

@@ -93,13 +93,17 @@ export class BrowserSessionsService {
     return !session.endedAt && now < session.lastSeenAt.getTime() + idleSeconds * 1000 && now < this.expiresAt(session, maxSeconds).getTime();
   }
 
-  /** A new login in the same browser by the same user (prompt=login, max_age): same sid, new auth_time. */
-  async reauthenticated(session: BrowserSession, authTime: Date, amr: string[]): Promise<void> {
+  /**
+   * A new login in the same browser by the same user (prompt=login, max_age): same sid, new auth_time,
+   * and a new cookie value, so that a value seen before the login is worth nothing after it.
+   */
+  async reauthenticated(session: BrowserSession, authTime: Date, amr: string[]): Promise<string> {
     const now = this.clock.now();
-    await this.sessions.update({ id: session.id, endedAt: IsNull() }, { authTime, amr: amr.join(' '), lastSeenAt: now });
-    session.authTime = authTime;
-    session.amr = amr.join(' ');
-    session.lastSeenAt = now;
+    const cookieValue = randomToken();
+    const cookieHash = sha256Hex(cookieValue);
+    await this.sessions.update({ id: session.id, endedAt: IsNull() }, { cookieHash, authTime, amr: amr.join(' '), lastSeenAt: now });
+    Object.assign(session, { cookieHash, authTime, amr: amr.join(' '), lastSeenAt: now });
+    return cookieValue;
   }
 
   /**

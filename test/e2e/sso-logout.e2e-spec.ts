@@ -155,9 +155,16 @@ describe('Single sign-on, logout and back-channel logout (SPEC §5)', () => {
       const page = await browser.get(t, authorize(rpA, { prompt: 'login' }));
       expect(page.status).toBe(200);
       expect(page.text).toContain('name="password"');
+      const before = ssoCookie(browser)!;
       const again = codeOf(await browser.submitLogin(t, page, { username: user.username as string, password: user.password }));
       const second = decodeJwt((await redeem(rpA, again.get('code')!)).id_token);
       expect(second.sid).toBe(first.sid);
+      // The cookie value changes with the login; the old one is worth nothing.
+      expect(ssoCookie(browser)).not.toBe(before);
+      const stale = new CookieJar();
+      stale.cookies.set('gatehouse_sso', before);
+      expect(await hasSession(stale)).toBe(false);
+      expect(await hasSession(browser)).toBe(true);
       expect(Number(second.auth_time) - Number(first.auth_time)).toBeGreaterThanOrEqual(120);
     });
 

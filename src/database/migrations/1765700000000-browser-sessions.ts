@@ -3,8 +3,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Single sign-on and logout (SPEC §5): the browser sessions and the clients each one has logged in
  * to, the persisted queue of back-channel logout notifications, the session a code and a token
- * family belong to, the clients' logout metadata and the policy's session lifetimes. Identifiers
- * compared for equality use utf8mb4_bin on MySQL, as clients.client_id and users.id do.
+ * family belong to, the clients' logout metadata and the policy's session lifetimes. The client_id
+ * columns use utf8mb4_bin on MySQL, as clients.client_id does ("App" and "app" are two clients); the
+ * other identifiers are UUIDs and hex digests Gatehouse generates itself.
  */
 export class BrowserSessions1765700000000 implements MigrationInterface {
   name = 'BrowserSessions1765700000000';
@@ -13,19 +14,19 @@ export class BrowserSessions1765700000000 implements MigrationInterface {
     if (queryRunner.connection.options.type === 'mysql') {
       const bin = 'CHARACTER SET utf8mb4 COLLATE utf8mb4_bin';
       await queryRunner.query(
-        `CREATE TABLE \`browser_sessions\` (\`id\` varchar(36) ${bin} NOT NULL, \`cookie_hash\` varchar(64) ${bin} NOT NULL, \`user_id\` varchar(36) ${bin} NOT NULL, ` +
+        `CREATE TABLE \`browser_sessions\` (\`id\` varchar(36) NOT NULL, \`cookie_hash\` varchar(64) NOT NULL, \`user_id\` varchar(36) NOT NULL, ` +
           `\`auth_time\` bigint NOT NULL, \`amr\` varchar(64) NOT NULL, \`ip\` varchar(64) NULL, \`user_agent\` varchar(255) NULL, \`created_at\` bigint NOT NULL, ` +
           `\`last_seen_at\` bigint NOT NULL, \`ended_at\` bigint NULL, \`ended_reason\` varchar(64) NULL, ` +
           `UNIQUE INDEX \`idx_browser_sessions_cookie\` (\`cookie_hash\`), INDEX \`idx_browser_sessions_user\` (\`user_id\`), INDEX \`idx_browser_sessions_seen\` (\`last_seen_at\`), ` +
           `PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
       );
       await queryRunner.query(
-        `CREATE TABLE \`browser_session_clients\` (\`session_id\` varchar(36) ${bin} NOT NULL, \`client_id\` varchar(128) ${bin} NOT NULL, \`created_at\` bigint NOT NULL, ` +
+        `CREATE TABLE \`browser_session_clients\` (\`session_id\` varchar(36) NOT NULL, \`client_id\` varchar(128) ${bin} NOT NULL, \`created_at\` bigint NOT NULL, ` +
           `\`last_seen_at\` bigint NOT NULL, PRIMARY KEY (\`session_id\`, \`client_id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
       );
       await queryRunner.query(
-        `CREATE TABLE \`logout_notifications\` (\`id\` varchar(36) ${bin} NOT NULL, \`client_id\` varchar(128) ${bin} NOT NULL, \`user_id\` varchar(36) ${bin} NOT NULL, ` +
-          `\`session_id\` varchar(36) ${bin} NOT NULL, \`reason\` varchar(64) NOT NULL, \`attempts\` int NOT NULL DEFAULT '0', \`next_attempt_at\` bigint NOT NULL, ` +
+        `CREATE TABLE \`logout_notifications\` (\`id\` varchar(36) NOT NULL, \`client_id\` varchar(128) ${bin} NOT NULL, \`user_id\` varchar(36) NOT NULL, ` +
+          `\`session_id\` varchar(36) NOT NULL, \`reason\` varchar(64) NOT NULL, \`attempts\` int NOT NULL DEFAULT '0', \`next_attempt_at\` bigint NOT NULL, ` +
           `\`claimed_until\` bigint NULL, \`claim_id\` varchar(36) NULL, \`delivered_at\` bigint NULL, \`failed_at\` bigint NULL, \`last_error\` varchar(255) NULL, ` +
           `\`created_at\` bigint NOT NULL, INDEX \`idx_logout_notifications_due\` (\`delivered_at\`, \`failed_at\`, \`next_attempt_at\`), ` +
           `PRIMARY KEY (\`id\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
