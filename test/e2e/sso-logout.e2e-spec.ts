@@ -497,6 +497,21 @@ describe('Single sign-on, logout and back-channel logout (SPEC §5)', () => {
     });
   });
 
+  it('the OpenAPI document describes the end-session endpoint, the sessions listing and the new fields', async () => {
+    const doc = (await t.http.get('/docs-json')).body;
+    for (const path of ['/oauth2/logout', '/oidc/session/end']) expect(Object.keys(doc.paths[path]).sort()).toEqual(['get', 'post']);
+    expect(doc.paths['/oauth2/logout'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state', 'ui_locales']),
+    );
+    expect(Object.keys(doc.paths['/admin/users/{id}/sessions']).sort()).toEqual(['delete', 'get']);
+    expect(doc.paths['/oauth2/authorize'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['prompt', 'max_age', 'response_mode']));
+    const schemas = doc.components.schemas;
+    expect(Object.keys(schemas.CreateClientDto.properties)).toEqual(
+      expect.arrayContaining(['post_logout_redirect_uris', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'logout_revokes_refresh_tokens']),
+    );
+    expect(Object.keys(schemas.PolicyDto.properties)).toEqual(expect.arrayContaining(['sso_session_idle_seconds', 'sso_session_max_seconds']));
+  });
+
   it('discovery advertises logout, back-channel logout and the response modes', async () => {
     const res = await t.http.get('/.well-known/openid-configuration');
     expect(res.body).toMatchObject({
