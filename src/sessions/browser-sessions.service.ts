@@ -5,6 +5,7 @@ import { In, IsNull, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { randomToken, sha256Hex } from '../common/crypto';
 import { isUniqueViolation } from '../database/errors';
+import { inTransaction } from '../database/retry';
 import { BrowserSession, BrowserSessionClient } from './browser-session.entity';
 import { LogoutNotificationsService } from './logout-notifications.service';
 
@@ -130,19 +131,26 @@ export class BrowserSessionsService {
 
   /**
    * Ends a session: one conditional UPDATE, and only the call that changed the row queues the
-   * back-channel logouts of its clients. True when this call ended it.
+   * back-channel logouts of its clients, in the same transaction, so that no session ends without
+   * its notifications (a crash in between loses neither or both). True when this call ended it.
    */
   async end(sessionId: string, reason: string): Promise<boolean> {
-    const result = await this.sessions
-      .createQueryBuilder()
-      .update()
-      .set({ endedAt: this.clock.now(), endedReason: reason })
-      .where('id = :sessionId AND ended_at IS NULL', { sessionId })
-      .execute();
-    if (result.affected !== 1) return false;
-    const session = await this.sessions.findOne({ where: { id: sessionId }, select: { id: true, userId: true } });
-    if (session) await this.notifications.enqueue({ sessionId, userId: session.userId, clientIds: await this.clientsOf(sessionId), reason });
-    return true;
+    const ended = await inTransaction(this.sessions.manager.connection, async (manager) => {
+      const result = await manager
+        .createQueryBuilder()
+        .update(BrowserSession)
+        .set({ endedAt: this.clock.now(), endedReason: reason })
+        .where('id = :sessionId AND ended_at IS NULL', { sessionId })
+        .execute();
+      if (result.affected !== 1) return false;
+      const session = await manager.findOne(BrowserSession, { where: { id: sessionId }, select: { id: true, userId: true } });
+      const clients = await manager.find(BrowserSessionClient, { where: { sessionId }, order: { createdAt: 'ASC', clientId: 'ASC' } });
+      if (session) await this.notifications.enqueue({ sessionId, userId: session.userId, clientIds: clients.map((c) => c.clientId), reason }, manager);
+      return true;
+    });
+    // After COMMIT: a delivery started earlier could not see the rows.
+    if (ended) this.notifications.enqueued();
+    return ended;
   }
 
   /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, IsNull, Repository } from 'typeorm';
+import { In, IsNull, Repository, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { LogoutNotification } from './logout-notification.entity';
 
@@ -32,27 +32,38 @@ export class LogoutNotificationsService {
     this.listeners.push(listener);
   }
 
-  /** Queues one notification per client of an ended session; due at once. */
-  async enqueue(ended: EndedSession): Promise<void> {
+  /**
+   * Queues one notification per client of an ended session, due at once; within the caller's
+   * transaction when it passes its manager (then it calls {@link enqueued} after COMMIT).
+   */
+  async enqueue(ended: EndedSession, manager?: EntityManager): Promise<void> {
     if (!ended.clientIds.length) return;
     const now = this.clock.now();
-    await this.rows.insert(
-      ended.clientIds.map((clientId) => ({
-        id: randomUUID(),
-        clientId,
-        userId: ended.userId,
-        sessionId: ended.sessionId,
-        reason: ended.reason,
-        attempts: 0,
-        nextAttemptAt: now,
-        claimedUntil: null,
-        claimId: null,
-        deliveredAt: null,
-        failedAt: null,
-        lastError: null,
-        createdAt: now,
-      })),
-    );
+    const rows = ended.clientIds.map((clientId) => ({
+      id: randomUUID(),
+      clientId,
+      userId: ended.userId,
+      sessionId: ended.sessionId,
+      reason: ended.reason,
+      attempts: 0,
+      nextAttemptAt: now,
+      claimedUntil: null,
+      claimId: null,
+      deliveredAt: null,
+      failedAt: null,
+      lastError: null,
+      createdAt: now,
+    }));
+    if (manager) {
+      await manager.insert(LogoutNotification, rows);
+      return;
+    }
+    await this.rows.insert(rows);
+    this.enqueued();
+  }
+
+  /** Tells the listeners (the delivery on this instance) that rows are waiting. */
+  enqueued(): void {
     for (const listener of this.listeners) listener();
   }
 
