@@ -23,7 +23,7 @@ const MODULES = {
   grants: ['common', 'config', 'oauth', 'audit', 'keys', 'sessions', 'tokens', 'policy', 'users', 'clients', 'client-auth'],
   authorize: ['common', 'config', 'oauth', 'audit', 'keys', 'sessions', 'tokens', 'policy', 'users', 'clients'],
   // Back-channel logout delivery: the queue is the Sessions module's, the receivers the Clients module's.
-  backchannel: ['common', 'config', 'keys', 'sessions', 'clients'],
+  backchannel: ['common', 'config', 'audit', 'keys', 'sessions', 'clients'],
   userinfo: ['common', 'oauth', 'tokens', 'policy', 'users', 'clients'],
   'token-management': ['common', 'config', 'oauth', 'audit', 'sessions', 'tokens', 'policy', 'users', 'clients', 'client-auth'],
   purge: ['common', 'config', 'sessions', 'tokens', 'policy'],

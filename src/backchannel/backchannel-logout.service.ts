@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service';
 import type { Client } from '../clients/client.entity';
 import { ClientsService } from '../clients/clients.service';
 import { Clock } from '../common/clock';
@@ -48,6 +49,7 @@ export class BackchannelLogoutService implements OnApplicationBootstrap, OnAppli
     private readonly queue: LogoutNotificationsService,
     private readonly clients: ClientsService,
     private readonly keys: KeysService,
+    private readonly audit: AuditService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -119,6 +121,14 @@ export class BackchannelLogoutService implements OnApplicationBootstrap, OnAppli
       `Back-channel logout to client "${client.clientId}" failed (attempt ${attempts}): ${error}; ${retryAt ? `retrying at ${retryAt.toISOString()}` : 'giving up'}`,
     );
     await this.queue.attemptFailed(row, error, retryAt);
+    if (!retryAt) {
+      await this.audit.record({
+        type: 'backchannel_logout.failed',
+        userId: row.userId,
+        clientId: client.clientId,
+        details: { sid: row.sessionId, jti: row.id, attempts, error },
+      });
+    }
     return false;
   }
 

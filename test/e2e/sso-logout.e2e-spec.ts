@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import type { Response } from 'supertest';
+import { BackchannelLogoutService, MAX_ATTEMPTS, retryDelaySeconds } from '../../src/backchannel/backchannel-logout.service';
 import { ISSUER, startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { authorizePath, pageAlert, parseLoginForm } from '../support/login-form';
@@ -458,6 +459,39 @@ describe('Single sign-on, logout and back-channel logout (SPEC §5)', () => {
         });
       } finally {
         receiver.status = 200;
+      }
+    });
+    it('gives up after the last attempt, records an audit event, and never sends it again', async () => {
+      const failing = new LogoutReceiver(receiverPort(1));
+      failing.status = 500;
+      await failing.start();
+      try {
+        const rp = await newClient({ backchannel_logout_uri: failing.url });
+        const browser = new CookieJar();
+        const tokens = await redeem(rp, (await signIn(browser, rp)).get('code')!);
+        const sid = decodeJwt(tokens.id_token).sid;
+        await browser.get(t, `/oauth2/logout?${new URLSearchParams({ id_token_hint: tokens.id_token })}`);
+        const delivery = t.app.get(BackchannelLogoutService);
+        for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+          await failing.waitFor(attempt);
+          await until(async () => Number((await t.db.query('SELECT attempts FROM logout_notifications WHERE session_id = ?', [sid]))[0].attempts) === attempt);
+          t.clock.advance(retryDelaySeconds(attempt) * 1000 + 1000);
+          await delivery.deliverDue();
+        }
+        const [row] = await t.db.query('SELECT attempts, failed_at, delivered_at, last_error FROM logout_notifications WHERE session_id = ?', [sid]);
+        expect({ attempts: Number(row.attempts), failed: row.failed_at !== null, delivered: row.delivered_at, error: row.last_error }).toEqual({
+          attempts: MAX_ATTEMPTS,
+          failed: true,
+          delivered: null,
+          error: 'HTTP 500',
+        });
+        t.clock.advance(24 * 3600_000);
+        await delivery.deliverDue();
+        expect(failing.received).toHaveLength(MAX_ATTEMPTS);
+        const events = await admin('get', `/admin/audit-events?client=${rp.client_id}&type=backchannel_logout.failed`);
+        expect(events.body).toEqual([expect.objectContaining({ client_id: rp.client_id, details: expect.objectContaining({ sid, attempts: MAX_ATTEMPTS, error: 'HTTP 500' }) })]);
+      } finally {
+        await failing.stop();
       }
     });
   });
