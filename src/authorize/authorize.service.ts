@@ -154,14 +154,16 @@ export class AuthorizeService {
 
   /**
    * Whether the session's login is good enough for this request: no prompt=login, recent enough for
-   * max_age, the one-time code a client with require_mfa needs, and a user still allowed in.
+   * max_age, the one-time code a client or user with require_mfa needs, and a user still allowed in.
    */
   private async sessionSatisfies(session: BrowserSession, request: AuthorizationRequest): Promise<boolean> {
     if (request.prompt.includes('login')) return false;
     if (request.maxAge !== undefined && this.clock.nowMs() - session.authTime.getTime() > request.maxAge * 1000) return false;
-    if (request.client.requireMfa && !session.amr.split(' ').includes('otp')) return false;
+    const withOtp = session.amr.split(' ').includes('otp');
+    if (request.client.requireMfa && !withOtp) return false;
     const user = await this.users.findById(session.userId);
-    if (!user) return false;
+    // A user who must give a second factor (perhaps since the session began) does not skip it.
+    if (!user || (user.requireMfa && !withOtp)) return false;
     try {
       await this.policy.assertActive(user, { stage: 'session' });
     } catch (error) {

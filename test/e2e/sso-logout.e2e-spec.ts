@@ -193,13 +193,20 @@ describe('Single sign-on, logout and back-channel logout (SPEC §5)', () => {
       expect(await hasSession(forged)).toBe(false);
     });
 
-    it('a client with require_mfa does not accept a password-only session', async () => {
+    it('a client or user with require_mfa does not accept a password-only session', async () => {
       const mfaClient = await newClient({ require_mfa: true });
       const browser = new CookieJar();
       await signIn(browser, rpA);
       expect((await browser.get(t, authorize(mfaClient))).status).toBe(200);
       const none = await browser.get(t, authorize(mfaClient, { prompt: 'none' }));
       expect(new URL(none.headers.location).searchParams.get('error')).toBe('login_required');
+      // Nor does a user who has had to give a second factor since the session began.
+      const someone = await createUser(t);
+      const other = new CookieJar();
+      await signIn(other, rpA, someone);
+      expect(await hasSession(other)).toBe(true);
+      expect((await admin('patch', `/admin/users/${someone.id}`, { require_mfa: true })).status).toBe(200);
+      expect(await hasSession(other)).toBe(false);
     });
 
     it('ends after sso_session_idle_seconds without use, and after sso_session_max_seconds in any case', async () => {
