@@ -26,6 +26,7 @@ describe(loadConfig.name, () => {
       purgeIntervalSeconds: 600,
       passwordRsaPkcs1: false,
       loginRateLimit: 30,
+      loginRateLimitPerClient: 600,
       logoutDeliveryIntervalSeconds: 10,
     });
   });
@@ -54,6 +55,7 @@ describe(loadConfig.name, () => {
       PURGE_INTERVAL_SECONDS: '0',
       PASSWORD_RSA_PKCS1: 'true',
       LOGIN_RATE_LIMIT: '0',
+      LOGIN_RATE_LIMIT_PER_CLIENT: '1000',
       LOGOUT_DELIVERY_INTERVAL_SECONDS: '2',
     });
     expect({ ...config }).toEqual({
@@ -72,6 +74,7 @@ describe(loadConfig.name, () => {
       purgeIntervalSeconds: 0,
       passwordRsaPkcs1: true,
       loginRateLimit: 0,
+      loginRateLimitPerClient: 1000,
       logoutDeliveryIntervalSeconds: 2,
     });
   });
@@ -148,6 +151,7 @@ describe(loadConfig.name, () => {
       ['PASSWORD_RSA_PKCS1', 'yes', /PASSWORD_RSA_PKCS1 must be true or false, got "yes"/],
       ['PASSWORD_RSA_PKCS1', 'TRUE', /PASSWORD_RSA_PKCS1 must be true or false/],
       ['LOGIN_RATE_LIMIT', '-1', /LOGIN_RATE_LIMIT must be a whole number/],
+      ['LOGIN_RATE_LIMIT_PER_CLIENT', '1.5', /LOGIN_RATE_LIMIT_PER_CLIENT must be a whole number/],
       ['LOGOUT_DELIVERY_INTERVAL_SECONDS', '3601', /LOGOUT_DELIVERY_INTERVAL_SECONDS must be between 0 and 3600/],
     ])('%s=%j', (variable, value, message) => {
       const error = failure({ [variable]: value });
