@@ -27,6 +27,10 @@ describe(loadConfig.name, () => {
       passwordRsaPkcs1: false,
       loginRateLimit: 30,
       loginRateLimitPerClient: 600,
+      databasePoolSize: 10,
+      requestQueueLimit: 1000,
+      requestQueueTimeoutMs: 5000,
+      shutdownTimeoutMs: 25000,
       logoutDeliveryIntervalSeconds: 10,
     });
   });
@@ -56,6 +60,10 @@ describe(loadConfig.name, () => {
       PASSWORD_RSA_PKCS1: 'true',
       LOGIN_RATE_LIMIT: '0',
       LOGIN_RATE_LIMIT_PER_CLIENT: '1000',
+      DATABASE_POOL_SIZE: '25',
+      REQUEST_QUEUE_LIMIT: '0',
+      REQUEST_QUEUE_TIMEOUT_MS: '250',
+      SHUTDOWN_TIMEOUT_MS: '60000',
       LOGOUT_DELIVERY_INTERVAL_SECONDS: '2',
     });
     expect({ ...config }).toEqual({
@@ -75,6 +83,10 @@ describe(loadConfig.name, () => {
       passwordRsaPkcs1: true,
       loginRateLimit: 0,
       loginRateLimitPerClient: 1000,
+      databasePoolSize: 25,
+      requestQueueLimit: 0,
+      requestQueueTimeoutMs: 250,
+      shutdownTimeoutMs: 60000,
       logoutDeliveryIntervalSeconds: 2,
     });
   });

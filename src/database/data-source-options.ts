@@ -62,7 +62,7 @@ export const MIGRATIONS = [
  * nodes of a multi-primary cluster: see cluster-driver.ts). Migrations run at start-up;
  * synchronize is never on.
  */
-export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
+export function dataSourceOptions(databaseUrl: string, options: { poolSize?: number } = {}): DataSourceOptions {
   const common = {
     entities: ENTITIES,
     migrations: MIGRATIONS,
@@ -99,7 +99,7 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     database: decodeURIComponent(url.pathname.slice(1)),
     charset: 'utf8mb4_unicode_ci',
     timezone: 'Z',
-    poolSize: 10,
+    poolSize: options.poolSize ?? 10,
     connectTimeout: 5000,
     extra: { enableKeepAlive: true },
   };
