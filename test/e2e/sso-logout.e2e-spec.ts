@@ -11,6 +11,8 @@ import { CookieJar, LogoutReceiver, receiverPort } from '../support/sso';
 const CB = 'https://rp.example/callback';
 const OUT = 'https://rp.example/signed-out';
 const DEFAULT_POLICY = { lockout_threshold: 5, lockout_duration_seconds: 900, password_max_age_days: 0, initial_password_ttl_hours: 72, refresh_token_grace_seconds: 0 };
+/** The policy's client lockout fields, untouched by this suite. */
+const CLIENT_LOCKOUT_DEFAULTS = { client_lockout_threshold: 0, client_lockout_duration_seconds: 3600 };
 
 /** Polls until `check` returns a value (the back-channel queue works in the background). */
 async function until<T>(check: () => Promise<T | undefined | null | false>): Promise<T> {
@@ -212,7 +214,7 @@ describe('Single sign-on, logout and back-channel logout (SPEC §5)', () => {
     it('ends after sso_session_idle_seconds without use, and after sso_session_max_seconds in any case', async () => {
       try {
         await putPolicy({ sso_session_idle_seconds: 60, sso_session_max_seconds: 150 });
-        expect((await admin('get', '/admin/policy')).body).toEqual({ ...DEFAULT_POLICY, sso_session_idle_seconds: 60, sso_session_max_seconds: 150 });
+        expect((await admin('get', '/admin/policy')).body).toEqual({ ...DEFAULT_POLICY, ...CLIENT_LOCKOUT_DEFAULTS, sso_session_idle_seconds: 60, sso_session_max_seconds: 150 });
         const idle = new CookieJar();
         await signIn(idle, rpA);
         t.clock.advance(61_000);
@@ -291,7 +293,7 @@ describe('Single sign-on, logout and back-channel logout (SPEC §5)', () => {
         expect(res.status).toBe(400);
         expect(Object.keys(res.body.fields)).toEqual(Object.keys(bad));
       }
-      expect((await admin('put', '/admin/policy', DEFAULT_POLICY)).body).toEqual({ ...DEFAULT_POLICY, sso_session_idle_seconds: 1800, sso_session_max_seconds: 36000 });
+      expect((await admin('put', '/admin/policy', DEFAULT_POLICY)).body).toEqual({ ...DEFAULT_POLICY, ...CLIENT_LOCKOUT_DEFAULTS, sso_session_idle_seconds: 1800, sso_session_max_seconds: 36000 });
     });
   });
 
