@@ -29,10 +29,12 @@ describe(loadConfig.name, () => {
       loginRateLimitPerClient: 600,
       cacheTtlSeconds: 5,
       auditTokenEvents: true,
+      clientAuthFailureLimit: 20,
       databasePoolSize: 10,
       requestQueueLimit: 1000,
       requestQueueTimeoutMs: 5000,
       shutdownTimeoutMs: 25000,
+      logoutDeliveryIntervalSeconds: 10,
     });
   });
 
@@ -63,10 +65,12 @@ describe(loadConfig.name, () => {
       LOGIN_RATE_LIMIT_PER_CLIENT: '1000',
       CACHE_TTL_SECONDS: '1',
       AUDIT_TOKEN_EVENTS: 'false',
+      CLIENT_AUTH_FAILURE_LIMIT: '5',
       DATABASE_POOL_SIZE: '25',
       REQUEST_QUEUE_LIMIT: '0',
       REQUEST_QUEUE_TIMEOUT_MS: '250',
       SHUTDOWN_TIMEOUT_MS: '60000',
+      LOGOUT_DELIVERY_INTERVAL_SECONDS: '2',
     });
     expect({ ...config }).toEqual({
       port: 8443,
@@ -87,10 +91,12 @@ describe(loadConfig.name, () => {
       loginRateLimitPerClient: 1000,
       cacheTtlSeconds: 1,
       auditTokenEvents: false,
+      clientAuthFailureLimit: 5,
       databasePoolSize: 25,
       requestQueueLimit: 0,
       requestQueueTimeoutMs: 250,
       shutdownTimeoutMs: 60000,
+      logoutDeliveryIntervalSeconds: 2,
     });
   });
 
@@ -170,6 +176,9 @@ describe(loadConfig.name, () => {
       ['CACHE_TTL_SECONDS', '3601', /CACHE_TTL_SECONDS must be between 0 and 3600/],
       ['CACHE_TTL_SECONDS', '1.5', /CACHE_TTL_SECONDS must be a whole number/],
       ['AUDIT_TOKEN_EVENTS', 'no', /AUDIT_TOKEN_EVENTS must be true or false/],
+      ['CLIENT_AUTH_FAILURE_LIMIT', '-1', /CLIENT_AUTH_FAILURE_LIMIT must be a whole number/],
+      ['CLIENT_AUTH_FAILURE_LIMIT', '1000001', /CLIENT_AUTH_FAILURE_LIMIT must be between 0 and 1000000/],
+      ['LOGOUT_DELIVERY_INTERVAL_SECONDS', '3601', /LOGOUT_DELIVERY_INTERVAL_SECONDS must be between 0 and 3600/],
     ])('%s=%j', (variable, value, message) => {
       const error = failure({ [variable]: value });
       expect(error.variable).toBe(variable);

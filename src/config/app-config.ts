@@ -42,6 +42,11 @@ export class AppConfig {
   cacheTtlSeconds!: number;
   /** Record a `token.issued` audit event per token response (written in batches); false turns them off. */
   auditTokenEvents!: boolean;
+  /**
+   * Failed client authentications allowed per (client_id, client IP) and minute, across instances,
+   * before that pair gets 429 for the rest of the minute; 0 turns it off.
+   */
+  clientAuthFailureLimit!: number;
   /** Database connections per process (MySQL/MariaDB pool), and requests doing database work at once (both stores). */
   databasePoolSize!: number;
   /** Requests that may wait for a turn at the database; beyond it, 503 at once. */
@@ -50,6 +55,8 @@ export class AppConfig {
   requestQueueTimeoutMs!: number;
   /** How long SIGTERM waits for requests in flight (and shutdown work) before the process exits anyway. */
   shutdownTimeoutMs!: number;
+  /** Seconds between looks at the back-channel logout queue for rows due again or queued by other instances; 0: only when this instance queues. */
+  logoutDeliveryIntervalSeconds!: number;
 }
 
 export class ConfigError extends Error {
@@ -214,9 +221,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   config.loginRateLimitPerClient = integer(env, 'LOGIN_RATE_LIMIT_PER_CLIENT', 600, 0, 1_000_000);
   config.cacheTtlSeconds = integer(env, 'CACHE_TTL_SECONDS', 5, 0, 3600);
   config.auditTokenEvents = boolean(env, 'AUDIT_TOKEN_EVENTS', true);
+  config.clientAuthFailureLimit = integer(env, 'CLIENT_AUTH_FAILURE_LIMIT', 20, 0, 1_000_000);
   config.databasePoolSize = integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000);
   config.requestQueueLimit = integer(env, 'REQUEST_QUEUE_LIMIT', 1000, 0, 1_000_000);
   config.requestQueueTimeoutMs = integer(env, 'REQUEST_QUEUE_TIMEOUT_MS', 5000, 1, 600_000);
   config.shutdownTimeoutMs = integer(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 1, 600_000);
+  config.logoutDeliveryIntervalSeconds = integer(env, 'LOGOUT_DELIVERY_INTERVAL_SECONDS', 10, 0, 3600);
   return config;
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import { AuditEvent } from '../audit/audit-event.entity';
+import { ClientAuthFailureCount } from '../client-auth/client-auth-failure-count.entity';
 import { Client } from '../clients/client.entity';
 import { StoredKey } from '../keys/signing-key.entity';
 import { LoginThrottle } from '../policy/login-throttle.entity';
@@ -9,6 +10,8 @@ import { AccessToken } from '../tokens/access-token.entity';
 import { AuthorizationCode } from '../tokens/authorization-code.entity';
 import { RefreshToken } from '../tokens/refresh-token.entity';
 import { TokenFamily } from '../sessions/token-family.entity';
+import { BrowserSession, BrowserSessionClient } from '../sessions/browser-session.entity';
+import { LogoutNotification } from '../sessions/logout-notification.entity';
 import { UsedJti } from '../tokens/used-jti.entity';
 import { User } from '../users/user.entity';
 import { InitialSchema1763850000000 } from './migrations/1763850000000-initial-schema';
@@ -16,10 +19,12 @@ import { ExactIdentifierCollation1763900000000 } from './migrations/176390000000
 import { ClientSecretJwt1764000000009 } from './migrations/1764000000009-client-secret-jwt';
 import { Utf8mb4Everywhere1764000000000 } from './migrations/1764000000000-utf8mb4-everywhere';
 import { LoginThrottle1764100000000 } from './migrations/1764100000000-login-throttle';
+import { BrowserSessions1765700000000 } from './migrations/1765700000000-browser-sessions';
 import { AllowedCorsOrigins1765800000000 } from './migrations/1765800000000-allowed-cors-origins';
 import { TrustEndUserIpHeader1765600000000 } from './migrations/1765600000000-trust-end-user-ip-header';
 import { AuthorizationCodesUserIndex1765600000001 } from './migrations/1765600000001-authorization-codes-user-index';
 import { LoginNamesNfc1765600000002 } from './migrations/1765600000002-login-names-nfc';
+import { ClientAuthFailures1765900000000 } from './migrations/1765900000000-client-auth-failures';
 import { clusterAwareMysql2 } from './cluster-driver';
 import { clusterSessionOptions } from './cluster-options';
 
@@ -35,6 +40,10 @@ export const ENTITIES = [
   UsedJti,
   AuditEvent,
   LoginThrottle,
+  ClientAuthFailureCount,
+  BrowserSession,
+  BrowserSessionClient,
+  LogoutNotification,
 ];
 
 export const MIGRATIONS = [
@@ -46,7 +55,9 @@ export const MIGRATIONS = [
   TrustEndUserIpHeader1765600000000,
   AuthorizationCodesUserIndex1765600000001,
   LoginNamesNfc1765600000002,
+  BrowserSessions1765700000000,
   AllowedCorsOrigins1765800000000,
+  ClientAuthFailures1765900000000,
 ];
 
 /**

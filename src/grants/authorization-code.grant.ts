@@ -74,6 +74,7 @@ export class AuthorizationCodeGrant implements GrantHandler<typeof PARAMETERS> {
         nonce: code.nonce,
         options: params.issue,
         codeHash: code.codeHash,
+        browserSessionId: code.browserSessionId,
         ip,
       },
       [this.codes.consumeStep(code.codeHash)],

@@ -29,6 +29,8 @@ export interface LoginGrant {
   options: IssueOptions;
   /** The authorization code the login is redeemed from, so a replay can end the family. */
   codeHash?: string;
+  /** The browser SSO session the authorization code was issued in: its id is the id_token's sid. */
+  browserSessionId?: string | null;
   ip?: string;
 }
 
@@ -89,6 +91,7 @@ export class LoginTokenIssuer {
       exchangeDeadline,
       codeHash: grant.codeHash ?? null,
       keepUntil: refreshTtl > 0 ? new Date(this.clock.nowMs() + refreshTtl * 1000 + FAMILY_MARGIN_MS) : undefined,
+      browserSessionId: grant.browserSessionId ?? null,
     });
     const prepared = await this.prepare({ ...grant, family });
     // One transaction even without leading writes: no family is ever stored without its tokens
@@ -141,7 +144,9 @@ export class LoginTokenIssuer {
         userId: user.id,
         authTime: input.authTime,
         amr: input.amr,
-        sid: family.id,
+        // OIDC Front/Back-Channel Logout: the sid of the browser session, the same for every client
+        // and every login in it; a login without one (password grant) is its own session.
+        sid: family.browserSessionId ?? family.id,
         accessToken: access.token,
         nonce: input.nonce,
         claims: userClaims(user, scope),

@@ -57,6 +57,12 @@ export class PolicyService {
     return isLocked(user, policy, this.clock.nowMs());
   }
 
+  /** The browser SSO session lifetimes (SPEC §5). */
+  async ssoSessionLifetimes(): Promise<{ idleSeconds: number; maxSeconds: number }> {
+    const policy = await this.get();
+    return { idleSeconds: policy.ssoSessionIdleSeconds, maxSeconds: policy.ssoSessionMaxSeconds };
+  }
+
   async update(dto: PolicyDto, actor?: string): Promise<Policy> {
     await this.repo.update(
       { id: POLICY_ID },
@@ -66,6 +72,11 @@ export class PolicyService {
         passwordMaxAgeDays: dto.password_max_age_days,
         initialPasswordTtlHours: dto.initial_password_ttl_hours,
         refreshTokenGraceSeconds: dto.refresh_token_grace_seconds,
+        ...(dto.client_lockout_threshold !== undefined ? { clientLockoutThreshold: dto.client_lockout_threshold } : {}),
+        ...(dto.client_lockout_duration_seconds !== undefined ? { clientLockoutDurationSeconds: dto.client_lockout_duration_seconds } : {}),
+        // Left out of the body: unchanged (they came after the first release's PUT bodies).
+        ...(dto.sso_session_idle_seconds !== undefined ? { ssoSessionIdleSeconds: dto.sso_session_idle_seconds } : {}),
+        ...(dto.sso_session_max_seconds !== undefined ? { ssoSessionMaxSeconds: dto.sso_session_max_seconds } : {}),
         updatedAt: this.clock.now(),
       },
     );
@@ -82,5 +93,9 @@ export function toPolicyDto(policy: Policy): PolicyDto {
     password_max_age_days: policy.passwordMaxAgeDays,
     initial_password_ttl_hours: policy.initialPasswordTtlHours,
     refresh_token_grace_seconds: policy.refreshTokenGraceSeconds,
+    client_lockout_threshold: policy.clientLockoutThreshold,
+    client_lockout_duration_seconds: policy.clientLockoutDurationSeconds,
+    sso_session_idle_seconds: policy.ssoSessionIdleSeconds,
+    sso_session_max_seconds: policy.ssoSessionMaxSeconds,
   };
 }

@@ -25,6 +25,8 @@ export interface NewTokenFamily {
   codeHash?: string | null;
   /** Keep the family at least until then (the refresh token issued with it); by default as long as its access and id tokens. */
   keepUntil?: Date;
+  /** The browser SSO session of the login, when it came through the authorization endpoint. */
+  browserSessionId?: string | null;
 }
 
 /**
@@ -35,8 +37,8 @@ export interface NewTokenFamily {
 const EXTEND_SLACK_MS = 24 * 3600_000;
 
 const INSERT_FAMILY =
-  'INSERT INTO token_families (id, client_id, user_id, scope, auth_time, amr, exchange_deadline, code_hash, revoked_at, revoked_reason, created_at, expires_at) ' +
-  'VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)';
+  'INSERT INTO token_families (id, client_id, user_id, scope, auth_time, amr, exchange_deadline, code_hash, browser_session_id, revoked_at, revoked_reason, created_at, expires_at) ' +
+  'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)';
 const EXTEND_FAMILY = 'UPDATE token_families SET expires_at = ? WHERE id = ? AND expires_at < ?';
 const SHORTEN_DEADLINE = 'UPDATE token_families SET exchange_deadline = ? WHERE id = ? AND exchange_deadline > ?';
 
@@ -78,6 +80,7 @@ export class TokenFamiliesService {
       amr: input.amr.join(' '),
       exchangeDeadline: input.exchangeDeadline,
       codeHash: input.codeHash ?? null,
+      browserSessionId: input.browserSessionId ?? null,
       revokedAt: null,
       revokedReason: null,
       createdAt: now,
@@ -85,7 +88,7 @@ export class TokenFamiliesService {
     });
     const step: WriteStep = {
       sql: INSERT_FAMILY,
-      params: [family.id, family.clientId, family.userId, family.scope, family.authTime, family.amr, family.exchangeDeadline, family.codeHash, now, family.expiresAt],
+      params: [family.id, family.clientId, family.userId, family.scope, family.authTime, family.amr, family.exchangeDeadline, family.codeHash, family.browserSessionId, now, family.expiresAt],
     };
     return { family, step };
   }
@@ -137,6 +140,18 @@ export class TokenFamiliesService {
   /** Ends the family issued from an authorization code (RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it). */
   endForCode(codeHash: string, reason: string): Promise<number> {
     return this.endWhere('code_hash = :codeHash', { codeHash }, reason);
+  }
+
+  /** Ends the families a browser session started at these clients (logout, for clients with logout_revokes_refresh_tokens). */
+  async endForBrowserSession(browserSessionId: string, clientIds: string[], reason: string): Promise<number> {
+    if (!clientIds.length) return 0;
+    const result = await this.families
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: this.clock.now(), revokedReason: reason })
+      .where('browser_session_id = :browserSessionId AND client_id IN (:...clientIds) AND revoked_at IS NULL', { browserSessionId, clientIds })
+      .execute();
+    return result.affected ?? 0;
   }
 
   /** Deletes the families that ended before `beforeMs`; see the purge for the margin. */
