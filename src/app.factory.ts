@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { adminValidationPipe } from './admin/validation';
@@ -15,6 +14,7 @@ import { requestIdFrom } from './logging/request-id';
 import { MetricsService } from './metrics/metrics.service';
 import { parseForm } from './oauth/form';
 import { OAuthExceptionFilter } from './oauth/oauth-exception.filter';
+import { setUpOpenApi } from './openapi/openapi-document';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -120,22 +120,6 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
   app.useGlobalPipes(adminValidationPipe());
   app.enableShutdownHooks();
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Gatehouse')
-      .setDescription(
-        'OAuth 2.0 / OpenID Connect identity service: token endpoint, discovery and admin API. Browser apps (CORS): discovery and ' +
-          'JWKS may be read from any origin; the token, UserInfo and revocation endpoints from the origins of the client the response ' +
-          'is for (its redirect_uris\' origins and allowed_cors_origins), errors included; never with credentials. See the OPTIONS operations.',
-      )
-      .setVersion('0.1.0')
-      .addServer(config.issuer)
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token with scope "admin" (client_credentials of an admin client)' }, 'admin')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A user\'s access token (JWT or opaque) with scope "openid"' }, 'access_token')
-      .addBasicAuth({ type: 'http', scheme: 'basic', description: 'client_id and client_secret (client_secret_basic)' }, 'client')
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  setUpOpenApi(app, config);
   return app;
 }

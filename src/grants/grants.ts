@@ -34,3 +34,11 @@ export function grantFieldsSchema(grants: readonly GrantClass[] = GRANTS): Recor
   }
   return properties;
 }
+
+/**
+ * OpenAPI examples of the token endpoint, one per grant: grant_type and the grant's own minimal
+ * request (client authentication goes in the Authorization header, so it is not in the body).
+ */
+export function grantRequestExamples(grants: readonly GrantClass[] = GRANTS): Record<string, { summary: string; value: Record<string, string> }> {
+  return Object.fromEntries(grants.map((g) => [g.grantType, { summary: g.grantType, value: { grant_type: g.grantType, ...g.example } }]));
+}

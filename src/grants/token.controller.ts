@@ -5,7 +5,7 @@ import { ClientAuthGuard, type ClientRequest } from '../client-auth/client-auth.
 import { OAuthFormGuard, oauthParams } from '../oauth/form';
 import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
 import { GrantRegistry } from './grant-registry';
-import { grantFieldsSchema } from './grants';
+import { grantFieldsSchema, grantRequestExamples } from './grants';
 import type { TokenResponse } from './token-response';
 
 @ApiTags('OAuth 2.0')
@@ -23,7 +23,10 @@ export class TokenController {
   })
   @ApiBasicAuth('client')
   @ApiConsumes('application/x-www-form-urlencoded')
-  @ApiBody({ schema: { type: 'object', required: ['grant_type'], properties: { ...grantFieldsSchema(), ...CLIENT_AUTH_BODY_PROPERTIES } } })
+  @ApiBody({
+    schema: { type: 'object', required: ['grant_type'], properties: { ...grantFieldsSchema(), ...CLIENT_AUTH_BODY_PROPERTIES } },
+    examples: grantRequestExamples(),
+  })
   @ApiOkResponse({ description: '{"access_token", "token_type": "Bearer", "expires_in", "scope", "refresh_token"?, "refresh_expires_in"?, "id_token"?}' })
   @ApiResponse({ status: 400, description: 'invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope' })
   @ApiResponse({ status: 401, description: 'invalid_client: "Bad client credentials"' })
