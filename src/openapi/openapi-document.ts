@@ -87,6 +87,8 @@ export function refineDocument(document: OpenAPIObject): OpenAPIObject {
   for (const [name, schema] of Object.entries(schemas)) typeUnionProperties(name, schema, schemas);
   for (const [path, method, operation] of operations(document)) {
     delete operation.responses['405'];
+    // One handler on several paths (the CORS preflight) gets ids like "…_preflight[3]": name the path instead.
+    operation.operationId = operation.operationId?.replace(/\[\d+\]$/, () => `_${path.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')}`);
     for (const parameter of operation.parameters ?? []) {
       const p = parameter as ParameterObject;
       if (p.schema && Object.keys(p.schema).length === 0) p.schema = { type: 'string' };
