@@ -85,10 +85,9 @@ export function refineDocument(document: OpenAPIObject): OpenAPIObject {
   removeAliases(document);
   const schemas = (document.components?.schemas ?? {}) as Record<string, SchemaObject>;
   for (const [name, schema] of Object.entries(schemas)) typeUnionProperties(name, schema, schemas);
+  nameOperations(document);
   for (const [path, method, operation] of operations(document)) {
     delete operation.responses['405'];
-    // One handler on several paths (the CORS preflight) gets ids like "…_preflight[3]": name the path instead.
-    operation.operationId = operation.operationId?.replace(/\[\d+\]$/, () => `_${path.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')}`);
     for (const parameter of operation.parameters ?? []) {
       const p = parameter as ParameterObject;
       if (p.schema && Object.keys(p.schema).length === 0) p.schema = { type: 'string' };
@@ -108,6 +107,22 @@ function* operations(document: OpenAPIObject): Generator<[string, Method, Operat
   }
 }
 
+/**
+ * A handler routed on several paths gets ids like "TokenController_token[1]". With the aliases gone,
+ * a handler left on one path keeps its plain name; one still on several (the CORS preflight) is
+ * named by its path.
+ */
+function nameOperations(document: OpenAPIObject): void {
+  const base = (id: string) => id.replace(/\[\d+\]$/, '');
+  const all = [...operations(document)].filter(([, , operation]) => operation.operationId);
+  const count = new Map<string, number>();
+  for (const [, , operation] of all) count.set(base(operation.operationId!), (count.get(base(operation.operationId!)) ?? 0) + 1);
+  for (const [path, , operation] of all) {
+    const name = base(operation.operationId!);
+    operation.operationId = count.get(name) === 1 ? name : `${name}_${path.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')}`;
+  }
+}
+
 function removeAliases(document: OpenAPIObject): void {
   for (const endpoint of Object.values(OAUTH_ENDPOINTS) as OAuthEndpoint[]) {
     const [canonical, ...aliases] = endpoint.paths.map((p) => `/${p}`);
@@ -118,7 +133,6 @@ function removeAliases(document: OpenAPIObject): void {
       const operation = item[method];
       if (!operation) continue;
       (operation as OperationObject & { 'x-aliases'?: string[] })['x-aliases'] = aliases;
-      operation.operationId = operation.operationId?.replace(/\[0\]$/, '');
       const also = `Also answers at ${aliases.map((a) => `\`${a}\``).join(', ')}.`;
       const methods = method === 'options' ? '' : ` Other methods than ${allowedMethods(endpoint).join(', ')}: 405.`;
       operation.description = [operation.description, `${also}${methods}`].filter(Boolean).join('\n\n');

@@ -102,7 +102,7 @@ const ISSUER = `http://127.0.0.1:${PORT}`;
   it('POST /oauth2/token sends grant_type=client_credentials and no other value, and gets a token', async () => {
     const block = await tryItOut('post', '/oauth2/token');
     // Every field but grant_type starts empty: no "string" placeholders.
-    const filled = await block.locator('tbody input[type=text], tbody textarea').evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value).filter(Boolean));
+    const filled = await block.locator('tbody input[type=text], tbody textarea').evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value).filter(Boolean));
     expect(filled).toEqual([]);
     const result = await execute(block, '/oauth2/token');
     // Swagger UI sends the empty fields too ("Send empty value" starts ticked); RFC 6749 §3.2 treats them as omitted.

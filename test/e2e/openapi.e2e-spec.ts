@@ -78,6 +78,9 @@ describe('OpenAPI document (/docs-json)', () => {
         expect({ path, method, responses: Object.keys(operation.responses) }).toEqual({ path, method, responses: expect.not.arrayContaining(['405']) });
         expect(operation.operationId).not.toMatch(/\[\d+\]$/);
       }
+      const ids = operationsOf(doc).map(({ operation }) => operation.operationId);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(doc.paths['/oauth2/token'].options.operationId).toBe('PreflightController_preflight_oauth2_token');
     });
 
     it('every alias still answers as its canonical path does', async () => {
