@@ -42,3 +42,16 @@ export function grantFieldsSchema(grants: readonly GrantClass[] = GRANTS): Recor
 export function grantRequestExamples(grants: readonly GrantClass[] = GRANTS): Record<string, { summary: string; value: Record<string, string> }> {
   return Object.fromEntries(grants.map((g) => [g.grantType, { summary: g.grantType, value: { grant_type: g.grantType, ...g.example } }]));
 }
+
+/**
+ * OpenAPI: for the token endpoint's description, each grant with the fields it reads and its
+ * minimal request (Swagger UI shows neither a form body's examples nor which grant reads a field).
+ */
+export function grantsDescription(grants: readonly GrantClass[] = GRANTS): string {
+  const lines = grants.map((g) => {
+    const fields = Object.values(g.parameters).flatMap((p) => Object.keys(p.fields));
+    const example = new URLSearchParams({ grant_type: g.grantType, ...g.example }).toString();
+    return `- \`${g.grantType}\` reads ${fields.map((f) => `\`${f}\``).join(', ')}. Example: \`${example}\``;
+  });
+  return `**grant_type** and its parameters:\n\n${lines.join('\n')}`;
+}

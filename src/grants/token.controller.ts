@@ -5,7 +5,7 @@ import { ClientAuthGuard, type ClientRequest } from '../client-auth/client-auth.
 import { OAuthFormGuard, oauthParams } from '../oauth/form';
 import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
 import { GrantRegistry } from './grant-registry';
-import { grantFieldsSchema, grantRequestExamples } from './grants';
+import { grantFieldsSchema, grantRequestExamples, grantsDescription } from './grants';
 import type { TokenResponse } from './token-response';
 
 @ApiTags('OAuth 2.0')
@@ -19,7 +19,7 @@ export class TokenController {
   @UseGuards(OAuthFormGuard, ClientAuthGuard)
   @ApiOperation({
     summary: 'Token endpoint (RFC 6749 §3.2)',
-    description: `Form-encoded. ${CLIENT_AUTH_DESCRIPTION}`,
+    description: `Form-encoded.\n\n${grantsDescription()}\n\n${CLIENT_AUTH_DESCRIPTION}`,
   })
   @ApiBasicAuth('client')
   @ApiConsumes('application/x-www-form-urlencoded')

@@ -207,6 +207,11 @@ function addBodyExamples(body: RequestBodyObject, formExamples: MediaTypeObject[
     const required = new Set(schema?.required ?? []);
     for (const [field, value] of Object.entries(schema?.properties ?? {})) {
       const property = value as SchemaObject;
+      // Swagger UI shows a form field's choices only once "Try it out" turns it into a list.
+      if (property.enum && !property.description?.includes('One of')) {
+        const choices = `One of ${property.enum.map((v) => `\`${String(v)}\``).join(', ')}.`;
+        property.description = property.description ? `${property.description.replace(/\.?$/, '.')} ${choices}` : choices;
+      }
       // A required choice (grant_type) keeps its first value; everything else starts empty.
       if (required.has(field) && property.enum) continue;
       property.example = '';

@@ -195,6 +195,10 @@ describe('OpenAPI document (/docs-json)', () => {
       expect(schema.properties.token_format.enum).toEqual(['jwt', 'opaque']);
       expect(schema.properties.password_encrypt_type.enum).toEqual(['none', 'rsa', 'sm2']);
       expect(schema.properties.client_assertion_type.enum).toEqual(['urn:ietf:params:oauth:client-assertion-type:jwt-bearer']);
+      // Swagger UI shows a form field's choices only in "Try it out": the description names them.
+      expect(schema.properties.token_format.description).toMatch(/\. One of `jwt`, `opaque`\.$/);
+      expect(schema.properties.grant_type.description).toBe('One of `client_credentials`, `password`, `authorization_code`, `refresh_token`.');
+      expect(doc.paths['/oauth2/token'].post.description).toContain('- `authorization_code` reads `code`, `redirect_uri`, `code_verifier`');
     });
 
     it('the token endpoint has one example per grant, and discovery advertises exactly those grants', async () => {
