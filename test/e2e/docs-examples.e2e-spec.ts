@@ -19,9 +19,6 @@ const README = DOCS[0];
 const BOOTSTRAP_ADMIN_CLIENT_ID = 'gatehouse-admin';
 const ADMIN_SECRET = 'docs-examples-admin-secret-0123456789abcdef';
 
-/** Pages other branches are writing at the same time; linked already, checked like the rest once they exist. */
-const WRITTEN_ELSEWHERE = ['docs/architecture.md', 'docs/performance.md'];
-
 const runnable = (doc: DocFile) => doc.examples.filter((e) => e.noTest === undefined);
 const title = (e: Example) => `${e.file}:${e.fenceLine} ${firstLine(e.code)}`;
 const firstLine = (code: string) => (code.split('\n').find((l) => l.trim() && !l.trim().startsWith('#')) ?? '').trim().slice(0, 70);
@@ -67,7 +64,7 @@ describe('Documentation examples', () => {
       for (const [link, target, anchor] of text.matchAll(/\]\((?!https?:|mailto:)([^)#\s]*)(?:#([^)\s]*))?\)/g)) {
         const path = target ? join(ROOT, file, '..', decodeURIComponent(target)) : join(ROOT, file);
         if (!path.startsWith(`${ROOT}/`) || path.includes('/node_modules/')) broken.push(`${file}: ${link} (outside the repository)`);
-        else if (!existsSync(path) && !WRITTEN_ELSEWHERE.includes(path.slice(ROOT.length + 1))) broken.push(`${file}: ${link}`);
+        else if (!existsSync(path)) broken.push(`${file}: ${link}`);
         else if (anchor && path.endsWith('.md') && !headingAnchors(readFileSync(path, 'utf8')).has(anchor)) broken.push(`${file}: ${link} (no such heading)`);
       }
     }
