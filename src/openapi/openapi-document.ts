@@ -78,11 +78,11 @@ export const SWAGGER_UI_OPTIONS: SwaggerCustomOptions = {
  * - query parameters without a type are strings, and properties typed `object` only because a
  *   TypeScript union (`string | null`) hides their type get their real type;
  * - JSON request bodies carry the minimal valid example of REQUEST_EXAMPLES, form bodies theirs,
- *   and a form field that is not required starts empty in "Try it out" (Swagger UI leaves empty
- *   form fields out of the request) instead of the placeholder "string".
+ *   and every form field but a required choice (grant_type) starts empty in "Try it out" instead
+ *   of the placeholder "string" (Swagger UI sends it empty, which RFC 6749 §3.2 reads as absent).
  */
 export function refineDocument(document: OpenAPIObject): OpenAPIObject {
-  removeAliases(document);
+  describeOAuthEndpoints(document);
   const schemas = (document.components?.schemas ?? {}) as Record<string, SchemaObject>;
   for (const [name, schema] of Object.entries(schemas)) typeUnionProperties(name, schema, schemas);
   nameOperations(document);
@@ -123,19 +123,23 @@ function nameOperations(document: OpenAPIObject): void {
   }
 }
 
-function removeAliases(document: OpenAPIObject): void {
+/** Alias paths leave the list; the canonical operation names them, and says which methods get a 405. */
+function describeOAuthEndpoints(document: OpenAPIObject): void {
   for (const endpoint of Object.values(OAUTH_ENDPOINTS) as OAuthEndpoint[]) {
     const [canonical, ...aliases] = endpoint.paths.map((p) => `/${p}`);
     const item = document.paths[canonical] as PathItemObject | undefined;
-    if (!item || !aliases.length) continue;
+    if (!item) continue;
     for (const alias of aliases) delete document.paths[alias];
     for (const method of HTTP_METHODS) {
       const operation = item[method];
       if (!operation) continue;
-      (operation as OperationObject & { 'x-aliases'?: string[] })['x-aliases'] = aliases;
-      const also = `Also answers at ${aliases.map((a) => `\`${a}\``).join(', ')}.`;
-      const methods = method === 'options' ? '' : ` Other methods than ${allowedMethods(endpoint).join(', ')}: 405.`;
-      operation.description = [operation.description, `${also}${methods}`].filter(Boolean).join('\n\n');
+      const notes: string[] = [];
+      if (aliases.length) {
+        (operation as OperationObject & { 'x-aliases'?: string[] })['x-aliases'] = aliases;
+        notes.push(`Also answers at ${aliases.map((a) => `\`${a}\``).join(', ')}.`);
+      }
+      if (method !== 'options') notes.push(`Other methods than ${allowedMethods(endpoint).join(', ')}: 405.`);
+      operation.description = [operation.description, notes.join(' ')].filter(Boolean).join('\n\n');
     }
   }
 }
@@ -157,7 +161,7 @@ const VALIDATOR_TYPES: Readonly<Record<string, string>> = {
 /** The classes class-validator knows, by name: the DTO behind a schema of the same name. */
 function validatedClass(name: string): Function | undefined {
   const storage = getMetadataStorage() as unknown as { validationMetadatas: Map<Function, unknown> };
-  return [...storage.validationMetadatas.keys()].find((target) => target.name === name);
+  return [...(storage.validationMetadatas?.keys() ?? [])].find((target) => target.name === name);
 }
 
 function validatorType(target: Function | undefined, property: string): string | undefined {

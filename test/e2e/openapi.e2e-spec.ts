@@ -71,6 +71,8 @@ describe('OpenAPI document (/docs-json)', () => {
       expect(doc.paths['/oauth2/token'].post.description).toContain('Also answers at `/oidc/token`, `/api/v1/oauth2/token`. Other methods than POST: 405.');
       expect(doc.paths['/oauth2/userinfo'].get['x-aliases']).toEqual(['/oidc/me']);
       expect(doc.paths['/.well-known/openid-configuration'].get['x-aliases']).toEqual(['/.well-known/oauth-authorization-server']);
+      expect(doc.paths['/oauth2/introspect'].post['x-aliases']).toBeUndefined();
+      expect(doc.paths['/oauth2/introspect'].post.description).toMatch(/\n\nOther methods than POST: 405\.$/);
     });
 
     it('has no 405 entries and no operationId with a route index', () => {
