@@ -99,6 +99,13 @@ const ISSUER = `http://127.0.0.1:${PORT}`;
     expect(JSON.stringify(stored.body)).toContain('"alice"');
   });
 
+  it('GET /admin/users and /admin/audit-events with their query parameters as they come: 200', async () => {
+    for (const path of ['/admin/users', '/admin/audit-events']) {
+      const result = await execute(await tryItOut('get', path), path);
+      expect({ path, status: result.status }).toEqual({ path, status: 200 });
+    }
+  });
+
   it('POST /oauth2/token sends grant_type=client_credentials and no other value, and gets a token', async () => {
     const block = await tryItOut('post', '/oauth2/token');
     // Every field but grant_type starts empty: no "string" placeholders.
