@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Response as SupertestResponse } from 'supertest';
 import { startApp, type TestApp } from '../support/app';
@@ -84,6 +85,18 @@ describe('examples/ against a live Gatehouse (issue 12)', () => {
 
   afterAll(async () => {
     await t?.close();
+  });
+
+  it('the client registrations the examples\' READMEs show are accepted by the admin API as written', async () => {
+    const admin = await t.adminToken();
+    for (const example of ['express-rp', 'password-grant']) {
+      const readme = readFileSync(join(EXAMPLES, example, 'README.md'), 'utf8');
+      const bodies = [...readme.matchAll(/curl -s http:\/\/localhost:3000\/admin\/clients [^\n]*-d '(\{[^']*\})'/g)].map((m) => JSON.parse(m[1]) as Record<string, unknown>);
+      expect({ example, registrations: bodies.length }).toEqual({ example, registrations: 1 });
+      const res = await t.http.post('/admin/clients').auth(admin, { type: 'bearer' }).send(bodies[0]);
+      expect({ example, status: res.status }).toEqual({ example, status: 201 });
+      expect(res.body).toMatchObject({ client_id: bodies[0].client_id, client_secret: expect.any(String) });
+    }
   });
 
   describe('examples/express-rp: a web app signing in with the authorization code flow and PKCE', () => {
