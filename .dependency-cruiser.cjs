@@ -17,7 +17,8 @@ const MODULES = {
   // The admin API: @AdminOnly() and the global guard, which checks tokens; feature modules import it, it imports none of them.
   admin: ['common', 'config', 'oauth', 'audit', 'keys', 'tokens'],
   policy: ['common', 'config', 'database', 'oauth', 'audit', 'admin', 'sessions'],
-  users: ['common', 'config', 'database', 'oauth', 'audit', 'admin', 'keys', 'policy', 'sessions'],
+  // tokens: ending a user's sessions discards their authorization codes (UserSessionsService).
+  users: ['common', 'config', 'database', 'oauth', 'audit', 'admin', 'keys', 'policy', 'sessions', 'tokens'],
   clients: ['common', 'config', 'database', 'oauth', 'audit', 'admin', 'keys', 'sessions', 'tokens'],
   'client-auth': ['common', 'config', 'oauth', 'clients', 'tokens'],
   grants: ['common', 'config', 'oauth', 'audit', 'keys', 'sessions', 'tokens', 'policy', 'users', 'clients', 'client-auth'],

@@ -96,6 +96,8 @@ export class AuthorizeService {
         clientId: client.clientId,
         clientRequiresMfa: client.requireMfa,
         ip: input.ip,
+        // The login page runs in the end user's browser: its address is the user's, whatever the client.
+        source: { kind: 'end-user', ip: input.ip },
       });
       userId = login.user.id;
       amr = login.amr;

@@ -77,6 +77,14 @@ export class Client {
   @Column({ name: 'require_mfa', type: 'boolean', default: false })
   requireMfa!: boolean;
 
+  /**
+   * A confidential client (a backend) trusted to forward its end user's address in
+   * Gatehouse-End-User-IP: its failed password logins then also count per (client, address), and
+   * audit events record that address (SPEC §3.3). Never for public clients.
+   */
+  @Column({ name: 'trust_end_user_ip_header', type: 'boolean', default: false })
+  trustEndUserIpHeader!: boolean;
+
   @Column({ name: 'allow_pkce_plain', type: 'boolean', default: false })
   allowPkcePlain!: boolean;
 

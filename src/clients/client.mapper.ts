@@ -17,6 +17,7 @@ export function toClientResponse(client: Client, secret?: string): ClientRespons
     tls_client_auth_subject_dn: client.tlsClientAuthSubjectDn,
     require_pkce: client.requirePkce,
     require_mfa: client.requireMfa,
+    trust_end_user_ip_header: client.trustEndUserIpHeader,
     allow_pkce_plain: client.allowPkcePlain,
     access_token_format: client.accessTokenFormat,
     access_token_ttl: client.accessTokenTtl,

@@ -148,6 +148,7 @@ export class ClientsService implements AdminClients {
       defaultScope: '',
       requirePkce: false,
       requireMfa: false,
+      trustEndUserIpHeader: false,
       allowPkcePlain: false,
       accessTokenFormat: 'jwt',
       accessTokenTtl: 3600,
@@ -323,6 +324,7 @@ export class ClientsService implements AdminClients {
     set('tlsClientAuthSubjectDn', dto.tls_client_auth_subject_dn);
     set('requirePkce', dto.require_pkce);
     set('requireMfa', dto.require_mfa);
+    set('trustEndUserIpHeader', dto.trust_end_user_ip_header);
     set('allowPkcePlain', dto.allow_pkce_plain);
     set('accessTokenFormat', dto.access_token_format);
     set('accessTokenTtl', dto.access_token_ttl);
@@ -349,6 +351,10 @@ export class ClientsService implements AdminClients {
     if (outside.length) errors.default_scope = [`default_scope must be a subset of scope (not allowed: ${outside.join(' ')})`];
     if (client.isPublic && client.grantTypes.includes('client_credentials')) {
       errors.grant_types = ['client_credentials needs a confidential client (token_endpoint_auth_method other than none)'];
+    }
+    if (client.isPublic && client.trustEndUserIpHeader) {
+      // A public client runs on the end user's device: anyone could send the header to leave their own address's counter.
+      errors.trust_end_user_ip_header = ['trust_end_user_ip_header needs a confidential client (token_endpoint_auth_method other than none)'];
     }
     if (client.jwks && client.jwksUri) errors.jwks = ['jwks and jwks_uri must not both be set (RFC 7591 §2)'];
     const method = client.tokenEndpointAuthMethod;

@@ -26,6 +26,7 @@ describe(loadConfig.name, () => {
       purgeIntervalSeconds: 600,
       passwordRsaPkcs1: false,
       loginRateLimit: 30,
+      loginRateLimitPerClient: 600,
     });
   });
 
@@ -53,6 +54,7 @@ describe(loadConfig.name, () => {
       PURGE_INTERVAL_SECONDS: '0',
       PASSWORD_RSA_PKCS1: 'true',
       LOGIN_RATE_LIMIT: '0',
+      LOGIN_RATE_LIMIT_PER_CLIENT: '1000',
     });
     expect({ ...config }).toEqual({
       port: 8443,
@@ -70,6 +72,7 @@ describe(loadConfig.name, () => {
       purgeIntervalSeconds: 0,
       passwordRsaPkcs1: true,
       loginRateLimit: 0,
+      loginRateLimitPerClient: 1000,
     });
   });
 
@@ -145,6 +148,7 @@ describe(loadConfig.name, () => {
       ['PASSWORD_RSA_PKCS1', 'yes', /PASSWORD_RSA_PKCS1 must be true or false, got "yes"/],
       ['PASSWORD_RSA_PKCS1', 'TRUE', /PASSWORD_RSA_PKCS1 must be true or false/],
       ['LOGIN_RATE_LIMIT', '-1', /LOGIN_RATE_LIMIT must be a whole number/],
+      ['LOGIN_RATE_LIMIT_PER_CLIENT', '1.5', /LOGIN_RATE_LIMIT_PER_CLIENT must be a whole number/],
     ])('%s=%j', (variable, value, message) => {
       const error = failure({ [variable]: value });
       expect(error.variable).toBe(variable);

@@ -27,8 +27,14 @@ export class AppConfig {
   purgeIntervalSeconds!: number;
   /** Also accept RSA PKCS#1 v1.5 password ciphertexts (JSEncrypt clients); weaker than OAEP. */
   passwordRsaPkcs1!: boolean;
-  /** Failed password logins allowed per client IP and minute, across instances; 0 turns throttling off. */
+  /**
+   * Failed password logins allowed per end-user address (IPv6 per /64) and minute, across instances,
+   * at the login page and for public clients; also per (client, forwarded end-user address) for a
+   * client trusted to send Gatehouse-End-User-IP. 0 turns it off.
+   */
   loginRateLimit!: number;
+  /** Failed password logins allowed per confidential client and minute at the token endpoint; 0 turns it off. */
+  loginRateLimitPerClient!: number;
 }
 
 export class ConfigError extends Error {
@@ -190,5 +196,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
   config.purgeIntervalSeconds = integer(env, 'PURGE_INTERVAL_SECONDS', 600, 0, 86400);
   config.passwordRsaPkcs1 = booleanFlag(env, 'PASSWORD_RSA_PKCS1');
   config.loginRateLimit = integer(env, 'LOGIN_RATE_LIMIT', 30, 0, 1_000_000);
+  config.loginRateLimitPerClient = integer(env, 'LOGIN_RATE_LIMIT_PER_CLIENT', 600, 0, 1_000_000);
   return config;
 }

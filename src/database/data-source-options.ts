@@ -17,6 +17,9 @@ import { ClientSecretJwt1764000000009 } from './migrations/1764000000009-client-
 import { Utf8mb4Everywhere1764000000000 } from './migrations/1764000000000-utf8mb4-everywhere';
 import { LoginThrottle1764100000000 } from './migrations/1764100000000-login-throttle';
 import { AllowedCorsOrigins1765800000000 } from './migrations/1765800000000-allowed-cors-origins';
+import { TrustEndUserIpHeader1765600000000 } from './migrations/1765600000000-trust-end-user-ip-header';
+import { AuthorizationCodesUserIndex1765600000001 } from './migrations/1765600000001-authorization-codes-user-index';
+import { LoginNamesNfc1765600000002 } from './migrations/1765600000002-login-names-nfc';
 import { clusterAwareMysql2 } from './cluster-driver';
 import { clusterSessionOptions } from './cluster-options';
 
@@ -40,6 +43,9 @@ export const MIGRATIONS = [
   Utf8mb4Everywhere1764000000000,
   ClientSecretJwt1764000000009,
   LoginThrottle1764100000000,
+  TrustEndUserIpHeader1765600000000,
+  AuthorizationCodesUserIndex1765600000001,
+  LoginNamesNfc1765600000002,
   AllowedCorsOrigins1765800000000,
 ];
 

@@ -8,7 +8,10 @@ import type { TokenResponse } from './token-response';
 export interface TokenRequest<P extends GrantParameters = GrantParameters> {
   params: ParsedParameters<P>;
   client: Client;
+  /** The address audit events record: the end user's when the client may forward it (Gatehouse-End-User-IP), else the caller's. */
   ip: string;
+  /** The end user's address, forwarded by a confidential client with trust_end_user_ip_header; never set for other clients. */
+  endUserIp?: string;
 }
 
 /** One grant type (node-oidc-provider's lib/actions/grants/*): the token endpoint looks it up by name. */

@@ -34,7 +34,8 @@ export class GrantRegistry {
     return [...this.grants.keys()];
   }
 
-  async handle(params: OAuthParams, client: Client, ip: string): Promise<TokenResponse> {
+  /** `ip` is the caller's address; `endUserIp` the end user's, when the client may forward it and did. */
+  async handle(params: OAuthParams, client: Client, ip: string, endUserIp?: string): Promise<TokenResponse> {
     const grantType = params.grant_type;
     if (!grantType) throw new InvalidRequest('grant_type is required');
     const registered = this.grants.get(grantType);
@@ -42,6 +43,7 @@ export class GrantRegistry {
     if (!(client.grantTypes as string[]).includes(grantType)) {
       throw new UnauthorizedClient(`The client is not allowed to use the ${grantType} grant`);
     }
-    return registered.handler.handle({ params: parseParameters(registered.grant.parameters, params, client), client, ip });
+    const parsed = parseParameters(registered.grant.parameters, params, client);
+    return registered.handler.handle({ params: parsed, client, ip: endUserIp ?? ip, ...(endUserIp ? { endUserIp } : {}) });
   }
 }

@@ -80,7 +80,7 @@ export class PasswordGrant implements GrantHandler<typeof PARAMETERS> {
     private readonly transportKeys: PasswordKeysService,
   ) {}
 
-  async handle({ params, client, ip }: TokenRequest<typeof PARAMETERS>): Promise<TokenResponse> {
+  async handle({ params, client, ip, endUserIp }: TokenRequest<typeof PARAMETERS>): Promise<TokenResponse> {
     const password = await this.plaintextPassword(params.encryptType, params.password);
     const { user, amr } = await this.logins.authenticate({
       identifier: params.identifier,
@@ -88,6 +88,9 @@ export class PasswordGrant implements GrantHandler<typeof PARAMETERS> {
       clientId: client.clientId,
       clientRequiresMfa: client.requireMfa,
       ip,
+      // A public client runs on the end user's device; a confidential one is a backend logging in
+      // all of its users from one address (SPEC §3.3).
+      source: client.isPublic ? { kind: 'end-user', ip } : { kind: 'confidential-client', clientId: client.clientId, endUserIp },
     });
     return this.issuer.issue({
       client,

@@ -1,9 +1,10 @@
 import { Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
-import { ApiBasicAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBasicAuth, ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CLIENT_AUTH_BODY_PROPERTIES, CLIENT_AUTH_DESCRIPTION } from '../client-auth/client-auth-methods';
 import { ClientAuthGuard, type ClientRequest } from '../client-auth/client-auth.guard';
 import { OAuthFormGuard, oauthParams } from '../oauth/form';
 import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
+import { END_USER_IP_HEADER, forwardedEndUserIp } from './end-user-ip';
 import { GrantRegistry } from './grant-registry';
 import { grantFieldsSchema, grantRequestExamples, grantsDescription } from './grants';
 import type { TokenResponse } from './token-response';
@@ -22,6 +23,14 @@ export class TokenController {
     description: `Form-encoded.\n\n${grantsDescription()}\n\n${CLIENT_AUTH_DESCRIPTION}`,
   })
   @ApiBasicAuth('client')
+  @ApiHeader({
+    name: END_USER_IP_HEADER,
+    required: false,
+    description:
+      'The end user\'s IPv4 or IPv6 address, forwarded by a confidential client registered with `trust_end_user_ip_header: true`: ' +
+      'its failed password logins then also count per (client, this address) under LOGIN_RATE_LIMIT, and audit events record this address. ' +
+      'Anything but one address is `400 invalid_request`. Ignored for every other client.',
+  })
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({
     schema: { type: 'object', required: ['grant_type'], properties: { ...grantFieldsSchema(), ...CLIENT_AUTH_BODY_PROPERTIES } },
@@ -30,8 +39,14 @@ export class TokenController {
   @ApiOkResponse({ description: '{"access_token", "token_type": "Bearer", "expires_in", "scope", "refresh_token"?, "refresh_expires_in"?, "id_token"?}' })
   @ApiResponse({ status: 400, description: 'invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope' })
   @ApiResponse({ status: 401, description: 'invalid_client: "Bad client credentials"' })
-  @ApiResponse({ status: 429, description: 'too_many_requests: too many failed password logins from the client address this minute (Retry-After)' })
+  @ApiResponse({
+    status: 429,
+    description:
+      'too_many_requests (Retry-After): too many failed password logins this minute from the end user\'s address (public clients), ' +
+      'for the client (confidential clients, LOGIN_RATE_LIMIT_PER_CLIENT), or from the forwarded end-user address of a trusting client',
+  })
   token(@Req() req: ClientRequest): Promise<TokenResponse> {
-    return this.grants.handle(oauthParams(req), req.client!, req.ip);
+    const client = req.client!;
+    return this.grants.handle(oauthParams(req), client, req.ip, forwardedEndUserIp(req.headers, client));
   }
 }

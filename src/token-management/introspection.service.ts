@@ -4,6 +4,7 @@ import { ClientsService } from '../clients/clients.service';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { exchangePeriodExceeded } from '../policy/exchange-period.check';
+import { PolicyService } from '../policy/policy.service';
 import { TokenFamiliesService } from '../sessions/token-families.service';
 import { AccessTokensService, audienceClaim, hasAudience, type AccessTokenInfo } from '../tokens/access-tokens.service';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
@@ -47,6 +48,7 @@ export class IntrospectionService {
     private readonly families: TokenFamiliesService,
     private readonly users: UsersService,
     private readonly clients: ClientsService,
+    private readonly policy: PolicyService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -67,7 +69,7 @@ export class IntrospectionService {
     if (!info) return NOT_FOUND;
     if (!(await this.mayIntrospect(info, client))) return INACTIVE;
     const user = info.userId ? await this.users.findById(info.userId) : null;
-    if (info.userId && !user) return INACTIVE;
+    if (info.userId && (!user || !(await this.userStands(user)))) return INACTIVE;
     return {
       active: true,
       scope: info.scope.join(' '),
@@ -99,6 +101,15 @@ export class IntrospectionService {
     return !!issuedTo && !issuedTo.disabled && !issuedTo.predates(info.issuedAt);
   }
 
+  /**
+   * SPEC §4: the tokens of a deleted, locked or disabled user read as inactive, JWTs included (they
+   * cannot be recalled, so the user's state is checked, not only the signature). The same account
+   * rules as UserInfo and refresh apply (Policy's `session` stage), so the three always agree.
+   */
+  private async userStands(user: User): Promise<boolean> {
+    return !this.policy.refusal(user, { stage: 'session' }, await this.policy.get());
+  }
+
   private async refreshToken(token: string, client: Client): Promise<IntrospectionResponse | null> {
     const row = await this.refreshTokens.find(token);
     if (!row) return NOT_FOUND;
@@ -108,7 +119,7 @@ export class IntrospectionService {
     const family = await this.families.find(row.familyId);
     if (!family || family.revokedAt || exchangePeriodExceeded(family.exchangeDeadline, now)) return INACTIVE;
     const user = await this.users.findById(family.userId);
-    if (!user) return INACTIVE;
+    if (!user || !(await this.userStands(user))) return INACTIVE;
     return {
       active: true,
       scope: row.scope,

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { ClientAuthModule } from '../client-auth/client-auth.module';
 import { ClientsModule } from '../clients/clients.module';
+import { PolicyModule } from '../policy/policy.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { UsersModule } from '../users/users.module';
@@ -16,7 +17,7 @@ import { RevocationService } from './revocation.service';
  * itself depends on TokensModule.
  */
 @Module({
-  imports: [AuditModule, ClientAuthModule, ClientsModule, SessionsModule, TokensModule, UsersModule],
+  imports: [AuditModule, ClientAuthModule, ClientsModule, PolicyModule, SessionsModule, TokensModule, UsersModule],
   controllers: [IntrospectionController, RevocationController],
   providers: [IntrospectionService, RevocationService],
 })

@@ -4,6 +4,7 @@ import { epochMs } from '../database/epoch.transformer';
 /** An authorization code (RFC 6749 §4.1.2), stored only as the SHA-256 of its value. */
 @Entity('authorization_codes')
 @Index('idx_authorization_codes_expires', ['expiresAt'])
+@Index('idx_authorization_codes_user', ['userId'])
 export class AuthorizationCode {
   @PrimaryColumn({ name: 'code_hash', type: 'varchar', length: 64 })
   codeHash!: string;

@@ -41,6 +41,16 @@ export class AuthorizationCodesService {
     return result.affected ?? 0;
   }
 
+  /**
+   * Deletes every code issued to a user and not yet redeemed (locked, disabled, deleted, password
+   * set, signed out everywhere): none of them can start a session any more. One statement, so a
+   * redemption on any instance either consumed its code before it or finds nothing to consume.
+   */
+  async discardForUser(userId: string): Promise<number> {
+    const result = await this.codes.createQueryBuilder().delete().where('user_id = :userId AND consumed_at IS NULL', { userId }).execute();
+    return result.affected ?? 0;
+  }
+
   /** Stores a new code and returns its value, which exists nowhere else. */
   async issue(input: NewAuthorizationCode): Promise<string> {
     const code = randomToken();

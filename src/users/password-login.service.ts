@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { InvalidGrant } from '../oauth/errors';
 import { LockoutService } from '../policy/lockout.service';
-import { LoginThrottleService } from '../policy/login-throttle.service';
+import { LoginThrottleService, type LoginSource } from '../policy/login-throttle.service';
 import { mfaRequired, totpRequired } from '../policy/login.checks';
 import { PolicyService } from '../policy/policy.service';
 import type { LoginIdentifier } from './identifiers';
@@ -23,7 +23,10 @@ export interface PasswordLoginRequest {
    * required, the last 6 digits of `password` are the code (the SAP seed's convention).
    */
   otp?: string;
+  /** The address audit events record: the end user's when it is known, else the caller's. */
   ip?: string;
+  /** Who is at the keyboard: what failed logins count against (SPEC §3.3 throttling). */
+  source: LoginSource;
 }
 
 /** A successful login: the user, and how they authenticated (RFC 8176 `amr`). */
@@ -59,16 +62,16 @@ export class PasswordLoginService implements OnModuleInit {
   }
 
   async authenticate(request: PasswordLoginRequest): Promise<PasswordLogin> {
-    const { clientId, ip } = request;
-    // Per-IP throttling (SPEC §3.3) comes first: a throttled address costs no lookup and no hashing.
-    await this.throttle.assertAllowed(ip);
+    const { clientId, ip, source } = request;
+    // Throttling (SPEC §3.3) comes first: a throttled address or client costs no lookup and no hashing.
+    await this.throttle.assertAllowed(source);
     // Read for every attempt, before the lookup, so unknown and known users do the same reads.
     const policy = await this.policies.get();
     const user = await this.users.findByLogin(request.identifier);
     // Step 1: unknown user. Verify against a dummy hash so the timing matches a wrong password.
     if (!user) {
       await verifyPassword(await dummyPasswordHash(), request.password);
-      await this.throttle.recordFailure(ip);
+      await this.throttle.recordFailure(source);
       // The statements a wrong password runs, against a row that does not exist: the database
       // round trips must not tell an unknown user from a known one either.
       await this.lockout.mirrorFailure(policy);
@@ -87,7 +90,7 @@ export class PasswordLoginService implements OnModuleInit {
     const { password, code } = withTotp ? splitOtp(request) : { password: request.password, code: undefined };
     const failure = await this.checkCredentials(user, password, withTotp, code);
     if (failure) {
-      await this.throttle.recordFailure(ip);
+      await this.throttle.recordFailure(source);
       const { failedLoginCount, lockedNow } = await this.lockout.recordFailure(user.id, policy);
       await this.audit.record({ type: 'login.failure', userId: user.id, clientId, ip, details: { reason: failure, failed_login_count: failedLoginCount } });
       if (lockedNow) {
@@ -122,8 +125,9 @@ export class PasswordLoginService implements OnModuleInit {
   private async recordSuccess(user: User, password: string): Promise<void> {
     await this.lockout.recordSuccess(user.id);
     // Imported (bcrypt) or weaker hashes become argon2id on the first successful login.
+    // Only over the hash just verified: a password an admin set meanwhile is never undone.
     if (needsRehash(user.passwordHash)) {
-      await this.users.updatePasswordHash(user.id, await hashPassword(password));
+      await this.users.replacePasswordHash(user.id, user.passwordHash, await hashPassword(password));
     }
   }
 }

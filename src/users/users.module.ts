@@ -5,14 +5,16 @@ import { KeysModule } from '../keys/keys.module';
 import { LOCKOUT_COUNTER, LockoutService } from '../policy/lockout.service';
 import { PolicyModule } from '../policy/policy.module';
 import { SessionsModule } from '../sessions/sessions.module';
+import { TokensModule } from '../tokens/tokens.module';
 import { AdminUsersController } from './admin-users.controller';
 import { User } from './user.entity';
 import { PasswordLoginService } from './password-login.service';
 import { TotpService } from './totp.service';
+import { UserSessionsService } from './user-sessions.service';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User]), AuditModule, KeysModule, PolicyModule, SessionsModule],
+  imports: [TypeOrmModule.forFeature([User]), AuditModule, KeysModule, PolicyModule, SessionsModule, TokensModule],
   controllers: [AdminUsersController],
   providers: [
     UsersService,
@@ -21,7 +23,8 @@ import { UsersService } from './users.service';
     LockoutService,
     PasswordLoginService,
     TotpService,
+    UserSessionsService,
   ],
-  exports: [UsersService, PasswordLoginService],
+  exports: [UsersService, PasswordLoginService, UserSessionsService],
 })
 export class UsersModule {}

@@ -9,12 +9,12 @@ import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { isUniqueViolation } from '../database/errors';
 import { retryOnConflict } from '../database/retry';
-import { TokenFamiliesService } from '../sessions/token-families.service';
 import { CreateUserDto, PasswordFlagsDto, SetPasswordDto, UpdateUserDto, UserResponseDto, UserSearchQuery } from './dto/user.dto';
-import { normalizeLogin, normalizePhone, type LoginIdentifier } from './identifiers';
-import { hashPassword, isImportableHash } from './passwords';
+import { normalizeLogin, normalizePhone, USERNAME_MAX_LENGTH, type LoginIdentifier } from './identifiers';
+import { hashPassword, importedHashProblem } from './passwords';
 import { PROFILE_CLAIM_NAMES, ProfileClaims, User } from './user.entity';
 import { toUserResponse } from './user.mapper';
+import { UserSessionsService } from './user-sessions.service';
 
 /** A lock reached by failed logins and still counting (the counter only grows while it holds). */
 const LOCK_IN_FORCE = '(locked_at IS NOT NULL AND failed_login_count >= :threshold)';
@@ -42,7 +42,7 @@ export class UsersService implements LockoutCounter {
     private readonly policy: PolicyService,
     private readonly clock: Clock,
     private readonly audit: AuditService,
-    private readonly families: TokenFamiliesService,
+    private readonly sessions: UserSessionsService,
   ) {}
 
   /** Exact match only, as for clients: MySQL's collation would otherwise ignore trailing spaces. */
@@ -73,7 +73,7 @@ export class UsersService implements LockoutCounter {
     const qb = this.repo.createQueryBuilder('u').orderBy('u.created_at', 'ASC').addOrderBy('u.id', 'ASC');
     if (query.search) {
       // '!' rather than a backslash as the LIKE escape: MySQL reads '\\' in SQL text as an escaped quote.
-      const term = `%${query.search.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
+      const term = `%${query.search.normalize('NFC').toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
       qb.where(
         new Brackets((w) =>
           w
@@ -134,8 +134,8 @@ export class UsersService implements LockoutCounter {
     user.updatedAt = this.clock.now();
     // save() is a transaction: on a multi-primary cluster it can lose to a login counted on another node.
     await this.insertOrConflict(() => retryOnConflict(() => this.repo.save(adminChanges(user))));
-    // A disabled user's sessions end at once; refresh would refuse them anyway.
-    if (user.disabled && !wasDisabled) await this.families.endForUser(user.id, 'user_disabled');
+    // A disabled user's sessions end at once, codes and tokens included.
+    if (user.disabled && !wasDisabled) await this.sessions.endEverything(user.id, 'user_disabled');
     await this.audit.record({ type: 'admin.user.updated', userId: id, clientId: actor, details: { fields: Object.keys(dto) } });
     return user;
   }
@@ -144,16 +144,16 @@ export class UsersService implements LockoutCounter {
     await this.get(id);
     const result = await this.repo.delete({ id });
     if (!result.affected) throw new NotFoundException(`User "${id}" not found`);
-    await this.families.endForUser(id, 'user_deleted');
+    await this.sessions.endEverything(id, 'user_deleted');
     await this.audit.record({ type: 'admin.user.deleted', userId: id, clientId: actor });
   }
 
-  /** Ends every session (token family) of the user: DELETE /admin/users/{id}/sessions. */
+  /** Ends every session of the user, codes and tokens included: DELETE /admin/users/{id}/sessions. */
   async endSessions(id: string, actor?: string): Promise<number> {
     await this.get(id);
-    const ended = await this.families.endForUser(id, 'admin');
-    await this.audit.record({ type: 'admin.user.sessions_revoked', userId: id, clientId: actor, details: { families: ended } });
-    return ended;
+    const ended = await this.sessions.endEverything(id, 'admin');
+    await this.audit.record({ type: 'admin.user.sessions_revoked', userId: id, clientId: actor, details: { ...ended } });
+    return ended.families;
   }
 
   async setPassword(id: string, dto: SetPasswordDto, actor?: string): Promise<User> {
@@ -166,15 +166,18 @@ export class UsersService implements LockoutCounter {
     this.applyPasswordFlags(user, dto);
     user.updatedAt = user.passwordChangedAt;
     await retryOnConflict(() => this.repo.save(adminChanges(user)));
-    await this.audit.record({ type: 'admin.user.password_set', userId: id, clientId: actor });
+    // Whoever knew the old password is signed out, unless the admin says otherwise.
+    const ended = dto.keep_sessions === true ? undefined : await this.sessions.endEverything(id, 'password_set');
+    await this.audit.record({ type: 'admin.user.password_set', userId: id, clientId: actor, details: { sessions_ended: ended?.families ?? 0, keep_sessions: !ended } });
     return user;
   }
 
-  /** Admin lock: only an unlock lifts it, whatever the lockout duration. */
+  /** Admin lock: only an unlock lifts it, whatever the lockout duration. Ends the user's sessions, as Keycloak's disable does. */
   async lock(id: string, actor?: string): Promise<User> {
     await this.get(id);
     await this.repo.update({ id }, { adminLocked: true, updatedAt: this.clock.now() });
-    await this.audit.record({ type: 'user.locked', userId: id, clientId: actor, details: { reason: 'admin' } });
+    const ended = await this.sessions.endEverything(id, 'user_locked');
+    await this.audit.record({ type: 'user.locked', userId: id, clientId: actor, details: { reason: 'admin', sessions_ended: ended.families } });
     return this.get(id);
   }
 
@@ -193,7 +196,8 @@ export class UsersService implements LockoutCounter {
    * MySQL collations also equate accented and unaccented letters ("josé" = "jose"), which SQLite does not.
    */
   async findByLogin({ kind, value }: LoginIdentifier): Promise<User | null> {
-    if (value.length > 255) return null;
+    // 255 characters can take 510 UTF-16 units (and a little more before trimming); nothing longer is anyone's name.
+    if (value.length > 2 * USERNAME_MAX_LENGTH + 16) return null;
     const login = normalizeLogin(value);
     const phone = normalizePhone(value);
     const byUsername = kind === 'username' ? [{ username: login }] : [];
@@ -210,9 +214,22 @@ export class UsersService implements LockoutCounter {
     );
   }
 
-  /** Replaces the stored hash (an imported or weaker hash re-hashed after a successful login). */
-  async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
-    await this.repo.update({ id }, { passwordHash });
+  /**
+   * Replaces an imported or weaker hash by its argon2id re-hash after a successful login: ONE
+   * conditional UPDATE on the hash the login verified. An admin may set a new password between the
+   * login's read and this write (on any instance); an unconditional write would then put the old
+   * password back. The admin's password wins: false when the hash has changed meanwhile. (On
+   * MySQL the column's collation ignores case; two hashes with different random salts never differ
+   * in case alone.)
+   */
+  async replacePasswordHash(id: string, verifiedHash: string, rehashed: string): Promise<boolean> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ passwordHash: rehashed })
+      .where('id = :id AND password_hash = :verifiedHash', { id, verifiedHash })
+      .execute();
+    return result.affected === 1;
   }
 
   /** Sets or removes the sealed TOTP secret; a new secret starts with no used step. */
@@ -305,9 +322,8 @@ export class UsersService implements LockoutCounter {
   private async initialPasswordHash(dto: CreateUserDto): Promise<string> {
     if (dto.password_hash === undefined) return hashPassword(dto.password!);
     if (dto.password !== undefined) throw validationFailed({ password_hash: ['password and password_hash are mutually exclusive'] });
-    if (!isImportableHash(dto.password_hash)) {
-      throw validationFailed({ password_hash: ['password_hash must be an argon2 PHC string or a bcrypt $2a$/$2b$/$2y$ hash with cost 4..14'] });
-    }
+    const problem = importedHashProblem(dto.password_hash);
+    if (problem) throw validationFailed({ password_hash: [problem] });
     return dto.password_hash;
   }
 

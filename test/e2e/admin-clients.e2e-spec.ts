@@ -42,6 +42,7 @@ describe('Admin API: clients', () => {
         tls_client_auth_subject_dn: null,
         require_pkce: false,
         require_mfa: false,
+        trust_end_user_ip_header: false,
         allow_pkce_plain: false,
         access_token_format: 'jwt',
         access_token_ttl: 3600,

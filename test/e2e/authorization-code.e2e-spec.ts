@@ -681,10 +681,20 @@ describe('Authorization-code flow (SPEC §3.4, §5)', () => {
       it('refuses a code whose user was disabled after the login', async () => {
         const account = await createUser(t);
         const { code } = await loginForCode(t, request(confidential), credentials(account));
-        await t.http.patch(`/admin/users/${account.id}`).auth(await t.adminToken(), { type: 'bearer' }).send({ disabled: true }).expect(200);
+        // Disabled in the store: through the admin API the code is discarded as well (user-revocation suite).
+        await t.db.query('UPDATE users SET disabled = ? WHERE id = ?', [true, account.id]);
         const res = await tokenRequest(t, { grant_type: 'authorization_code', code, redirect_uri: CB }, basic());
         expect(res.status).toBe(400);
         expect(res.body).toEqual({ error: 'invalid_grant', error_description: 'User is disabled', error_code: 'USER_DISABLED' });
+      });
+
+      it('refuses a code whose user an administrator disabled after the login: the code was discarded', async () => {
+        const account = await createUser(t);
+        const { code } = await loginForCode(t, request(confidential), credentials(account));
+        await t.http.patch(`/admin/users/${account.id}`).auth(await t.adminToken(), { type: 'bearer' }).send({ disabled: true }).expect(200);
+        const res = await tokenRequest(t, { grant_type: 'authorization_code', code, redirect_uri: CB }, basic());
+        expect(res.status).toBe(400);
+        expect(res.body).toEqual({ error: 'invalid_grant', error_description: 'Invalid authorization code' });
       });
     });
 

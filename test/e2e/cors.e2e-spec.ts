@@ -285,7 +285,9 @@ describe('CORS for browser apps (SPEC §4)', () => {
         { username: locked.username as string, password: locked.password },
       );
       const tokens = (await spaTokenRequest(SPA, { grant_type: 'authorization_code', code, redirect_uri: SPA_CALLBACK, code_verifier: verifier })).body;
-      expect((await api.post(`/admin/users/${locked.id}/lock`)).status).toBe(200);
+      // Locked by failed logins (here in the store): the session stands, so the token still names its
+      // client. (An admin lock would end the session, and the token would name nobody.)
+      await t.db.query('UPDATE users SET failed_login_count = ?, locked_at = ? WHERE id = ?', [5, t.clock.nowMs(), locked.id]);
       const fromSpa = await t.http.get('/oauth2/userinfo').set('Origin', SPA).auth(tokens.access_token, { type: 'bearer' });
       expect(fromSpa.status).toBe(401);
       expect(corsOf(fromSpa)).toEqual(allowedFor(SPA));

@@ -32,6 +32,7 @@ async function startDocumentedInstance(doc: DocFile): Promise<{ t: TestApp; sess
       BOOTSTRAP_ADMIN_CLIENT_SECRET: ADMIN_SECRET,
       // The documented default, not the suites' "off".
       LOGIN_RATE_LIMIT: '',
+      LOGIN_RATE_LIMIT_PER_CLIENT: '',
       ...README.env,
       ...doc.env,
     },

@@ -193,15 +193,15 @@ describe('Several instances on one database (SPEC §1 scale-out)', () => {
       const d = await startApp({ database: c.database, env });
       try {
         d.clock.advance(c.clock.nowMs() - d.clock.nowMs());
-        const pc = await createClient(c, { grant_types: ['password'] });
+        // A public client: its failed logins count per end-user address (SPEC §3.3).
+        const pc = await createClient(c, { token_endpoint_auth_method: 'none', grant_types: ['password'] });
         const person = await createUser(c);
         const attempt = (t: TestApp, password: string) =>
           t.http
             .post('/oauth2/token')
             .set('X-Forwarded-For', '198.51.100.4')
-            .auth(pc.client_id, pc.client_secret!)
             .type('form')
-            .send({ grant_type: 'password', username: person.username as string, password });
+            .send({ grant_type: 'password', client_id: pc.client_id, username: person.username as string, password });
         const failures = await Promise.all([attempt(c, 'w1'), attempt(d, 'w2'), attempt(c, 'w3'), attempt(d, 'w4')]);
         expect(failures.map((r) => r.status)).toEqual([400, 400, 400, 400]);
         for (const t of [c, d]) expect((await attempt(t, person.password)).status).toBe(429);

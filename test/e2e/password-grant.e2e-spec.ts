@@ -1,5 +1,6 @@
 import bcrypt from 'bcryptjs';
 import { hash as argon2Hash, Algorithm } from '@node-rs/argon2';
+import { UsersService } from '../../src/users/users.service';
 import { startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
 
@@ -622,8 +623,8 @@ describe('Password grant (SPEC §3.3, §3.7, §3.8) and the account policy (§6)
   describe('imported password hashes (§3.3)', () => {
     it.each([
       ['bcrypt $2b$', () => bcrypt.hashSync('imported password', 10)],
-      ['bcrypt $2a$', () => bcrypt.hashSync('imported password', 4).replace(/^\$2b\$/, '$2a$')],
-      ['bcrypt $2y$', () => bcrypt.hashSync('imported password', 4).replace(/^\$2b\$/, '$2y$')],
+      ['bcrypt $2a$', () => bcrypt.hashSync('imported password', 10).replace(/^\$2b\$/, '$2a$')],
+      ['bcrypt $2y$', () => bcrypt.hashSync('imported password', 10).replace(/^\$2b\$/, '$2y$')],
       ['argon2i', () => argon2Hash('imported password', { algorithm: Algorithm.Argon2i })],
     ])('verifies a %s hash and re-hashes it to argon2id on the next successful login', async (_name, make) => {
       const imported = await make();
@@ -641,16 +642,43 @@ describe('Password grant (SPEC §3.3, §3.7, §3.8) and the account policy (§6)
       expect((await userRow(user.id)).passwordHash).toBe(rehashed);
     });
 
+    it('the re-hash after a login never undoes a password an admin sets meanwhile (conditional on the verified hash)', async () => {
+      const user = await createUser(t, { password: undefined, password_hash: bcrypt.hashSync('imported password', 10) });
+      const users = t.app.get(UsersService);
+      const replace = users.replacePasswordHash.bind(users);
+      // The login has verified the imported hash and re-hashed the password when the admin sets a new one.
+      const spy = jest.spyOn(users, 'replacePasswordHash').mockImplementationOnce(async (...args) => {
+        const res = await t.http.post(`/admin/users/${user.id}/password`).auth(await t.adminToken(), { type: 'bearer' }).send({ password: 'set by the admin meanwhile' });
+        expect(res.status).toBe(200);
+        const replaced = await replace(...args);
+        expect(replaced).toBe(false);
+        return replaced;
+      });
+      try {
+        expect((await loginAs(user, 'imported password')).status).toBe(200);
+        expect(spy).toHaveBeenCalledTimes(1);
+      } finally {
+        spy.mockRestore();
+      }
+      expect((await loginAs(user, 'set by the admin meanwhile')).status).toBe(200);
+      expect((await loginAs(user, 'imported password')).body).toEqual(BAD_CREDENTIALS);
+    });
+
     it('refuses password together with password_hash, and hashes it cannot or should not verify', async () => {
       const token = await t.adminToken();
       const create = (body: object) => t.http.post('/admin/users').auth(token, { type: 'bearer' }).send({ username: unique('import'), ...body });
       const both = await create({ password: 'a long enough password', password_hash: bcrypt.hashSync('x', 4) });
       expect(both.status).toBe(400);
       expect(both.body.fields).toEqual({ password_hash: ['password and password_hash are mutually exclusive'] });
-      const message = ['password_hash must be an argon2 PHC string or a bcrypt $2a$/$2b$/$2y$ hash with cost 4..14'];
-      for (const hash of ['plaintext', '$1$abc$def', bcrypt.hashSync('x', 4).replace('$04$', '$31$'), '$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA']) {
+      const unknown = 'password_hash must be an argon2 PHC string or a bcrypt $2a$/$2b$/$2y$ hash (cost 10..14)';
+      for (const [hash, reason] of [
+        ['plaintext', unknown],
+        ['$1$abc$def', unknown],
+        [bcrypt.hashSync('x', 4).replace('$04$', '$31$'), 'bcrypt cost 31 is above the maximum of 14'],
+        ['$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA', 'argon2 parameters above m=262144, t=16, p=16 are refused (every login would verify against them)'],
+      ]) {
         const res = await create({ password_hash: hash });
-        expect({ hash, status: res.status, fields: res.body.fields }).toEqual({ hash, status: 400, fields: { password_hash: message } });
+        expect({ hash, status: res.status, fields: res.body.fields }).toEqual({ hash, status: 400, fields: { password_hash: [reason] } });
       }
       const neither = await create({});
       expect(neither.status).toBe(400);

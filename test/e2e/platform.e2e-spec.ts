@@ -20,6 +20,9 @@ const MIGRATIONS = [
   'Utf8mb4Everywhere1764000000000',
   'ClientSecretJwt1764000000009',
   'LoginThrottle1764100000000',
+  'TrustEndUserIpHeader1765600000000',
+  'AuthorizationCodesUserIndex1765600000001',
+  'LoginNamesNfc1765600000002',
   'AllowedCorsOrigins1765800000000',
 ];
 const TABLES = [

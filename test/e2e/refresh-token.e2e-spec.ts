@@ -491,11 +491,15 @@ describe('Refresh-token grant (SPEC §3.5, §3.7, §3.8)', () => {
   });
 
   describe('user state (SPEC §3.5: disabled or locked users cannot refresh)', () => {
-    it('a locked user cannot refresh; the token survives the lock and works after unlock', async () => {
+    it('a user locked by failed logins cannot refresh; the token survives the lock and works after unlock', async () => {
       const locked = await createUser(t);
       const first = await login(t, client, locked);
       const { token } = await admin();
-      expect((await t.http.post(`/admin/users/${locked.id}/lock`).auth(token, { type: 'bearer' })).status).toBe(200);
+      // Five wrong passwords (the default threshold). An admin lock would end the session instead.
+      for (let i = 0; i < 5; i++) {
+        const wrong = await tokenRequest(t, { grant_type: 'password', username: locked.username as string, password: 'wrong' }, { id: client.client_id, secret: client.client_secret! });
+        expect(wrong.body.error_description).toBe('Bad credentials');
+      }
 
       const res = await refresh({ refresh_token: first.refresh_token! });
       expect(res.status).toBe(400);
@@ -504,6 +508,16 @@ describe('Refresh-token grant (SPEC §3.5, §3.7, §3.8)', () => {
 
       expect((await t.http.post(`/admin/users/${locked.id}/unlock`).auth(token, { type: 'bearer' })).status).toBe(200);
       expect((await refresh({ refresh_token: first.refresh_token! })).status).toBe(200);
+    });
+
+    it('an admin lock ends their families at once', async () => {
+      const locked = await createUser(t);
+      const first = await login(t, client, locked);
+      const { token } = await admin();
+      expect((await t.http.post(`/admin/users/${locked.id}/lock`).auth(token, { type: 'bearer' })).status).toBe(200);
+      expect((await refresh({ refresh_token: first.refresh_token! })).body).toEqual({ error: 'invalid_grant', error_description: 'Refresh token has been revoked' });
+      expect((await t.http.post(`/admin/users/${locked.id}/unlock`).auth(token, { type: 'bearer' })).status).toBe(200);
+      expect((await refresh({ refresh_token: first.refresh_token! })).status).toBe(400);
     });
 
     it('disabling a user ends their families at once', async () => {

@@ -6,7 +6,7 @@ import { createClient, createUser, tokenRequest, unique, type CreatedClient, typ
 import { encodePairs, oddJson, ODD_STRINGS, percentEncode, Rng, STACK_LIKE } from '../support/fuzz';
 import { createTestDatabase, testStore } from '../support/database';
 import { captureLogs } from '../support/logs';
-import { authorizePath, loginForCode, openLoginPage, pageAlert, parseLoginForm, submitLogin, type LoginForm } from '../support/login-form';
+import { authorizePath, loginForCode, openLoginPage, pageAlert, parseLoginForm, pkcePair, submitLogin, type LoginForm } from '../support/login-form';
 
 /**
  * A hostile review of the whole service, as a security team would do before production: every
@@ -32,8 +32,8 @@ describe('Security review', () => {
   const tLogs = captureLogs();
 
   beforeAll(async () => {
-    // Per-IP throttling on (production default), with a limit these tests never reach.
-    t = await startApp({ env: { LOGIN_RATE_LIMIT: '100000' }, logStream: tLogs.stream });
+    // Throttling on (production default), per address and per client, with limits these tests never reach.
+    t = await startApp({ env: { LOGIN_RATE_LIMIT: '100000', LOGIN_RATE_LIMIT_PER_CLIENT: '100000' }, logStream: tLogs.stream });
     const grants = ['password', 'authorization_code', 'refresh_token', 'client_credentials'];
     confidential = await createClient(t, { client_name: 'Fuzz <App>', grant_types: grants, redirect_uris: [CB], scope: 'openid profile email offline_access api:read' });
     postClient = await createClient(t, { token_endpoint_auth_method: 'client_secret_post', grant_types: ['password', 'refresh_token'] });
@@ -639,12 +639,14 @@ describe('Security review', () => {
     beforeAll(async () => {
       // The client address comes from X-Forwarded-For, believed from the test's own address.
       r = await startApp({ env: { LOGIN_RATE_LIMIT: '5', TRUSTED_PROXIES: '127.0.0.1' } });
-      app = await createClient(r, { grant_types: ['password', 'authorization_code'], redirect_uris: [CB] });
+      // A public client: its requests come from the end user's device, so they count per address
+      // (a confidential client's count per client: login-throttling suite).
+      app = await createClient(r, { token_endpoint_auth_method: 'none', grant_types: ['password', 'authorization_code'], redirect_uris: [CB] });
     });
     afterAll(() => r.close());
 
     const from = (ip: string, form: Record<string, string>) =>
-      r.http.post('/oauth2/token').set('X-Forwarded-For', ip).auth(app.client_id, app.client_secret!).type('form').send(form);
+      r.http.post('/oauth2/token').set('X-Forwarded-For', ip).type('form').send({ ...form, client_id: app.client_id });
     const login = (ip: string, user: CreatedUser, password = user.password) => from(ip, { grant_type: 'password', username: user.username as string, password });
 
     it('after LOGIN_RATE_LIMIT failed logins from one address in a minute, refuses every login from it with 429 before hashing, until the minute is over', async () => {
@@ -679,7 +681,8 @@ describe('Security review', () => {
       expect(Number(row.failed_login_count)).toBe(1);
 
       // The login page says the same, with 429.
-      const { form } = await openLoginPage(r, { response_type: 'code', client_id: app.client_id, redirect_uri: CB });
+      const { challenge } = pkcePair();
+      const { form } = await openLoginPage(r, { response_type: 'code', client_id: app.client_id, redirect_uri: CB, code_challenge: challenge, code_challenge_method: 'S256' });
       const page = await submitLogin(r, form, { username: other.username as string, password: other.password }).set('X-Forwarded-For', ip);
       expect(page.status).toBe(429);
       expect(pageAlert(page.text)).toBe('Too many failed logins from this address. Try again later.');

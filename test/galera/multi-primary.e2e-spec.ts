@@ -421,9 +421,10 @@ describe('Two instances on a multi-primary Galera cluster (SPEC §1 scale-out)',
     });
   });
 
-  describe('per-IP login throttling (SPEC §3.3)', () => {
-    it('counts the failed logins of one address on both nodes together, each once', async () => {
-      const env = { LOGIN_RATE_LIMIT: String(RACERS), TRUSTED_PROXIES: '127.0.0.1' };
+  describe('login throttling (SPEC §3.3)', () => {
+    it('counts the failed logins of one confidential client on both nodes together, each once', async () => {
+      // A confidential client's failed logins count per client, not per address.
+      const env = { LOGIN_RATE_LIMIT_PER_CLIENT: String(RACERS), TRUSTED_PROXIES: '127.0.0.1' };
       const c = await startApp({ database: database.on(0), env });
       const d = await startApp({ database: database.on(1), env });
       try {

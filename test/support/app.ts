@@ -47,8 +47,9 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp & { 
     BOOTSTRAP_ADMIN_CLIENT_SECRET: ADMIN_CLIENT_SECRET,
     PURGE_INTERVAL_SECONDS: '0',
     // Suites log in and fail logins from 127.0.0.1 far faster than any user: per-IP throttling is
-    // off unless a test turns it on.
+    // off unless a test turns it on, per end-user address and per client alike.
     LOGIN_RATE_LIMIT: '0',
+    LOGIN_RATE_LIMIT_PER_CLIENT: '0',
     LOG_LEVEL: 'error',
     ...options.env,
   });

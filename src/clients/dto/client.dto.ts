@@ -192,6 +192,16 @@ export class CreateClientDto {
   @IsBoolean()
   require_mfa?: boolean;
 
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'A confidential client (a backend using the password grant) may send its end user\'s address in the Gatehouse-End-User-IP header: ' +
+      'its failed logins then also count per (client, that address) under LOGIN_RATE_LIMIT, and audit events record that address. Refused for `none` clients.',
+  })
+  @IsOmittable()
+  @IsBoolean()
+  trust_end_user_ip_header?: boolean;
+
   @ApiPropertyOptional({ default: false })
   @IsOmittable()
   @IsBoolean()
@@ -278,6 +288,7 @@ export class ClientResponseDto {
   @ApiProperty({ nullable: true }) tls_client_auth_subject_dn!: string | null;
   @ApiProperty() require_pkce!: boolean;
   @ApiProperty() require_mfa!: boolean;
+  @ApiProperty() trust_end_user_ip_header!: boolean;
   @ApiProperty() allow_pkce_plain!: boolean;
   @ApiProperty() access_token_format!: string;
   @ApiProperty() access_token_ttl!: number;

@@ -21,7 +21,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsOmittable } from '../../admin/validation';
-import { normalizePhone } from '../identifiers';
+import { isDirectoryUsername, normalizePhone } from '../identifiers';
 
 export class AddressDto {
   @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(1024) formatted?: string;
@@ -41,6 +41,18 @@ function IsInternationalPhone(): PropertyDecorator {
       propertyName: propertyName as string,
       options: { message: '$property must be an international number (E.164, e.g. +4915112345678)' },
       validator: { validate: (value: unknown) => typeof value === 'string' && normalizePhone(value) !== null },
+    });
+}
+
+/** SPEC §6 directory-style usernames (isDirectoryUsername). */
+function IsUsername(): PropertyDecorator {
+  return (object, propertyName) =>
+    registerDecorator({
+      name: 'isUsername',
+      target: object.constructor,
+      propertyName: propertyName as string,
+      options: { message: '$property must be 1-255 printable characters without leading or trailing whitespace' },
+      validator: { validate: (value: unknown) => typeof value !== 'string' || isDirectoryUsername(value) },
     });
 }
 
@@ -70,6 +82,15 @@ export class SetPasswordDto extends PasswordFlagsDto {
   @MinLength(8)
   @MaxLength(1024)
   password!: string;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'Keep the user\'s sessions. By default setting a password ends them all: refresh tokens, access tokens and outstanding authorization codes.',
+  })
+  @IsOmittable()
+  @IsBoolean()
+  keep_sessions?: boolean;
 }
 
 export class CreateUserDto extends PasswordFlagsDto {
@@ -82,7 +103,7 @@ export class CreateUserDto extends PasswordFlagsDto {
 
   @ApiPropertyOptional({
     description:
-      'A hash imported from another system instead of `password`: argon2 (PHC string) or bcrypt ($2a$, $2b$, $2y$, cost 4..14). ' +
+      'A hash imported from another system instead of `password`: argon2 (PHC string, at least OWASP\'s minimum parameters, e.g. m=19456,t=2) or bcrypt ($2a$, $2b$, $2y$, cost 10..14). ' +
       'It is replaced by an argon2id hash at the next successful login. Never returned.',
     maxLength: 255,
     example: '$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy',
@@ -92,10 +113,18 @@ export class CreateUserDto extends PasswordFlagsDto {
   @MaxLength(255)
   password_hash?: string;
 
-  @ApiPropertyOptional({ description: 'Stored lower-cased', example: 'alice', nullable: true })
+  @ApiPropertyOptional({
+    description:
+      '1-255 printable characters without leading or trailing whitespace; `@`, `\\` and `.` allowed (directory login names such as ' +
+      '`alice@corp.example` or `CORP\\alice`). Unique case-insensitively; stored lower-cased (Unicode NFC).',
+    example: 'alice@corp.example',
+    nullable: true,
+    minLength: 1,
+    maxLength: 255,
+  })
   @IsOptional()
   @IsString()
-  @Matches(/^[^\s@]{1,255}$/, { message: 'username must be 1-255 characters without spaces or @' })
+  @IsUsername()
   username?: string | null;
 
   @ApiPropertyOptional({ description: 'Stored lower-cased', example: 'alice@example.com', nullable: true })

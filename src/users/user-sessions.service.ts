@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import { TokenFamiliesService } from '../sessions/token-families.service';
+import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
+
+/** Why everything of a user was ended, as the token families record it. */
+export type SessionsEndReason = 'admin' | 'user_locked' | 'user_disabled' | 'user_deleted' | 'password_set';
+
+/** What {@link UserSessionsService.endEverything} ended. */
+export interface EndedSessions {
+  /** Token families (login sessions) ended: their refresh tokens and access tokens, JWT and opaque. */
+  families: number;
+  /** Authorization codes issued and not yet redeemed, discarded. */
+  codes: number;
+}
+
+/**
+ * "End everything this user is signed in with", the one place that does it (SPEC §6, issue 10):
+ * admin lock, disable, delete, password set and DELETE /admin/users/{id}/sessions all call
+ * {@link endEverything}. Whatever else a user can be signed in with (browser SSO sessions) is
+ * ended here too, so that no action forgets one.
+ */
+@Injectable()
+export class UserSessionsService {
+  constructor(
+    private readonly families: TokenFamiliesService,
+    private readonly codes: AuthorizationCodesService,
+  ) {}
+
+  /**
+   * Discards the user's outstanding authorization codes, then ends every token family: every
+   * refresh token stops working, and every access token (opaque and JWT alike carry their family)
+   * reads as inactive at introspection and invalid at UserInfo, on every instance at once, since
+   * each check reads the family from the database. Codes first, so that a code can no longer be
+   * redeemed once the families are being ended; a redemption already past its conditional UPDATE
+   * may still start its family a moment later (see docs/decisions.md).
+   */
+  async endEverything(userId: string, reason: SessionsEndReason): Promise<EndedSessions> {
+    const codes = await this.codes.discardForUser(userId);
+    const families = await this.families.endForUser(userId, reason);
+    return { families, codes };
+  }
+}
