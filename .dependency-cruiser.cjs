@@ -20,12 +20,12 @@ const MODULES = {
   // tokens: ending a user's sessions discards their authorization codes (UserSessionsService).
   users: ['common', 'config', 'database', 'oauth', 'audit', 'admin', 'keys', 'policy', 'sessions', 'tokens'],
   clients: ['common', 'config', 'database', 'oauth', 'audit', 'admin', 'keys', 'sessions', 'tokens'],
-  'client-auth': ['common', 'config', 'oauth', 'clients', 'tokens'],
+  'client-auth': ['common', 'config', 'database', 'oauth', 'audit', 'admin', 'policy', 'clients', 'tokens'],
   grants: ['common', 'config', 'oauth', 'audit', 'keys', 'sessions', 'tokens', 'policy', 'users', 'clients', 'client-auth'],
   authorize: ['common', 'config', 'oauth', 'audit', 'keys', 'tokens', 'policy', 'users', 'clients'],
   userinfo: ['common', 'oauth', 'tokens', 'policy', 'users', 'clients'],
   'token-management': ['common', 'config', 'oauth', 'audit', 'sessions', 'tokens', 'policy', 'users', 'clients', 'client-auth'],
-  purge: ['common', 'config', 'sessions', 'tokens', 'policy'],
+  purge: ['common', 'config', 'sessions', 'tokens', 'policy', 'client-auth'],
   discovery: ['common', 'config', 'oauth', 'keys', 'users', 'clients', 'client-auth', 'grants'],
   // CORS for browser apps: the preflight route and the response headers; the origins are the Clients module's.
   cors: ['common', 'oauth', 'clients'],

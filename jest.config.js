@@ -43,7 +43,7 @@ const galera = {
 const galeraInstalled = () => require('node:fs').existsSync(process.env.WSREP_PROVIDER || '/usr/lib/galera/libgalera_smm.so');
 
 const projects = [
-  { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+  { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/support/**/*.spec.ts'] },
   e2e('sqlite'),
 ];
 if (process.env.TEST_DATABASE_URL) projects.push(e2e('mysql'));

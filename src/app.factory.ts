@@ -14,9 +14,26 @@ import { requestIdFrom } from './logging/request-id';
 import { MetricsService } from './metrics/metrics.service';
 import { parseForm } from './oauth/form';
 import { OAuthExceptionFilter } from './oauth/oauth-exception.filter';
+import { sendPage } from './authorize/html-response';
+import { errorPage } from './authorize/pages';
+import { AdmissionGate, type Admission } from './database/admission-gate';
+import { OAUTH_ENDPOINTS, oauthEndpointAt } from './oauth/endpoints';
+import { TemporarilyUnavailable } from './oauth/errors';
 import { setUpOpenApi } from './openapi/openapi-document';
 
 const BODY_LIMIT = 64 * 1024;
+
+/** Retry-After of a request refused because too many were waiting for the database: a burst passes quickly. */
+const OVERLOAD_RETRY_AFTER_SECONDS = 1;
+
+/** Requests that never touch the database, so they are answered even when it is saturated: liveness, public metadata, docs. */
+function skipsDatabase(req: FastifyRequest): boolean {
+  if (req.method === 'OPTIONS') return true;
+  const path = req.url.split('?')[0];
+  if (path === '/health/live' || path === '/metrics' || path === '/docs' || path.startsWith('/docs/') || path === '/docs-json') return true;
+  const endpoint = oauthEndpointAt(req.url);
+  return endpoint === OAUTH_ENDPOINTS.jwks || endpoint === OAUTH_ENDPOINTS.discovery;
+}
 
 /**
  * Fastify's own JSON parser refuses "__proto__" and "constructor.prototype" keys (prototype
@@ -26,7 +43,18 @@ function refusePrototypeKeys(key: string, value: unknown): unknown {
   if (key === '__proto__' || (key === 'constructor' && value !== null && typeof value === 'object' && 'prototype' in value)) {
     throw new Error('Forbidden key');
   }
+  // JSON may escape half of a surrogate pair ("\ud800"): such a string is no Unicode text, cannot
+  // be stored as UTF-8, and throws inside validators (found by the hostile-input suite).
+  if (LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))) throw new UnpairedSurrogate();
   return value;
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+class UnpairedSurrogate extends Error {
+  constructor() {
+    super('The request body contains a string that is not valid Unicode (an unpaired surrogate)');
+  }
 }
 
 export interface CreateAppOptions {
@@ -40,7 +68,7 @@ export interface CreateAppOptions {
  * DatabaseUnusableError (one line), before Nest starts and logs anything.
  */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
-  const dataSource = await openDatabase(config.databaseUrl);
+  const dataSource = await openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
   try {
     return await buildApp(config, { dataSource, logStream: options.logStream });
   } catch (error) {
@@ -77,8 +105,9 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
     if (text.trim() === '') return undefined;
     try {
       return JSON.parse(text, refusePrototypeKeys);
-    } catch {
-      throw Object.assign(new Error('The request body is not valid JSON'), { statusCode: 400 });
+    } catch (error) {
+      const message = error instanceof UnpairedSurrogate ? error.message : 'The request body is not valid JSON';
+      throw Object.assign(new Error(message), { statusCode: 400 });
     }
   });
   // Any other media type reaches the handlers as text, which then refuse it with a proper error.
@@ -97,6 +126,33 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
     }
     if (!reply.hasHeader('x-content-type-options')) void reply.header('X-Content-Type-Options', 'nosniff');
     if (!reply.hasHeader('x-frame-options')) void reply.header('X-Frame-Options', 'DENY');
+  });
+
+  // Overload (SPEC §8): a bounded queue in front of the database work. A request that cannot get a
+  // turn within REQUEST_QUEUE_TIMEOUT_MS, or finds REQUEST_QUEUE_LIMIT already waiting, is answered
+  // 503 temporarily_unavailable with Retry-After (a page on the browser endpoints), never left hanging.
+  const gate = new AdmissionGate(config.databasePoolSize, config.requestQueueLimit, config.requestQueueTimeoutMs);
+  const refuse = (req: FastifyRequest, reply: FastifyReply) => {
+    const error = new TemporarilyUnavailable('The service is overloaded; try again shortly', OVERLOAD_RETRY_AFTER_SECONDS);
+    if (oauthEndpointAt(req.url) === OAUTH_ENDPOINTS.authorization) {
+      void reply.headers(error.headers);
+      sendPage(reply, errorPage(503, error.error, 'The service is temporarily unavailable. Please try again in a moment.'));
+    } else {
+      void reply.status(503).headers(error.headers).send(error.toJSON());
+    }
+  };
+  // A callback hook: a request admitted at once (the usual case) goes on without a promise.
+  fastify.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+    if (skipsDatabase(req)) return done();
+    const admitted = (admission: Admission) => {
+      if (!admission.admitted) return refuse(req, reply);
+      // 'close' comes once the response is sent, or when the client went away first.
+      reply.raw.once('close', admission.release);
+      done();
+    };
+    const admission = gate.enter();
+    if ('then' in admission) void admission.then(admitted);
+    else admitted(admission);
   });
 
   // CORS for browser apps (SPEC §4), on every response of the endpoints with CORS, errors included.
@@ -118,7 +174,7 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
 
   app.useGlobalFilters(new OAuthExceptionFilter());
   app.useGlobalPipes(adminValidationPipe());
-  app.enableShutdownHooks();
+  // No enableShutdownHooks(): main.ts handles SIGTERM itself, to exit 0 once requests in flight are done.
 
   setUpOpenApi(app, config);
   return app;

@@ -3,8 +3,8 @@ import type { AppConfig } from './config/app-config';
 import { processLogger } from './logging/process-logger';
 import { serveClusterMetrics } from './metrics/cluster-metrics';
 
-/** How long workers get to finish their requests on SIGTERM before they are killed. */
-const SHUTDOWN_GRACE_MS = 10_000;
+/** Beyond each worker's own SHUTDOWN_TIMEOUT_MS, before the primary kills a worker that is still there. */
+const SHUTDOWN_MARGIN_MS = 5_000;
 
 /**
  * The primary process of CLUSTER_WORKERS=N (SPEC §1). It serves nothing itself: it starts N
@@ -29,7 +29,7 @@ export function runClusterPrimary(config: AppConfig): void {
     // A worker stuck in its shutdown does not hold the primary forever (unref: no wait when all are gone).
     setTimeout(() => {
       for (const worker of alive()) worker.process.kill('SIGKILL');
-    }, SHUTDOWN_GRACE_MS).unref();
+    }, config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS).unref();
   };
 
   cluster.on('listening', (worker) => served.add(worker.id));

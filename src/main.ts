@@ -14,8 +14,28 @@ function fail(error: unknown, config?: AppConfig): never {
 
 async function serve(config: AppConfig): Promise<void> {
   const app = await createApp(config);
+  const logger = new Logger('Gatehouse');
+  // SIGTERM (an orchestrator, the cluster primary) or SIGINT: stop accepting connections, let the
+  // requests in flight finish, run the shutdown hooks (which flush what is batched and close the
+  // database), exit 0. A shutdown stuck longer than SHUTDOWN_TIMEOUT_MS exits 1.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.log(`${signal} received: finishing requests in flight, then exiting`);
+      setTimeout(() => {
+        logger.error(`Shutdown took longer than ${config.shutdownTimeoutMs} ms; exiting`);
+        process.exit(1);
+      }, config.shutdownTimeoutMs).unref();
+      app.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error(`Shutdown failed: ${String((error as Error)?.message ?? error)}`);
+          process.exit(1);
+        },
+      );
+    });
+  }
   await app.listen({ port: config.port, host: '0.0.0.0' });
-  new Logger('Gatehouse').log(`Listening on port ${config.port} (issuer ${config.issuer})`);
+  logger.log(`Listening on port ${config.port} (issuer ${config.issuer})`);
   // Last, after "Listening", so it is the one thing left on screen; on stderr, whatever LOG_LEVEL says.
   const generated = app.get(BootstrapService).takeGeneratedAdminSecret();
   if (generated) {

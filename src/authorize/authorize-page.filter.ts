@@ -15,7 +15,8 @@ export class AuthorizePageFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { status, body } = toErrorResponse(exception, this.logger);
+    const { status, body, headers } = toErrorResponse(exception, this.logger);
+    void reply.headers(headers);
     const { error, error_description: description } = body as { error?: string; error_description?: string };
     const message =
       status === 503

@@ -5,10 +5,10 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import type { OAuthParams } from '../oauth/form';
 import { endpointUrl, OAUTH_ENDPOINTS } from '../oauth/endpoints';
-import { InvalidClient } from '../oauth/errors';
 import { ReplayCacheService } from '../tokens/replay-cache.service';
 import type { Client, TokenEndpointAuthMethod } from '../clients/client.entity';
 import { ClientsService } from '../clients/clients.service';
+import { ClientAuthFailure, type ClientAuthFailureReason } from './client-auth-failure';
 
 /** RFC 7523 §2.2. */
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -63,19 +63,21 @@ export class ClientAssertionVerifier {
     try {
       claims = decodeJwt(params.client_assertion);
     } catch {
-      throw new InvalidClient();
+      throw new ClientAuthFailure('malformed_credentials', { clientId: params.client_id });
     }
     const { iss, sub } = claims;
-    if (typeof iss !== 'string' || iss !== sub) throw this.refused(`iss and sub differ or are missing`);
-    if (params.client_id !== undefined && params.client_id !== iss) throw this.refused('client_id does not match iss');
+    if (typeof iss !== 'string' || iss !== sub) throw this.refused(`iss and sub differ or are missing`, { clientId: params.client_id });
+    if (params.client_id !== undefined && params.client_id !== iss) throw this.refused('client_id does not match iss', { clientId: params.client_id });
     const client = await this.clients.findById(iss);
-    if (!client || client.tokenEndpointAuthMethod !== method) throw new InvalidClient();
+    if (!client) throw new ClientAuthFailure('unknown_client', { clientId: iss });
+    if (client.tokenEndpointAuthMethod !== method) throw new ClientAuthFailure('wrong_method', { client, presented: method });
     return client;
   }
 
   /**
    * Verifies signature and claims with `key`; throws jose's errors (JWKSNoMatchingKey lets the
-   * caller refresh a jwks_uri) or InvalidClient. Does not spend the jti: see {@link consume}.
+   * caller refresh a jwks_uri; see {@link failure}) or a ClientAuthFailure. Does not spend the jti:
+   * see {@link consume}.
    */
   async verify(req: FastifyRequest, params: OAuthParams, client: Client, key: Uint8Array | JWTVerifyGetKey, algorithms: string[]): Promise<JWTPayload> {
     const options = {
@@ -89,10 +91,10 @@ export class ClientAssertionVerifier {
     };
     const { payload } = await verifyWithEveryMatchingKey(params.client_assertion, key, options);
     const now = this.clock.nowSeconds();
-    if (payload.exp! > now + MAX_ASSERTION_LIFETIME_SECONDS + ASSERTION_CLOCK_SKEW_SECONDS) throw this.refused('exp is more than 5 minutes ahead', client);
-    if (payload.iat !== undefined && payload.iat > now + ASSERTION_CLOCK_SKEW_SECONDS) throw this.refused('iat is in the future', client);
+    if (payload.exp! > now + MAX_ASSERTION_LIFETIME_SECONDS + ASSERTION_CLOCK_SKEW_SECONDS) throw this.refused('exp is more than 5 minutes ahead', { client });
+    if (payload.iat !== undefined && payload.iat > now + ASSERTION_CLOCK_SKEW_SECONDS) throw this.refused('iat is in the future', { client });
     if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > MAX_JTI_LENGTH) {
-      throw this.refused('jti is not a string of 1-256 characters', client);
+      throw this.refused('jti is not a string of 1-256 characters', { client });
     }
     return payload;
   }
@@ -104,7 +106,7 @@ export class ClientAssertionVerifier {
   async consume(client: Client, payload: JWTPayload): Promise<void> {
     const key = `client_assertion:${client.clientId}:${payload.jti}`;
     const usedUntil = new Date((payload.exp! + ASSERTION_CLOCK_SKEW_SECONDS) * 1000);
-    if (!(await this.replayCache.markUsed(key, usedUntil))) throw this.refused('jti was used before (replay)', client);
+    if (!(await this.replayCache.markUsed(key, usedUntil))) throw this.refused('jti was used before (replay)', { client }, 'replayed_assertion');
   }
 
   /**
@@ -117,9 +119,15 @@ export class ClientAssertionVerifier {
     return [...new Set([issuer, endpointUrl(issuer, OAUTH_ENDPOINTS.token), ...(endpoint ? [`${issuer}${endpoint}`] : [])])];
   }
 
-  private refused(reason: string, client?: Client): InvalidClient {
-    this.logger.debug(`Client assertion refused${client ? ` for "${client.clientId}"` : ''}: ${reason}`);
-    return new InvalidClient();
+  /** The failure for an error of jose's (or ours) from {@link verify}: an expired assertion is told apart. */
+  failure(error: unknown, client: Client): ClientAuthFailure {
+    if (error instanceof ClientAuthFailure) return error;
+    return new ClientAuthFailure(error instanceof errors.JWTExpired ? 'expired_assertion' : 'invalid_assertion', { client });
+  }
+
+  private refused(why: string, details: { client?: Client; clientId?: string }, reason: ClientAuthFailureReason = 'invalid_assertion'): ClientAuthFailure {
+    this.logger.debug(`Client assertion refused${details.client ? ` for "${details.client.clientId}"` : ''}: ${why}`);
+    return new ClientAuthFailure(reason, details);
   }
 }
 

@@ -1,10 +1,21 @@
-import { addressMatcher, isPublicAddress, normalizeIp } from './ip-addresses';
+import { addressKey, addressMatcher, isPublicAddress, normalizeIp } from './ip-addresses';
 
 describe('ip-addresses', () => {
   it(`${normalizeIp.name} reads IPv4-mapped IPv6 addresses as IPv4`, () => {
     expect(normalizeIp('::ffff:10.1.2.3')).toBe('10.1.2.3');
     expect(normalizeIp('::FFFF:127.0.0.1')).toBe('127.0.0.1');
     expect(normalizeIp('2001:db8::1')).toBe('2001:db8::1');
+  });
+
+  it(`${addressKey.name} keeps IPv4 addresses and reduces IPv6 addresses to their /64`, () => {
+    expect(addressKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(addressKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(addressKey('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:DB8:1:2::99')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('2001:0db8:0000:0002:ffff::1')).toBe('2001:db8:0:2::/64');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
+    expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
   });
 
   it(`${addressMatcher.name} matches addresses and CIDR ranges, IPv4 peers on dual-stack sockets included`, () => {

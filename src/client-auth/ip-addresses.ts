@@ -61,3 +61,21 @@ const NON_PUBLIC = addressMatcher([
 export function isPublicAddress(address: string): boolean {
   return isIP(normalizeIp(address)) !== 0 && !NON_PUBLIC(address);
 }
+
+/**
+ * The address a failure counter is kept for: an IPv4 address as it is, an IPv6 address as its /64
+ * (one host or home usually holds a whole /64, so counting single IPv6 addresses would let it
+ * rotate through billions of them).
+ */
+export function addressKey(raw: string | undefined): string {
+  const address = normalizeIp(raw ?? '').split('%')[0].toLowerCase();
+  if (isIP(address) !== 6) return address;
+  const [head, tail] = address.split('::');
+  const front = head ? head.split(':') : [];
+  const back = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = tail === undefined ? front : [...front, ...Array<string>(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => parseInt(group, 16).toString(16))
+    .join(':')}::/64`;
+}

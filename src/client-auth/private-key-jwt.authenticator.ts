@@ -2,10 +2,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type { OAuthParams } from '../oauth/form';
-import { InvalidClient } from '../oauth/errors';
 import type { Client } from '../clients/client.entity';
 import { ClientAssertionVerifier, presentedAssertionAlg, PRIVATE_KEY_JWT_ALGS } from './client-assertion.verifier';
-import { ClientAuthenticator } from './client-authenticator';
+import { ClientAuthFailure } from './client-auth-failure';
+import { ClientAuthStrategies, CustomClientAuthStrategy } from './client-auth-strategies';
 import { registeredKeys } from './client-keys';
 import { JwksUriFetcher } from './jwks-uri.fetcher';
 
@@ -15,21 +15,24 @@ import { JwksUriFetcher } from './jwks-uri.fetcher';
  * alg "none" and the HS* algorithms never match this method.
  */
 @Injectable()
-export class PrivateKeyJwtAuthenticator implements ClientAuthenticator {
-  readonly method = 'private_key_jwt' as const;
+export class PrivateKeyJwtAuthenticator extends CustomClientAuthStrategy {
+  declare readonly method: 'private_key_jwt';
   private readonly logger = new Logger(PrivateKeyJwtAuthenticator.name);
 
   constructor(
     private readonly assertions: ClientAssertionVerifier,
     private readonly fetcher: JwksUriFetcher,
-  ) {}
+    strategies: ClientAuthStrategies,
+  ) {
+    super('private_key_jwt', strategies);
+  }
 
   matches(_req: FastifyRequest, params: OAuthParams): boolean {
     const alg = presentedAssertionAlg(params);
     return alg !== undefined && PRIVATE_KEY_JWT_ALGS.includes(alg);
   }
 
-  async authenticate(req: FastifyRequest, params: OAuthParams): Promise<Client> {
+  async authenticateClient(req: FastifyRequest, params: OAuthParams): Promise<Client> {
     const client = await this.assertions.claimedClient(params, this.method);
     const verifyWith = (jwks: JSONWebKeySet) => this.assertions.verify(req, params, client, createLocalJWKSet(jwks), PRIVATE_KEY_JWT_ALGS);
     const keys = await this.keys(client);
@@ -37,11 +40,11 @@ export class PrivateKeyJwtAuthenticator implements ClientAuthenticator {
     try {
       payload = await verifyWith(keys);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey) || !client.jwksUri) throw new InvalidClient();
+      if (!(error instanceof errors.JWKSNoMatchingKey) || !client.jwksUri) throw this.assertions.failure(error, client);
       const refreshed = await this.keys(client, true);
-      if (refreshed === keys) throw new InvalidClient();
-      payload = await verifyWith(refreshed).catch(() => {
-        throw new InvalidClient();
+      if (refreshed === keys) throw this.assertions.failure(error, client);
+      payload = await verifyWith(refreshed).catch((retryError: unknown) => {
+        throw this.assertions.failure(retryError, client);
       });
     }
     await this.assertions.consume(client, payload);
@@ -53,7 +56,7 @@ export class PrivateKeyJwtAuthenticator implements ClientAuthenticator {
       return await registeredKeys(client, this.fetcher, { refresh });
     } catch (error) {
       this.logger.warn(`jwks_uri of client "${client.clientId}" could not be used: ${(error as Error).message}`);
-      throw new InvalidClient();
+      throw new ClientAuthFailure('jwks_unavailable', { client });
     }
   }
 }

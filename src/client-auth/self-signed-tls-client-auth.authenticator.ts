@@ -3,10 +3,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { JSONWebKeySet, JWK } from 'jose';
 import type { OAuthParams } from '../oauth/form';
-import { InvalidClient } from '../oauth/errors';
 import type { Client } from '../clients/client.entity';
 import { ClientsService } from '../clients/clients.service';
-import { ClientAuthenticator } from './client-authenticator';
+import { ClientAuthFailure } from './client-auth-failure';
+import { ClientAuthStrategies, CustomClientAuthStrategy } from './client-auth-strategies';
 import { ClientCertificates } from './client-certificates';
 import { registeredKeys } from './client-keys';
 import { JwksUriFetcher } from './jwks-uri.fetcher';
@@ -32,25 +32,29 @@ function keyMatchesCertificate(jwk: JWK, certificate: X509Certificate): boolean 
  * of the private key, and the certificate must be one registered in the client's jwks or jwks_uri.
  */
 @Injectable()
-export class SelfSignedTlsClientAuthAuthenticator implements ClientAuthenticator {
-  readonly method = 'self_signed_tls_client_auth' as const;
+export class SelfSignedTlsClientAuthAuthenticator extends CustomClientAuthStrategy {
+  declare readonly method: 'self_signed_tls_client_auth';
   private readonly logger = new Logger(SelfSignedTlsClientAuthAuthenticator.name);
 
   constructor(
     private readonly clients: ClientsService,
     private readonly certificates: ClientCertificates,
     private readonly fetcher: JwksUriFetcher,
-  ) {}
+    strategies: ClientAuthStrategies,
+  ) {
+    super('self_signed_tls_client_auth', strategies);
+  }
 
   matches(req: FastifyRequest, params: OAuthParams): boolean {
     return presentsCertificateOnly(req, params, this.certificates);
   }
 
-  async authenticate(req: FastifyRequest, params: OAuthParams): Promise<Client> {
+  async authenticateClient(req: FastifyRequest, params: OAuthParams): Promise<Client> {
     const client = await this.clients.findById(params.client_id);
-    if (!client || client.tokenEndpointAuthMethod !== this.method) throw new InvalidClient();
+    if (!client) throw new ClientAuthFailure('unknown_client', { clientId: params.client_id });
+    if (client.tokenEndpointAuthMethod !== this.method) throw new ClientAuthFailure('wrong_method', { client, presented: this.method });
     const certificate = this.certificates.certificate(req);
-    if (!certificate) throw new InvalidClient();
+    if (!certificate) throw new ClientAuthFailure('certificate_mismatch', { client });
     const matches = (jwks: JSONWebKeySet) => jwks.keys.some((jwk) => keyMatchesCertificate(jwk, certificate));
     const keys = await this.keys(client);
     if (matches(keys)) return client;
@@ -59,7 +63,7 @@ export class SelfSignedTlsClientAuthAuthenticator implements ClientAuthenticator
       const refreshed = await this.keys(client, true);
       if (refreshed !== keys && matches(refreshed)) return client;
     }
-    throw new InvalidClient();
+    throw new ClientAuthFailure('certificate_mismatch', { client });
   }
 
   private async keys(client: Client, refresh = false): Promise<JSONWebKeySet> {
@@ -67,7 +71,7 @@ export class SelfSignedTlsClientAuthAuthenticator implements ClientAuthenticator
       return await registeredKeys(client, this.fetcher, { refresh });
     } catch (error) {
       this.logger.warn(`jwks_uri of client "${client.clientId}" could not be used: ${(error as Error).message}`);
-      throw new InvalidClient();
+      throw new ClientAuthFailure('jwks_unavailable', { client });
     }
   }
 }

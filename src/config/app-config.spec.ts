@@ -27,6 +27,11 @@ describe(loadConfig.name, () => {
       passwordRsaPkcs1: false,
       loginRateLimit: 30,
       loginRateLimitPerClient: 600,
+      clientAuthFailureLimit: 20,
+      databasePoolSize: 10,
+      requestQueueLimit: 1000,
+      requestQueueTimeoutMs: 5000,
+      shutdownTimeoutMs: 25000,
     });
   });
 
@@ -55,6 +60,11 @@ describe(loadConfig.name, () => {
       PASSWORD_RSA_PKCS1: 'true',
       LOGIN_RATE_LIMIT: '0',
       LOGIN_RATE_LIMIT_PER_CLIENT: '1000',
+      CLIENT_AUTH_FAILURE_LIMIT: '5',
+      DATABASE_POOL_SIZE: '25',
+      REQUEST_QUEUE_LIMIT: '0',
+      REQUEST_QUEUE_TIMEOUT_MS: '250',
+      SHUTDOWN_TIMEOUT_MS: '60000',
     });
     expect({ ...config }).toEqual({
       port: 8443,
@@ -73,6 +83,11 @@ describe(loadConfig.name, () => {
       passwordRsaPkcs1: true,
       loginRateLimit: 0,
       loginRateLimitPerClient: 1000,
+      clientAuthFailureLimit: 5,
+      databasePoolSize: 25,
+      requestQueueLimit: 0,
+      requestQueueTimeoutMs: 250,
+      shutdownTimeoutMs: 60000,
     });
   });
 
@@ -149,6 +164,8 @@ describe(loadConfig.name, () => {
       ['PASSWORD_RSA_PKCS1', 'TRUE', /PASSWORD_RSA_PKCS1 must be true or false/],
       ['LOGIN_RATE_LIMIT', '-1', /LOGIN_RATE_LIMIT must be a whole number/],
       ['LOGIN_RATE_LIMIT_PER_CLIENT', '1.5', /LOGIN_RATE_LIMIT_PER_CLIENT must be a whole number/],
+      ['CLIENT_AUTH_FAILURE_LIMIT', '-1', /CLIENT_AUTH_FAILURE_LIMIT must be a whole number/],
+      ['CLIENT_AUTH_FAILURE_LIMIT', '1000001', /CLIENT_AUTH_FAILURE_LIMIT must be between 0 and 1000000/],
     ])('%s=%j', (variable, value, message) => {
       const error = failure({ [variable]: value });
       expect(error.variable).toBe(variable);

@@ -35,6 +35,19 @@ export class AppConfig {
   loginRateLimit!: number;
   /** Failed password logins allowed per confidential client and minute at the token endpoint; 0 turns it off. */
   loginRateLimitPerClient!: number;
+  /**
+   * Failed client authentications allowed per (client_id, client IP) and minute, across instances,
+   * before that pair gets 429 for the rest of the minute; 0 turns it off.
+   */
+  clientAuthFailureLimit!: number;
+  /** Database connections per process (MySQL/MariaDB pool), and requests doing database work at once (both stores). */
+  databasePoolSize!: number;
+  /** Requests that may wait for a turn at the database; beyond it, 503 at once. */
+  requestQueueLimit!: number;
+  /** How long a request waits for its turn at the database before it gets 503 temporarily_unavailable. */
+  requestQueueTimeoutMs!: number;
+  /** How long SIGTERM waits for requests in flight (and shutdown work) before the process exits anyway. */
+  shutdownTimeoutMs!: number;
 }
 
 export class ConfigError extends Error {
@@ -197,5 +210,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   config.passwordRsaPkcs1 = booleanFlag(env, 'PASSWORD_RSA_PKCS1');
   config.loginRateLimit = integer(env, 'LOGIN_RATE_LIMIT', 30, 0, 1_000_000);
   config.loginRateLimitPerClient = integer(env, 'LOGIN_RATE_LIMIT_PER_CLIENT', 600, 0, 1_000_000);
+  config.clientAuthFailureLimit = integer(env, 'CLIENT_AUTH_FAILURE_LIMIT', 20, 0, 1_000_000);
+  config.databasePoolSize = integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000);
+  config.requestQueueLimit = integer(env, 'REQUEST_QUEUE_LIMIT', 1000, 0, 1_000_000);
+  config.requestQueueTimeoutMs = integer(env, 'REQUEST_QUEUE_TIMEOUT_MS', 5000, 1, 600_000);
+  config.shutdownTimeoutMs = integer(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 1, 600_000);
   return config;
 }

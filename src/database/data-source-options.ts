@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import { AuditEvent } from '../audit/audit-event.entity';
+import { ClientAuthFailureCount } from '../client-auth/client-auth-failure-count.entity';
 import { Client } from '../clients/client.entity';
 import { StoredKey } from '../keys/signing-key.entity';
 import { LoginThrottle } from '../policy/login-throttle.entity';
@@ -20,6 +21,7 @@ import { AllowedCorsOrigins1765800000000 } from './migrations/1765800000000-allo
 import { TrustEndUserIpHeader1765600000000 } from './migrations/1765600000000-trust-end-user-ip-header';
 import { AuthorizationCodesUserIndex1765600000001 } from './migrations/1765600000001-authorization-codes-user-index';
 import { LoginNamesNfc1765600000002 } from './migrations/1765600000002-login-names-nfc';
+import { ClientAuthFailures1765900000000 } from './migrations/1765900000000-client-auth-failures';
 import { clusterAwareMysql2 } from './cluster-driver';
 import { clusterSessionOptions } from './cluster-options';
 
@@ -35,6 +37,7 @@ export const ENTITIES = [
   UsedJti,
   AuditEvent,
   LoginThrottle,
+  ClientAuthFailureCount,
 ];
 
 export const MIGRATIONS = [
@@ -47,6 +50,7 @@ export const MIGRATIONS = [
   AuthorizationCodesUserIndex1765600000001,
   LoginNamesNfc1765600000002,
   AllowedCorsOrigins1765800000000,
+  ClientAuthFailures1765900000000,
 ];
 
 /**
@@ -55,7 +59,7 @@ export const MIGRATIONS = [
  * nodes of a multi-primary cluster: see cluster-driver.ts). Migrations run at start-up;
  * synchronize is never on.
  */
-export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
+export function dataSourceOptions(databaseUrl: string, options: { poolSize?: number } = {}): DataSourceOptions {
   const common = {
     entities: ENTITIES,
     migrations: MIGRATIONS,
@@ -92,7 +96,7 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     database: decodeURIComponent(url.pathname.slice(1)),
     charset: 'utf8mb4_unicode_ci',
     timezone: 'Z',
-    poolSize: 10,
+    poolSize: options.poolSize ?? 10,
     connectTimeout: 5000,
     extra: { enableKeepAlive: true },
   };

@@ -107,8 +107,9 @@ export function describeDatabaseError(error: unknown, options: DataSourceOptions
  * pool's business: requests get 503 until it is back.) Errors an operator can fix become a
  * {@link DatabaseUnusableError}.
  */
-export async function openDatabase(databaseUrl: string, overrides: { migrationsRun?: boolean } = {}): Promise<DataSource> {
-  const options = { ...dataSourceOptions(databaseUrl), ...overrides } as DataSourceOptions;
+export async function openDatabase(databaseUrl: string, overrides: { migrationsRun?: boolean; poolSize?: number } = {}): Promise<DataSource> {
+  const { poolSize, ...rest } = overrides;
+  const options = { ...dataSourceOptions(databaseUrl, { poolSize }), ...rest } as DataSourceOptions;
   const fail = (error: unknown): never => {
     const description = describeDatabaseError(error, options);
     throw description ? new DatabaseUnusableError(description) : error;

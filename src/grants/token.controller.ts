@@ -43,7 +43,8 @@ export class TokenController {
     status: 429,
     description:
       'too_many_requests (Retry-After): too many failed password logins this minute from the end user\'s address (public clients), ' +
-      'for the client (confidential clients, LOGIN_RATE_LIMIT_PER_CLIENT), or from the forwarded end-user address of a trusting client',
+      'for the client (confidential clients, LOGIN_RATE_LIMIT_PER_CLIENT), or from the forwarded end-user address of a trusting client; or too many ' +
+      'failed authentications of this client from this address this minute (CLIENT_AUTH_FAILURE_LIMIT)',
   })
   token(@Req() req: ClientRequest): Promise<TokenResponse> {
     const client = req.client!;

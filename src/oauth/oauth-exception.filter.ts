@@ -82,7 +82,7 @@ export function toErrorResponse(
     error.status === 503 ? `Database unavailable: ${String((exception as Error)?.message)}` : 'Unhandled error',
     error.status === 503 ? undefined : (exception as Error)?.stack,
   );
-  return { status: error.status, body: error.toJSON(), headers: {} };
+  return { status: error.status, body: error.toJSON(), headers: error.headers };
 }
 
 @Catch()

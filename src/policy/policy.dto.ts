@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
 export class PolicyDto {
   @ApiProperty({ description: 'Consecutive failed logins that lock the user', default: 5, minimum: 1, maximum: 100 })
@@ -31,4 +31,36 @@ export class PolicyDto {
   @Min(0)
   @Max(300)
   refresh_token_grace_seconds!: number;
+
+  @ApiProperty({
+    description:
+      'Consecutive failed authentications of a client_id (unknown ids are not counted) that lock it: every authentication of ' +
+      'it then fails with invalid_client, correct credentials included, until the lock ends or an administrator unlocks it ' +
+      '(POST /admin/clients/{id}/unlock). 0 = off. Anyone who knows a client_id can lock it out: see docs/client-authentication.md. ' +
+      'Optional in a PUT: left out, the current value stays.',
+    default: 0,
+    minimum: 0,
+    maximum: 1000,
+    required: false,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  client_lockout_threshold?: number;
+
+  @ApiProperty({
+    description:
+      'How long a locked client stays locked, and how long a failure counts toward the threshold, in seconds; ' +
+      '0 = until an administrator unlocks. Optional in a PUT: left out, the current value stays.',
+    default: 3600,
+    minimum: 0,
+    maximum: 31536000,
+    required: false,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(31536000)
+  client_lockout_duration_seconds?: number;
 }

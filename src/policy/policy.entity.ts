@@ -24,6 +24,14 @@ export class Policy {
   @Column({ name: 'refresh_token_grace_seconds', type: 'int', default: 0 })
   refreshTokenGraceSeconds!: number;
 
+  /** Consecutive failed client authentications that lock the client_id; 0 = client lockout off. */
+  @Column({ name: 'client_lockout_threshold', type: 'int', default: 0 })
+  clientLockoutThreshold!: number;
+
+  /** How long a client stays locked, and how long a failure counts toward the lock; 0 = until an administrator unlocks. */
+  @Column({ name: 'client_lockout_duration_seconds', type: 'int', default: 3600 })
+  clientLockoutDurationSeconds!: number;
+
   @Column({ name: 'updated_at', type: 'bigint', transformer: epochMs })
   updatedAt!: Date;
 }

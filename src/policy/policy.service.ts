@@ -57,6 +57,8 @@ export class PolicyService {
         passwordMaxAgeDays: dto.password_max_age_days,
         initialPasswordTtlHours: dto.initial_password_ttl_hours,
         refreshTokenGraceSeconds: dto.refresh_token_grace_seconds,
+        ...(dto.client_lockout_threshold !== undefined ? { clientLockoutThreshold: dto.client_lockout_threshold } : {}),
+        ...(dto.client_lockout_duration_seconds !== undefined ? { clientLockoutDurationSeconds: dto.client_lockout_duration_seconds } : {}),
         updatedAt: this.clock.now(),
       },
     );
@@ -72,5 +74,7 @@ export function toPolicyDto(policy: Policy): PolicyDto {
     password_max_age_days: policy.passwordMaxAgeDays,
     initial_password_ttl_hours: policy.initialPasswordTtlHours,
     refresh_token_grace_seconds: policy.refreshTokenGraceSeconds,
+    client_lockout_threshold: policy.clientLockoutThreshold,
+    client_lockout_duration_seconds: policy.clientLockoutDurationSeconds,
   };
 }

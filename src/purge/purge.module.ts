@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ClientAuthModule } from '../client-auth/client-auth.module';
 import { PolicyModule } from '../policy/policy.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { TokensModule } from '../tokens/tokens.module';
@@ -6,7 +7,7 @@ import { PurgeService } from './purge.service';
 
 /** The timer that clears expired rows; each table's own service deletes them. */
 @Module({
-  imports: [PolicyModule, SessionsModule, TokensModule],
+  imports: [ClientAuthModule, PolicyModule, SessionsModule, TokensModule],
   providers: [PurgeService],
 })
 export class PurgeModule {}

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ClientAuthFailuresService } from '../client-auth/client-auth-failures.service';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { LoginThrottleService } from '../policy/login-throttle.service';
@@ -27,10 +28,11 @@ export interface PurgeCounts {
   usedJtis: number;
   tokenFamilies: number;
   loginThrottle: number;
+  clientAuthFailures: number;
 }
 
 /**
- * Deletes expired codes, tokens, replay-cache rows, families and throttle windows, every
+ * Deletes expired codes, tokens, replay-cache rows, families, throttle windows and client failure counts, every
  * PURGE_INTERVAL_SECONDS (0 turns the timer off), by asking the service that owns each table. Each
  * run is a few indexed DELETEs and is idempotent, so every instance may run it.
  */
@@ -49,6 +51,7 @@ export class PurgeService implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly replayCache: ReplayCacheService,
     private readonly families: TokenFamiliesService,
     private readonly throttle: LoginThrottleService,
+    private readonly clientAuthFailures: ClientAuthFailuresService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -72,6 +75,7 @@ export class PurgeService implements OnApplicationBootstrap, OnApplicationShutdo
       usedJtis: await this.replayCache.purgeExpired(rowsBefore),
       tokenFamilies: await this.families.purgeExpired(now - FAMILY_PURGE_MARGIN_MS),
       loginThrottle: await this.throttle.purgeExpired(rowsBefore),
+      clientAuthFailures: await this.clientAuthFailures.purgeExpired(rowsBefore),
     };
     this.logger.debug(`Purged expired rows: ${JSON.stringify(counts)}`);
     return counts;

@@ -66,6 +66,7 @@ export class IntrospectionController {
   })
   @ApiResponse({ status: 400, description: 'invalid_request: "token is required", or a malformed request' })
   @ApiResponse({ status: 401, description: 'invalid_client: "Bad client credentials", also for a public client' })
+  @ApiResponse({ status: 429, description: 'too_many_requests (Retry-After): too many failed authentications of this client from this address this minute' })
   introspect(@Req() req: ClientRequest): Promise<IntrospectionResponse> {
     const params = oauthParams(req);
     if (params.token === undefined) throw new InvalidRequest('token is required');

@@ -39,6 +39,7 @@ export class RevocationController {
   @ApiOkResponse({ description: 'Revoked, or nothing to revoke (empty body)' })
   @ApiResponse({ status: 400, description: 'invalid_request: "token is required", or a malformed request' })
   @ApiResponse({ status: 401, description: 'invalid_client: "Bad client credentials"' })
+  @ApiResponse({ status: 429, description: 'too_many_requests (Retry-After): too many failed authentications of this client from this address this minute' })
   async revoke(@Req() req: ClientRequest): Promise<void> {
     const params = oauthParams(req);
     if (params.token === undefined) throw new InvalidRequest('token is required');

@@ -19,6 +19,8 @@ describe('Admin API: policy, audit events and key rotation', () => {
     password_max_age_days: 0,
     initial_password_ttl_hours: 72,
     refresh_token_grace_seconds: 0,
+    client_lockout_threshold: 0,
+    client_lockout_duration_seconds: 3600,
   };
   const getPolicy = () => t.http.get('/admin/policy').auth(admin, { type: 'bearer' });
   const putPolicy = (body: unknown) => t.http.put('/admin/policy').auth(admin, { type: 'bearer' }).send(body as object);
@@ -42,6 +44,8 @@ describe('Admin API: policy, audit events and key rotation', () => {
         password_max_age_days: 90,
         initial_password_ttl_hours: 24,
         refresh_token_grace_seconds: 30,
+        client_lockout_threshold: 5,
+        client_lockout_duration_seconds: 600,
       };
       const res = await putPolicy(next);
       expect(res.status).toBe(200);
@@ -81,6 +85,10 @@ describe('Admin API: policy, audit events and key rotation', () => {
       ['refresh_token_grace_seconds', { refresh_token_grace_seconds: 301 }],
       ['refresh_token_grace_seconds', { refresh_token_grace_seconds: true }],
       ['lockout_mode', { lockout_mode: 'strict' }],
+      ['client_lockout_threshold', { client_lockout_threshold: -1 }],
+      ['client_lockout_threshold', { client_lockout_threshold: 1001 }],
+      ['client_lockout_threshold', { client_lockout_threshold: '5' }],
+      ['client_lockout_duration_seconds', { client_lockout_duration_seconds: 31536001 }],
     ])('names %s for %j and changes nothing', async (field, change) => {
       const before = (await getPolicy()).body;
       const res = await putPolicy({ ...DEFAULTS, ...change });

@@ -24,11 +24,13 @@ const MIGRATIONS = [
   'AuthorizationCodesUserIndex1765600000001',
   'LoginNamesNfc1765600000002',
   'AllowedCorsOrigins1765800000000',
+  'ClientAuthFailures1765900000000',
 ];
 const TABLES = [
   'access_tokens',
   'audit_events',
   'authorization_codes',
+  'client_auth_failures',
   'clients',
   'keys',
   'login_throttle',

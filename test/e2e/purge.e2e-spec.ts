@@ -7,7 +7,7 @@ import { loginForCode } from '../support/login-form';
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-const NOTHING: PurgeCounts = { refreshTokens: 0, accessTokens: 0, authorizationCodes: 0, usedJtis: 0, tokenFamilies: 0, loginThrottle: 0 };
+const NOTHING: PurgeCounts = { refreshTokens: 0, accessTokens: 0, authorizationCodes: 0, usedJtis: 0, tokenFamilies: 0, loginThrottle: 0, clientAuthFailures: 0 };
 
 describe('Purge of expired rows (codes, tokens, replay cache, families)', () => {
   let t: TestApp;

@@ -3,10 +3,9 @@ import { PurgeService } from '../../src/purge/purge.service';
 import { base64url, exportJWK, generateKeyPair, importPKCS8, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { ADMIN_CLIENT_ID, ISSUER, startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
-import { encodePairs, oddJson, ODD_STRINGS, percentEncode, Rng, STACK_LIKE } from '../support/fuzz';
 import { createTestDatabase, testStore } from '../support/database';
 import { captureLogs } from '../support/logs';
-import { authorizePath, loginForCode, openLoginPage, pageAlert, parseLoginForm, pkcePair, submitLogin, type LoginForm } from '../support/login-form';
+import { authorizePath, loginForCode, openLoginPage, pageAlert, parseLoginForm, pkcePair, submitLogin } from '../support/login-form';
 
 /**
  * A hostile review of the whole service, as a security team would do before production: every
@@ -14,13 +13,6 @@ import { authorizePath, loginForCode, openLoginPage, pageAlert, parseLoginForm, 
  */
 
 const CB = 'https://app.example/callback';
-
-interface FuzzRequest {
-  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
-  path: string;
-  headers: Record<string, string>;
-  body?: string | Buffer;
-}
 
 describe('Security review', () => {
   let t: TestApp;
@@ -493,7 +485,7 @@ describe('Security review', () => {
         ] as const;
         for (const [name, pending] of json) {
           const res = await pending;
-          expect({ name, status: res.status, body: res.body }).toEqual({ name, status: 503, body: UNAVAILABLE });
+          expect({ name, status: res.status, body: res.body, retryAfter: res.headers['retry-after'] }).toEqual({ name, status: 503, body: UNAVAILABLE, retryAfter: '5' });
           expect({ name, cache: res.headers['cache-control'], pragma: res.headers.pragma }).toEqual({ name, cache: 'no-store', pragma: 'no-cache' });
         }
 
@@ -503,6 +495,7 @@ describe('Security review', () => {
           await submitLogin(o, form, credentials),
         ]) {
           expect(res.status).toBe(503);
+          expect(res.headers['retry-after']).toBe('5');
           expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
           expect(res.headers['cache-control']).toBe('no-store');
           expect(res.headers.location).toBeUndefined();
@@ -738,276 +731,6 @@ describe('Security review', () => {
         expect({ method, path, status: (await call(serviceToken)).status }).toEqual({ method, path, status: 403 });
         expect({ method, path, status: (await call(userToken)).status }).toEqual({ method, path, status: 403 });
       }
-    });
-  });
-
-  describe('no input produces a 5xx, a stack trace, a hang or a logged error (seeded generator, both stores)', () => {
-    const SEED = 0x6a7e;
-    const REQUESTS = 400;
-
-    /** Latin-1 printable only: Node's HTTP client refuses anything else in a header before it is sent. */
-    const headerSafe = (value: string) => value.replace(/[^\x20-\x7e\xa0-\xff]/g, '');
-
-    it(`survives ${REQUESTS} generated requests to every endpoint (seed ${SEED})`, async () => {
-      const rng = new Rng(SEED);
-      const admin = await t.adminToken();
-      const login = await tokenRequest(t, { grant_type: 'password', username: user.username as string, password: user.password, scope: 'openid offline_access' }, {
-        id: confidential.client_id,
-        secret: confidential.client_secret!,
-      });
-      expect(login.status).toBe(200);
-      const { form } = await openLoginPage(t, { response_type: 'code', client_id: confidential.client_id, redirect_uri: CB, state: 's' });
-      const target = await createClient(t, { grant_types: ['client_credentials'] });
-      // Clients whose redirect URI carries an odd string, as far as the admin API accepts them: the
-      // authorization endpoint then redirects to them, on its success and on its error paths.
-      const redirecting: { clientId: string; redirectUri: string }[] = [{ clientId: confidential.client_id, redirectUri: CB }];
-      for (const value of ODD_STRINGS) {
-        const redirectUri = `https://app.example/cb${value.slice(0, 100)}`;
-        const res = await t.http
-          .post('/admin/clients')
-          .auth(admin, { type: 'bearer' })
-          .send({ grant_types: ['authorization_code'], redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' });
-        if (res.status === 201) redirecting.push({ clientId: res.body.client_id, redirectUri });
-      }
-      const targetUser = await createUser(t);
-
-      const valid = {
-        accessToken: login.body.access_token as string,
-        idToken: login.body.id_token as string,
-        refreshToken: login.body.refresh_token as string,
-      };
-      const odd = () => rng.pick(ODD_STRINGS);
-      const maybe = (good: string, p = 0.5) => (rng.chance(p) ? good : odd());
-      /** Name-value pairs for `names`: each valid, odd, left out or repeated. */
-      const pairs = (fields: Record<string, string>): [string, string][] => {
-        // Some requests are mostly valid, to get past the first check and reach the deeper ones.
-        const oddRate = rng.pick([0, 0.1, 0.2, 0.5]);
-        const out: [string, string][] = [];
-        for (const [name, good] of Object.entries(fields)) {
-          const roll = rng.next();
-          if (roll < oddRate) out.push([name, odd()]);
-          else if (oddRate > 0 && roll < oddRate + 0.05) out.push([name, good], [name, odd()]);
-          else if (oddRate > 0 && roll < oddRate + 0.1) continue;
-          else out.push([name, good]);
-        }
-        if (oddRate > 0 && rng.chance(0.3)) out.push([odd().slice(0, 300), odd()]);
-        return out;
-      };
-      const contentType = () =>
-        rng.chance(0.8)
-          ? 'application/x-www-form-urlencoded'
-          : rng.pick([
-              'application/json',
-              'text/plain',
-              'multipart/form-data; boundary=x',
-              'application/x-www-form-urlencoded; charset=utf-16',
-              'application/x-www-form-urlencoded;;;charset',
-              'application/xml',
-              'x/y',
-            ]);
-      /** A form body; sometimes with raw bytes that are not UTF-8, or as JSON. */
-      const formBody = (fields: [string, string][], type: string): string | Buffer => {
-        if (type === 'application/json') return rng.chance(0.5) ? JSON.stringify(Object.fromEntries(fields)) : JSON.stringify(oddJson(rng));
-        const text = encodePairs(fields, rng);
-        return rng.chance(0.1) ? Buffer.concat([Buffer.from(text), Buffer.from([0x26, 0x78, 0x3d, 0xff, 0xfe, 0xc3, 0x28, 0x00])]) : text;
-      };
-      const clientAuth = (): { headers: Record<string, string>; fields: Record<string, string> } => {
-        switch (rng.int(7)) {
-          case 0:
-          case 1:
-            return { headers: { Authorization: basic(confidential) }, fields: {} };
-          case 2:
-            return { headers: {}, fields: { client_id: postClient.client_id, client_secret: maybe(postClient.client_secret!, 0.7) } };
-          case 3:
-            return { headers: {}, fields: { client_id: maybe(publicClient.client_id, 0.7) } };
-          case 4:
-            return { headers: { Authorization: `Basic ${Buffer.from(`${odd()}:${odd()}`).toString('base64')}` }, fields: {} };
-          case 5:
-            return { headers: { Authorization: headerSafe(`Basic ${odd()}`) }, fields: {} };
-          default:
-            return { headers: { Authorization: basic(confidential) }, fields: { client_id: odd(), client_secret: odd() } };
-        }
-      };
-      const bearer = (): Record<string, string> => {
-        switch (rng.int(6)) {
-          case 0:
-            return {};
-          case 1:
-            return { Authorization: `Bearer ${valid.accessToken}` };
-          case 2:
-            return { Authorization: `Bearer ${valid.idToken}` };
-          case 3:
-            return { Authorization: `Bearer ${admin}` };
-          case 4:
-            return { Authorization: headerSafe(`Bearer ${odd()}`) };
-          default:
-            return { Authorization: headerSafe(`${rng.pick(['bearer', 'Bearer  ', 'Basic', 'DPoP', ''])} ${odd()}`) };
-        }
-      };
-      const adminAuth = () => (rng.chance(0.85) ? { Authorization: `Bearer ${admin}` } : bearer());
-      const authorizeFields = () => {
-        const { clientId, redirectUri } = rng.pick(redirecting);
-        return pairs({
-          response_type: rng.chance(0.7) ? 'code' : 'token',
-          client_id: clientId,
-          redirect_uri: redirectUri,
-          scope: 'openid profile',
-          state: odd(),
-          nonce: 'n-1',
-          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-          code_challenge_method: 'S256',
-          response_mode: 'query',
-          prompt: 'login',
-          login_hint: 'alice',
-          request: 'eyJ.x.y',
-        });
-      };
-      const jsonBody = (fields: Record<string, () => unknown>): string => {
-        if (rng.chance(0.1)) return rng.pick(['[]', '[{}]', '"x"', '1', 'null', '{"a":', '{"__proto__":{"x":1}}', '\u0000', JSON.stringify(oddJson(rng, 5))]);
-        const oddRate = rng.pick([0, 0, 0.1, 0.4]);
-        const body: Record<string, unknown> = {};
-        for (const [name, good] of Object.entries(fields)) {
-          const roll = rng.next();
-          if (roll < oddRate) body[name] = rng.chance(0.5) ? odd() : oddJson(rng);
-          else if (roll < 0.8) body[name] = good();
-        }
-        if (oddRate > 0 && rng.chance(0.2)) body[odd().slice(0, 40)] = oddJson(rng);
-        return JSON.stringify(body);
-      };
-      const adminId = (good: string) => percentEncode(maybe(good, 0.6).slice(0, 600), rng.chance(0.3)) || 'x';
-
-      const generators: (() => FuzzRequest)[] = [
-        // Token endpoint, every grant type, every client authentication method.
-        () => {
-          const auth = clientAuth();
-          const grant = rng.chance(0.9) ? rng.pick(['client_credentials', 'password', 'authorization_code', 'refresh_token']) : odd();
-          const params: Record<string, string> = {
-            client_credentials: { scope: 'api:read' },
-            password: { username: rng.chance(0.3) ? (user.username as string) : odd(), password: maybe(user.password, 0.3), scope: 'openid', password_encrypt_type: 'none', refresh_expiry: '60', max_exchange_period: '1', token_format: 'opaque' },
-            authorization_code: { code: 'x'.repeat(43), redirect_uri: CB, code_verifier: 'v'.repeat(43) },
-            refresh_token: { refresh_token: valid.refreshToken, scope: 'openid', refresh_expiry: '0', app_tid: 'x' },
-          }[grant] ?? {};
-          const type = contentType();
-          const body = formBody([['grant_type', grant], ...Object.entries(auth.fields), ...pairs(params)], type);
-          return { method: 'post', path: rng.pick(['/oauth2/token', '/oidc/token', '/api/v1/oauth2/token']), headers: { ...auth.headers, 'Content-Type': type }, body };
-        },
-        // Authorization endpoint by GET, with a raw query string.
-        () => ({ method: 'get', path: `${rng.pick(['/oauth2/authorize', '/oidc/auth'])}?${encodePairs(authorizeFields(), rng)}`, headers: {} }),
-        // Authorization request by POST (form-serialized).
-        () => {
-          const type = contentType();
-          return { method: 'post', path: '/oauth2/authorize', headers: { 'Content-Type': type }, body: formBody(authorizeFields(), type) };
-        },
-        // The login form: the real hidden fields, odd credentials, CSRF token and cookie.
-        () => {
-          const fields: [string, string][] = Object.entries((form as LoginForm).hidden).map(([n, v]) => [n, rng.chance(0.9) ? v : odd()]);
-          fields.push(...pairs({ username: user.username as string, password: user.password, action: 'login', csrf_token: form.hidden.csrf_token }));
-          const cookie = rng.chance(0.8) ? form.cookie : headerSafe(`${rng.pick(['gatehouse_login', 'x', ''])}=${odd()}; ${odd()}`);
-          return { method: 'post', path: form.action, headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie }, body: formBody(fields, 'application/x-www-form-urlencoded') };
-        },
-        // UserInfo by GET and POST.
-        () => {
-          const method = rng.pick(['get', 'post'] as const);
-          const path = rng.pick(['/oauth2/userinfo', '/oidc/me']);
-          if (method === 'get') return { method, path, headers: bearer() };
-          const type = contentType();
-          return { method, path, headers: { ...bearer(), 'Content-Type': type }, body: formBody(pairs({ access_token: valid.accessToken }), type) };
-        },
-        // Introspection and revocation.
-        () => {
-          const auth = clientAuth();
-          const type = contentType();
-          const fields = pairs({ token: rng.pick([valid.accessToken, valid.refreshToken, valid.idToken, admin]), token_type_hint: rng.pick(['access_token', 'refresh_token']) });
-          return { method: 'post', path: rng.pick(['/oauth2/introspect', '/oauth2/revoke']), headers: { ...auth.headers, 'Content-Type': type }, body: formBody([...Object.entries(auth.fields), ...fields], type) };
-        },
-        // Admin API: clients.
-        () => {
-          const body = jsonBody({
-            client_id: () => unique('fz'),
-            client_name: () => odd().slice(0, 255),
-            token_endpoint_auth_method: () => rng.pick(['none', 'client_secret_post', 'client_secret_basic']),
-            grant_types: () => ['authorization_code'],
-            redirect_uris: () => [CB],
-            scope: () => 'openid profile',
-            default_scope: () => 'openid',
-            access_token_ttl: () => 60,
-            access_token_audience: () => odd().slice(0, 1024),
-          });
-          const op = rng.int(4);
-          const headers = { ...adminAuth(), 'Content-Type': rng.chance(0.9) ? 'application/json' : contentType() };
-          if (op === 0) return { method: 'post', path: '/admin/clients', headers, body };
-          if (op === 1) return { method: 'patch', path: `/admin/clients/${adminId(target.client_id)}`, headers, body };
-          if (op === 2) return { method: rng.pick(['get', 'delete'] as const), path: `/admin/clients/${adminId(unique('none'))}`, headers: adminAuth() };
-          return { method: 'post', path: `/admin/clients/${adminId(unique('none'))}/secret`, headers: adminAuth() };
-        },
-        // Admin API: users.
-        () => {
-          const body = jsonBody({
-            // Valid for the DTO, odd for the database: NUL, 4-byte characters, lone surrogates, maximal lengths.
-            username: () => `${unique('u')}${odd().replace(/[\s@]/g, '')}`.slice(0, 255),
-            email: () => `${unique('fz')}@example.com`,
-            password: () => `${odd()}password`.slice(0, 1024),
-            password_expires_at: () => '2030-01-01T00:00:00Z',
-            groups: () => [odd().slice(0, 100) || 'g'],
-            name: () => odd().slice(0, 255),
-            address: () => ({ formatted: odd().slice(0, 255) }),
-            disabled: () => false,
-          });
-          const headers = { ...adminAuth(), 'Content-Type': 'application/json' };
-          switch (rng.int(5)) {
-            case 0:
-              return { method: 'post', path: '/admin/users', headers, body };
-            case 1:
-              return { method: 'patch', path: `/admin/users/${adminId(targetUser.id)}`, headers, body };
-            case 2:
-              return { method: 'post', path: `/admin/users/${adminId(targetUser.id)}/${rng.pick(['password', 'lock', 'unlock'])}`, headers, body };
-            case 3:
-              return rng.chance(0.5)
-                ? { method: 'get', path: `/admin/users/${adminId(targetUser.id)}`, headers: adminAuth() }
-                : { method: 'delete', path: `/admin/users/${adminId(targetUser.id)}/sessions`, headers: adminAuth() };
-            default:
-              return { method: 'get', path: `/admin/users?${encodePairs(pairs({ search: 'a', limit: '10', offset: '0' }), rng)}`, headers: adminAuth() };
-          }
-        },
-        // Admin API: audit events, policy, key rotation (rarely: it generates keys).
-        () => {
-          const roll = rng.int(10);
-          if (roll < 5) return { method: 'get', path: `/admin/audit-events?${encodePairs(pairs({ user: user.id, client: confidential.client_id, type: 'login.failure', limit: '5' }), rng)}`, headers: adminAuth() };
-          if (roll < 9) {
-            const body = jsonBody({
-              lockout_threshold: () => 5,
-              lockout_duration_seconds: () => 900,
-              password_max_age_days: () => 0,
-              initial_password_ttl_hours: () => 72,
-              refresh_token_grace_seconds: () => 0,
-            });
-            return { method: 'put', path: '/admin/policy', headers: { ...adminAuth(), 'Content-Type': 'application/json' }, body };
-          }
-          return { method: 'post', path: '/admin/keys/rotate', headers: bearer() };
-        },
-      ];
-
-      const logsBefore = tLogs.entries().length;
-      const failures: string[] = [];
-      for (let i = 0; i < REQUESTS; i++) {
-        const spec = rng.pick(generators)();
-        let req = t.http[spec.method](spec.path).timeout(10_000).redirects(0);
-        for (const [name, value] of Object.entries(spec.headers)) req = req.set(name, value);
-        if (spec.body !== undefined) req = req.send(spec.body);
-        const label = `#${i} ${spec.method.toUpperCase()} ${spec.path.slice(0, 100)} ${JSON.stringify(spec.headers).slice(0, 120)} ${String(spec.body ?? '').slice(0, 160)}`;
-        const res = await req.then(
-          (r) => r,
-          (error: Error & { response?: { status: number; text: string; headers: Record<string, string> } }) =>
-            error.response ?? { status: -1, text: `no response: ${error.message}`, headers: {} as Record<string, string> },
-        );
-        if (res.status < 0 || res.status >= 500) failures.push(`${label} -> ${res.status} ${res.text.slice(0, 200)}`);
-        else if (STACK_LIKE.test(res.text ?? '')) failures.push(`${label} -> stack-like body ${res.text.slice(0, 200)}`);
-        const location = res.headers.location;
-        if (location !== undefined && !/^[\x21-\x7e]+$/.test(location)) failures.push(`${label} -> Location ${JSON.stringify(location)}`);
-      }
-      expect(failures).toEqual([]);
-      // Nothing the generator sent made the app log an error (an unhandled exception, a failed query).
-      expect(tLogs.entries().slice(logsBefore).filter((entry) => entry.level === 'error' || entry.level === 'fatal')).toEqual([]);
     });
   });
 });

@@ -50,6 +50,9 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp & { 
     // off unless a test turns it on, per end-user address and per client alike.
     LOGIN_RATE_LIMIT: '0',
     LOGIN_RATE_LIMIT_PER_CLIENT: '0',
+    // Likewise they fail client authentications on purpose, over and over: the per-(client, IP)
+    // limit is off unless a test turns it on.
+    CLIENT_AUTH_FAILURE_LIMIT: '0',
     LOG_LEVEL: 'error',
     ...options.env,
   });

@@ -101,9 +101,14 @@ export class TooManyRequests extends OAuthError {
   }
 }
 
+/** Seconds a client is asked to wait (Retry-After) before it tries again after a 503. */
+export const RETRY_AFTER_SECONDS = 5;
+
 export class TemporarilyUnavailable extends OAuthError {
-  constructor(description = 'The service is temporarily unavailable') {
+  constructor(description = 'The service is temporarily unavailable', retryAfterSeconds = RETRY_AFTER_SECONDS) {
     super('temporarily_unavailable', description, 503);
+    // RFC 9110 §10.2.3: when to try again (a database outage, an overload).
+    this.withHeader('Retry-After', String(retryAfterSeconds));
   }
 }
 

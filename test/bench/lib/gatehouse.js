@@ -76,6 +76,9 @@ class Gatehouse {
           KEY_ENCRYPTION_SECRET: `bench-key-encryption-${randomBytes(24).toString('hex')}`,
           // Warnings and errors only: no per-request or start-up chatter.
           LOG_LEVEL: 'warn',
+          // invalid-client measures the failure path (401) itself, from one address: without this,
+          // the per-(client, address) limit would answer 429 after its 20th failure of each minute.
+          CLIENT_AUTH_FAILURE_LIMIT: '0',
           CLUSTER_WORKERS: '1',
           BENCH_PROBE_SQL: sqlShapes ? '1' : '',
         },

@@ -1,0 +1,60 @@
+/** What {@link AdmissionGate.enter} answers: a release function, or why the request was not admitted. */
+export type Admission = { admitted: true; release: () => void } | { admitted: false; reason: 'queue full' | 'timed out' };
+
+/**
+ * A bounded queue in front of the database work (SPEC §8, overload): at most `permits` requests
+ * use the database at once (the connection pool's size, so that an admitted request never waits
+ * in the driver's unbounded queue, and on SQLite the same bound on work in flight); up to
+ * `queueLimit` more wait, each at most `timeoutMs`; anything beyond is refused at once. A refused
+ * request is answered 503 temporarily_unavailable with Retry-After, never left hanging.
+ */
+export class AdmissionGate {
+  private active = 0;
+  private readonly waiting: { admit: () => void; timer: NodeJS.Timeout }[] = [];
+
+  constructor(
+    readonly permits: number,
+    readonly queueLimit: number,
+    readonly timeoutMs: number,
+  ) {}
+
+  /** Requests using the database now, and waiting for it. */
+  get load(): { active: number; waiting: number } {
+    return { active: this.active, waiting: this.waiting.length };
+  }
+
+  enter(): Promise<Admission> | Admission {
+    if (this.active < this.permits) {
+      this.active++;
+      return { admitted: true, release: this.releaser() };
+    }
+    if (this.waiting.length >= this.queueLimit) return { admitted: false, reason: 'queue full' };
+    return new Promise((resolve) => {
+      const entry = {
+        // A permit handed over by release(): `active` stays as it is.
+        admit: () => {
+          clearTimeout(entry.timer);
+          resolve({ admitted: true, release: this.releaser() });
+        },
+        timer: setTimeout(() => {
+          const at = this.waiting.indexOf(entry);
+          if (at >= 0) this.waiting.splice(at, 1);
+          resolve({ admitted: false, reason: 'timed out' });
+        }, this.timeoutMs),
+      };
+      this.waiting.push(entry);
+    });
+  }
+
+  /** A release that counts once, however often it is called (a response can both finish and close). */
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next.admit();
+      else this.active--;
+    };
+  }
+}
