@@ -22,7 +22,9 @@ const MODULES = {
   clients: ['common', 'config', 'database', 'oauth', 'audit', 'admin', 'keys', 'sessions', 'tokens'],
   'client-auth': ['common', 'config', 'database', 'oauth', 'audit', 'admin', 'policy', 'clients', 'tokens'],
   grants: ['common', 'config', 'oauth', 'audit', 'keys', 'sessions', 'tokens', 'policy', 'users', 'clients', 'client-auth'],
-  authorize: ['common', 'config', 'oauth', 'audit', 'keys', 'tokens', 'policy', 'users', 'clients'],
+  authorize: ['common', 'config', 'oauth', 'audit', 'keys', 'sessions', 'tokens', 'policy', 'users', 'clients'],
+  // Back-channel logout delivery: the queue is the Sessions module's, the receivers the Clients module's.
+  backchannel: ['common', 'config', 'audit', 'keys', 'sessions', 'clients'],
   userinfo: ['common', 'oauth', 'tokens', 'policy', 'users', 'clients'],
   'token-management': ['common', 'config', 'oauth', 'audit', 'sessions', 'tokens', 'policy', 'users', 'clients', 'client-auth'],
   purge: ['common', 'config', 'sessions', 'tokens', 'policy', 'client-auth'],

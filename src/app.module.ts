@@ -6,6 +6,7 @@ import { AdminGuard } from './admin/admin.guard';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthorizeModule } from './authorize/authorize.module';
+import { BackchannelModule } from './backchannel/backchannel.module';
 import { ClientAuthModule } from './client-auth/client-auth.module';
 import { ClientsModule } from './clients/clients.module';
 import { AppConfig } from './config/app-config';
@@ -55,6 +56,7 @@ export class AppModule {
         UserInfoModule,
         TokenManagementModule,
         AuthorizeModule,
+        BackchannelModule,
         CorsModule,
         AdminModule,
         HealthModule,

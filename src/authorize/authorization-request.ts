@@ -42,11 +42,18 @@ export function collectParams(source: unknown): RequestParams {
   return { values, repeated };
 }
 
+/** How the response reaches the client (OAuth 2.0 Multiple Response Types §2.1, Form Post Response Mode). */
+export const RESPONSE_MODES = ['query', 'form_post'] as const;
+export type ResponseMode = (typeof RESPONSE_MODES)[number];
+
 /** A validated authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1, RFC 7636 §4.3). */
 export interface AuthorizationRequest {
   client: Client;
   /** The redirect_uri sent, or the client's only registered one when none was sent. */
   redirectUri: string;
+  responseMode: ResponseMode;
+  /** OIDC Core §3.1.2.1 max_age: seconds since the last authentication beyond which the user must sign in again. */
+  maxAge?: number;
   scope: string[];
   state?: string;
   nonce?: string;
@@ -74,6 +81,7 @@ export class AuthorizationRedirectError extends Error {
     readonly error: string,
     readonly description: string,
     readonly state?: string,
+    readonly responseMode: ResponseMode = 'query',
   ) {
     super(description);
   }
@@ -89,16 +97,18 @@ export class AuthorizationRequestValidator {
   async validate({ values, repeated }: RequestParams): Promise<AuthorizationRequest> {
     const { client, redirectUri } = await this.clientAndRedirect(values, repeated);
     const state = repeated.has('state') ? undefined : values.state;
-    const fail = (error: string, description: string) => new AuthorizationRedirectError(redirectUri, error, description, state);
+    // Once the redirect_uri is trusted, errors go back in the response mode asked for, when it is one we have.
+    const responseMode: ResponseMode = !repeated.has('response_mode') && values.response_mode === 'form_post' ? 'form_post' : 'query';
+    const fail = (error: string, description: string) => new AuthorizationRedirectError(redirectUri, error, description, state, responseMode);
 
-    for (const name of [...CARRIED_PARAMS, 'prompt', 'request', 'request_uri']) {
+    for (const name of [...CARRIED_PARAMS, 'prompt', 'max_age', 'request', 'request_uri']) {
       if (repeated.has(name)) throw fail('invalid_request', `Parameter "${name}" must not be repeated`);
     }
     // OIDC Core §6: request objects are not supported (and say so in discovery).
     if (values.request !== undefined) throw fail('request_not_supported', 'The request parameter is not supported');
     if (values.request_uri !== undefined) throw fail('request_uri_not_supported', 'The request_uri parameter is not supported');
-    if (values.response_mode !== undefined && values.response_mode !== 'query') {
-      throw fail('invalid_request', 'Unsupported response_mode (only "query" is supported)');
+    if (values.response_mode !== undefined && !(RESPONSE_MODES as readonly string[]).includes(values.response_mode)) {
+      throw fail('invalid_request', 'Unsupported response_mode (use "query" or "form_post")');
     }
     if (values.response_type === undefined) throw fail('invalid_request', 'response_type is required');
     if (values.response_type !== 'code') throw fail('unsupported_response_type', 'Only response_type=code is supported');
@@ -120,12 +130,19 @@ export class AuthorizationRequestValidator {
     }
     const prompt = (values.prompt ?? '').split(' ').filter(Boolean);
     if (prompt.includes('none') && prompt.length > 1) throw fail('invalid_request', 'prompt=none cannot be combined with other values');
+    let maxAge: number | undefined;
+    if (values.max_age !== undefined) {
+      if (!/^\d{1,9}$/.test(values.max_age)) throw fail('invalid_request', 'max_age must be a whole number of seconds');
+      maxAge = Number(values.max_age);
+    }
 
     const carried: CarriedParams = {};
     for (const name of CARRIED_PARAMS) if (values[name] !== undefined) carried[name] = values[name];
     return {
       client,
       redirectUri,
+      responseMode,
+      maxAge,
       scope,
       state,
       nonce: values.nonce,

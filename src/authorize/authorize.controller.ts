@@ -30,8 +30,12 @@ const REQUEST_PARAMETERS: { name: string; required?: boolean; description: strin
   { name: 'nonce', description: 'Copied into the id_token (at most 512 characters)' },
   { name: 'code_challenge', description: 'RFC 7636; required for public clients and clients with require_pkce' },
   { name: 'code_challenge_method', description: '`S256`; `plain` only for clients with allow_pkce_plain', enum: ['S256', 'plain'] },
-  { name: 'response_mode', description: 'Only `query`', enum: ['query'] },
-  { name: 'prompt', description: '`none` is answered with error=login_required (there is no single sign-on session)' },
+  { name: 'response_mode', description: '`query` (default): a redirect; `form_post`: a page that posts the response to redirect_uri', enum: ['query', 'form_post'] },
+  {
+    name: 'prompt',
+    description: '`none`: a code from the browser\'s single sign-on session, or error=login_required; `login`: the login form even with a live session',
+  },
+  { name: 'max_age', description: 'Seconds: a single sign-on session whose last login is older shows the login form again' },
   { name: 'login_hint', description: 'Pre-fills the username field' },
 ];
 
@@ -41,7 +45,7 @@ const ApiAuthorizationQuery = () =>
 const PAGE = 'The hosted login page (HTML form with username, password, an optional one-time code and a CSRF token)';
 const ERROR_PAGE = 'HTML error page, never a redirect: missing, unknown or disabled client, unregistered or missing redirect_uri';
 const REDIRECT =
-  'redirect_uri?error=…&error_description=…&state=…&iss=… (invalid_request, unsupported_response_type, unauthorized_client, ' +
+  'With a live single sign-on session (cookie), redirect_uri?code=…&state=…&iss=… without the form. Errors: redirect_uri?error=…&error_description=…&state=…&iss=… (invalid_request, unsupported_response_type, unauthorized_client, ' +
   'invalid_scope, login_required, access_denied, request_not_supported, request_uri_not_supported)';
 
 /** RFC 6749 §3.1 / OIDC Core §3.1.2.1: GET and POST (form-serialized) authorization requests. */
@@ -108,12 +112,14 @@ export class AuthorizeController {
       params: collectParams(source),
       path: OAUTH_ENDPOINTS.authorization.paths.find((path) => req.routeOptions.url === `/${path}`) ?? OAUTH_ENDPOINTS.authorization.paths[0],
       browserId: this.authorize.browserId(req),
+      ssoCookie: this.authorize.ssoCookieValue(req),
       ip: req.ip,
+      userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : undefined,
     };
   }
 
   private send(reply: FastifyReply, method: string, outcome: AuthorizeOutcome): void {
-    if ('redirect' in outcome) sendRedirect(reply, outcome.redirect, method);
-    else sendPage(reply, outcome.page, outcome.cookie);
+    if ('redirect' in outcome) sendRedirect(reply, outcome.redirect, method, outcome.cookies);
+    else sendPage(reply, outcome.page, outcome.cookies);
   }
 }

@@ -3,22 +3,28 @@ import type { FastifyRequest } from 'fastify';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { InvalidGrant, TooManyRequests } from '../oauth/errors';
+import { InvalidGrant, OAuthError, TooManyRequests } from '../oauth/errors';
+import { PolicyService } from '../policy/policy.service';
+import type { BrowserSession } from '../sessions/browser-session.entity';
+import { BrowserSessionsService } from '../sessions/browser-sessions.service';
 import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
 import { PasswordLoginService } from '../users/password-login.service';
+import { UsersService } from '../users/users.service';
 import {
   AuthorizationPageError,
   AuthorizationRedirectError,
   AuthorizationRequest,
   AuthorizationRequestValidator,
   type RequestParams,
+  type ResponseMode,
   withQuery,
 } from './authorization-request';
 import { LoginFormProtection } from './login-form-protection';
-import { errorPage, loginPage, type HtmlPage } from './pages';
+import { errorPage, formPostPage, loginPage, type HtmlPage } from './pages';
+import { SsoCookie } from './sso-cookie';
 
-/** What the controller sends: an HTML page (maybe with a cookie) or a redirect. */
-export type AuthorizeOutcome = { page: HtmlPage; cookie?: string } | { redirect: string };
+/** What the controller sends: an HTML page or a redirect, maybe with cookies. */
+export type AuthorizeOutcome = { page: HtmlPage; cookies?: string[] } | { redirect: string; cookies?: string[] };
 
 export interface AuthorizeInput {
   method: 'GET' | 'POST';
@@ -26,7 +32,10 @@ export interface AuthorizeInput {
   /** The alias the request came in on, so the form posts back to it. */
   path: string;
   browserId: string | null;
+  /** The single sign-on cookie's value, if the browser sent one. */
+  ssoCookie: string | null;
   ip: string;
+  userAgent?: string;
 }
 
 /** Fields of the login form itself, as opposed to the authorization request it carries. */
@@ -36,8 +45,8 @@ const FORM_EXPIRED = 'The sign-in form has expired or was not accepted (are cook
 
 /**
  * The authorization endpoint (RFC 6749 §4.1, OIDC Core §3.1.2) with its hosted login page (SPEC §5).
- * Every request, including the login form's POST, is validated from scratch: there is no server-side
- * session, only the signed form.
+ * Every request, including the login form's POST, is validated from scratch from the signed form;
+ * the only server-side state is the browser's single sign-on session, found by its cookie.
  */
 @Injectable()
 export class AuthorizeService {
@@ -51,6 +60,10 @@ export class AuthorizeService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly browserSessions: BrowserSessionsService,
+    private readonly policy: PolicyService,
+    private readonly users: UsersService,
+    private readonly ssoCookie: SsoCookie,
   ) {
     // The issuer may carry a path (behind a reverse proxy); the form posts below it.
     this.basePath = new URL(config.issuer).pathname.replace(/\/+$/, '');
@@ -58,6 +71,10 @@ export class AuthorizeService {
 
   browserId(req: FastifyRequest): string | null {
     return this.forms.browserId(req);
+  }
+
+  ssoCookieValue(req: FastifyRequest): string | null {
+    return this.ssoCookie.value(req);
   }
 
   async handle(input: AuthorizeInput): Promise<AuthorizeOutcome> {
@@ -70,7 +87,10 @@ export class AuthorizeService {
     const { values } = input.params;
     const isLoginSubmission = input.method === 'POST' && LOGIN_FIELDS.some((f) => values[f] !== undefined || input.params.repeated.has(f));
     if (!isLoginSubmission) {
-      // No session survives between requests, so a login can never happen without the page.
+      // Single sign-on (SPEC §5): a live browser session signs the user in without the form, unless
+      // the client asks for a new login (prompt=login, or max_age older than the last one).
+      const session = await this.liveSession(input.ssoCookie);
+      if (session && (await this.sessionSatisfies(session, request))) return this.issueCode(request, session, input, [], true);
       if (request.prompt.includes('none')) return this.redirectError(request, 'login_required', 'The user must sign in');
       return this.showLogin(request, input, { status: 200, username: request.loginHint });
     }
@@ -108,26 +128,83 @@ export class AuthorizeService {
       throw error;
     }
 
+    // The login starts the browser's session, or renews the one it has for the same user (same sid,
+    // new auth_time); another user's session in this browser ends.
+    const authTime = this.clock.now();
+    const cookies: string[] = [];
+    let session = await this.liveSession(input.ssoCookie);
+    if (session && session.userId !== userId) {
+      await this.browserSessions.end(session.id, 'replaced');
+      session = null;
+    }
+    if (session) {
+      cookies.push(this.ssoCookie.set(await this.browserSessions.reauthenticated(session, authTime, amr)));
+    } else {
+      const started = await this.browserSessions.start({ userId, authTime, amr, ip: input.ip, userAgent: input.userAgent });
+      session = started.session;
+      cookies.push(this.ssoCookie.set(started.cookieValue));
+      await this.audit.record({ type: 'browser_session.started', userId, clientId: client.clientId, ip: input.ip, details: { sid: session.id } });
+    }
+    return this.issueCode(request, session, input, cookies, false);
+  }
+
+  /** The browser's live SSO session, per the policy's idle and maximum lifetimes. */
+  private async liveSession(cookieValue: string | null): Promise<BrowserSession | null> {
+    if (!cookieValue) return null;
+    return this.browserSessions.findLive(cookieValue, await this.policy.ssoSessionLifetimes());
+  }
+
+  /**
+   * Whether the session's login is good enough for this request: no prompt=login, recent enough for
+   * max_age, the one-time code a client or user with require_mfa needs, and a user still allowed in.
+   */
+  private async sessionSatisfies(session: BrowserSession, request: AuthorizationRequest): Promise<boolean> {
+    if (request.prompt.includes('login')) return false;
+    if (request.maxAge !== undefined && this.clock.nowMs() - session.authTime.getTime() > request.maxAge * 1000) return false;
+    const withOtp = session.amr.split(' ').includes('otp');
+    if (request.client.requireMfa && !withOtp) return false;
+    const user = await this.users.findById(session.userId);
+    // A user who must give a second factor (perhaps since the session began) does not skip it.
+    if (!user || (user.requireMfa && !withOtp)) return false;
+    try {
+      await this.policy.assertActive(user, { stage: 'session' });
+    } catch (error) {
+      if (error instanceof OAuthError) return false;
+      throw error;
+    }
+    return true;
+  }
+
+  private async issueCode(request: AuthorizationRequest, session: BrowserSession, input: AuthorizeInput, cookies: string[], sso: boolean): Promise<AuthorizeOutcome> {
+    const { client } = request;
     const code = await this.codes.issue({
       clientId: client.clientId,
-      userId,
+      userId: session.userId,
       redirectUri: request.redirectUri,
       scope: request.scope,
       nonce: request.nonce,
       codeChallenge: request.codeChallenge,
       codeChallengeMethod: request.codeChallengeMethod,
-      authTime: this.clock.now(),
-      amr,
+      authTime: session.authTime,
+      amr: session.amr.split(' ').filter(Boolean),
+      browserSessionId: session.id,
     });
+    await this.browserSessions.signedInTo(session, client.clientId);
     await this.audit.record({
       type: 'authorization_code.issued',
-      userId,
+      userId: session.userId,
       clientId: client.clientId,
       ip: input.ip,
-      details: { scope: request.scope.join(' '), pkce: request.codeChallengeMethod ?? null },
+      details: { scope: request.scope.join(' '), pkce: request.codeChallengeMethod ?? null, sid: session.id, sso },
     });
     // RFC 9207: iss tells the client which server answered (mix-up attack defence).
-    return { redirect: withQuery(request.redirectUri, { code, state: request.state, iss: this.config.issuer }) };
+    return this.respond(request.redirectUri, request.responseMode, { code, state: request.state, iss: this.config.issuer }, cookies);
+  }
+
+  /** The authorization response in the response mode of the request. */
+  private respond(redirectUri: string, mode: ResponseMode, params: Record<string, string | undefined>, cookies?: string[]): AuthorizeOutcome {
+    if (mode === 'form_post') return { page: formPostPage(redirectUri, params), cookies };
+    return { redirect: withQuery(redirectUri, params), cookies };
   }
 
   private async showLogin(
@@ -147,24 +224,22 @@ export class AuthorizeService {
       error: view.error,
       redirectUri: request.redirectUri,
     });
-    return { page, cookie: input.browserId ? undefined : this.forms.cookie(browserId) };
+    return { page, cookies: input.browserId ? undefined : [this.forms.cookie(browserId)] };
   }
 
   private redirectError(request: AuthorizationRequest, error: string, description: string): AuthorizeOutcome {
-    return { redirect: withQuery(request.redirectUri, { error, error_description: description, state: request.state, iss: this.config.issuer }) };
+    return this.respond(request.redirectUri, request.responseMode, { error, error_description: description, state: request.state, iss: this.config.issuer });
   }
 
   private failure(error: unknown): AuthorizeOutcome {
     if (error instanceof AuthorizationPageError) return { page: errorPage(400, error.error, error.message) };
     if (error instanceof AuthorizationRedirectError) {
-      return {
-        redirect: withQuery(error.redirectUri, {
-          error: error.error,
-          error_description: error.description,
-          state: error.state,
-          iss: this.config.issuer,
-        }),
-      };
+      return this.respond(error.redirectUri, error.responseMode, {
+        error: error.error,
+        error_description: error.description,
+        state: error.state,
+        iss: this.config.issuer,
+      });
     }
     throw error;
   }

@@ -6,6 +6,7 @@ import { randomToken } from '../common/crypto';
 import { AppConfig } from '../config/app-config';
 import { ServerSecretsService } from '../keys/server-secrets.service';
 import { CARRIED_PARAMS, type CarriedParams } from './authorization-request';
+import { PageCookie } from './cookies';
 
 /** How long a rendered login form can be submitted (Keycloak's default login timeout). */
 export const LOGIN_FORM_TTL_SECONDS = 30 * 60;
@@ -26,31 +27,25 @@ const TOKEN = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
  */
 @Injectable()
 export class LoginFormProtection {
-  /** `__Host-` cookies must be Secure, so the prefix is used when the issuer is https. */
-  readonly cookieName: string;
-  private readonly secure: boolean;
+  private readonly browserCookie: PageCookie;
 
   constructor(
     private readonly secrets: ServerSecretsService,
     private readonly clock: Clock,
     config: AppConfig,
   ) {
-    this.secure = config.issuer.startsWith('https:');
-    this.cookieName = this.secure ? '__Host-gatehouse_login' : 'gatehouse_login';
+    // `__Host-` cookies must be Secure, so the prefix is used when the issuer is https.
+    this.browserCookie = new PageCookie(config.issuer, 'gatehouse_login');
+  }
+
+  get cookieName(): string {
+    return this.browserCookie.name;
   }
 
   /** The browser id from the request's cookie, or null when it has none (or a malformed one). */
   browserId(req: FastifyRequest): string | null {
-    const header = req.headers.cookie;
-    if (typeof header !== 'string') return null;
-    for (const part of header.split(';')) {
-      const eq = part.indexOf('=');
-      if (eq !== -1 && part.slice(0, eq).trim() === this.cookieName) {
-        const value = part.slice(eq + 1).trim();
-        return BROWSER_ID.test(value) ? value : null;
-      }
-    }
-    return null;
+    const value = this.browserCookie.read(req);
+    return value !== null && BROWSER_ID.test(value) ? value : null;
   }
 
   newBrowserId(): string {
@@ -59,27 +54,36 @@ export class LoginFormProtection {
 
   /** A session cookie (no Max-Age): it ends with the browser session, like Keycloak's AUTH_SESSION_ID. */
   cookie(browserId: string): string {
-    return `${this.cookieName}=${browserId}; Path=/; HttpOnly; SameSite=Lax${this.secure ? '; Secure' : ''}`;
+    return this.browserCookie.set(browserId);
   }
 
-  async token(browserId: string, params: CarriedParams): Promise<string> {
+  token(browserId: string, params: CarriedParams): Promise<string> {
+    return this.formToken('gatehouse-login-form-v1', browserId, CARRIED_PARAMS.map((name) => params[name] ?? null));
+  }
+
+  verify(token: string | undefined, browserId: string | null, params: CarriedParams): Promise<boolean> {
+    return this.verifyFormToken('gatehouse-login-form-v1', token, browserId, CARRIED_PARAMS.map((name) => params[name] ?? null));
+  }
+
+  /** A CSRF token for another form of the hosted pages (the logout confirmation), bound to `purpose` and `values`. */
+  async formToken(purpose: string, browserId: string, values: (string | null)[]): Promise<string> {
     const expires = this.clock.nowSeconds() + LOGIN_FORM_TTL_SECONDS;
-    return `${expires}.${await this.mac(browserId, expires, params)}`;
+    return `${expires}.${await this.mac(purpose, browserId, expires, values)}`;
   }
 
-  async verify(token: string | undefined, browserId: string | null, params: CarriedParams): Promise<boolean> {
+  async verifyFormToken(purpose: string, token: string | undefined, browserId: string | null, values: (string | null)[]): Promise<boolean> {
     const match = token ? TOKEN.exec(token) : null;
     if (!match || !browserId) return false;
     const expires = Number(match[1]);
     if (expires <= this.clock.nowSeconds()) return false;
-    const expected = Buffer.from(await this.mac(browserId, expires, params), 'ascii');
+    const expected = Buffer.from(await this.mac(purpose, browserId, expires, values), 'ascii');
     const presented = Buffer.from(match[2], 'ascii');
     return expected.length === presented.length && timingSafeEqual(expected, presented);
   }
 
-  private async mac(browserId: string, expires: number, params: CarriedParams): Promise<string> {
+  private async mac(purpose: string, browserId: string, expires: number, values: (string | null)[]): Promise<string> {
     // A JSON array has no delimiter ambiguity; an absent parameter (null) differs from any value.
-    const message = JSON.stringify(['gatehouse-login-form-v1', browserId, expires, ...CARRIED_PARAMS.map((name) => params[name] ?? null)]);
+    const message = JSON.stringify([purpose, browserId, expires, ...values]);
     return createHmac('sha256', await this.secrets.get('login-form')).update(message, 'utf8').digest('base64url');
   }
 }

@@ -41,10 +41,11 @@ const STYLE_HASH = `'sha256-${createHash('sha256').update(CSS, 'utf8').digest('b
  * only to this server and, for the login page, to the origin of the redirect it answers with
  * (Chromium applies form-action to the redirect that follows a form submission).
  */
-function csp(formAction: string): string {
+function csp(formAction: string, scriptSrc?: string): string {
   return [
     "default-src 'none'",
     `style-src ${STYLE_HASH}`,
+    ...(scriptSrc ? [`script-src ${scriptSrc}`] : []),
     "img-src 'self' data:",
     "base-uri 'none'",
     `form-action ${formAction}`,
@@ -63,7 +64,7 @@ export function redirectSource(uri: string): string | null {
   }
 }
 
-function layout(title: string, body: string): string {
+function layout(title: string, body: string, script = ''): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -80,7 +81,7 @@ function layout(title: string, body: string): string {
 ${body}
 <p class="foot">Secured by Gatehouse</p>
 </main>
-</body>
+${script}</body>
 </html>
 `;
 }
@@ -129,4 +130,65 @@ export function errorPage(status: number, error: string, message: string): HtmlP
 <p class="sub">Return to the application and try again. If the problem persists, contact its administrator.</p>
 <p class="sub">Error: <code>${escapeHtml(error)}</code></p>`;
   return { status, html: layout('Sign-in error', body), csp: csp("'none'") };
+}
+
+/** The one script of the hosted pages, allowed by its hash: it submits the form_post response. */
+const AUTO_SUBMIT = 'document.forms[0].submit();';
+const AUTO_SUBMIT_HASH = `'sha256-${createHash('sha256').update(AUTO_SUBMIT, 'utf8').digest('base64')}'`;
+
+/**
+ * OAuth 2.0 Form Post Response Mode: the response parameters as hidden fields of a form that posts
+ * itself to the redirect_uri; without script the user presses the button.
+ */
+export function formPostPage(redirectUri: string, params: Record<string, string | undefined>): HtmlPage {
+  const hidden = Object.entries(params)
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+    .join('\n');
+  const body = `<h1>Signing you in…</h1>
+<form method="post" action="${escapeHtml(redirectUri)}">
+${hidden}
+<noscript><p class="sub">JavaScript is off: press the button to continue.</p></noscript>
+<button type="submit">Continue</button>
+</form>`;
+  const target = redirectSource(redirectUri);
+  return { status: 200, html: layout('Signing in', body, `<script>${AUTO_SUBMIT}</script>\n`), csp: csp(target ?? "'none'", AUTO_SUBMIT_HASH) };
+}
+
+export interface LogoutConfirmationInput {
+  /** Where the form posts: the end_session endpoint's path. */
+  action: string;
+  /** The application that asked, when known. */
+  clientName?: string;
+  hidden: Record<string, string>;
+  /** The post-logout redirect, for form-action (the answer to the POST redirects there). */
+  redirectUri?: string;
+  status?: number;
+  error?: string;
+}
+
+/** RP-Initiated Logout 1.0 §2: without a valid id_token_hint the user confirms, so no other site can sign them out. */
+export function logoutConfirmationPage(input: LogoutConfirmationInput): HtmlPage {
+  const hidden = Object.entries(input.hidden)
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+    .join('\n');
+  const body = `<h1>Sign out</h1>
+${input.error ? `<p class="alert" role="alert">${escapeHtml(input.error)}</p>\n` : ''}<p class="sub">${input.clientName ? `<strong>${escapeHtml(input.clientName)}</strong> asks to sign you out.` : 'Do you want to sign out?'}</p>
+<form method="post" action="${escapeHtml(input.action)}">
+${hidden}
+<button type="submit" name="action" value="logout">Sign out</button>
+<button type="submit" name="action" value="cancel" class="secondary">Stay signed in</button>
+</form>`;
+  const target = input.redirectUri ? redirectSource(input.redirectUri) : null;
+  return { status: input.status ?? 200, html: layout('Sign out', body), csp: csp(target ? `'self' ${target}` : "'self'") };
+}
+
+/** After a logout with nowhere to return to (no post_logout_redirect_uri), or a cancelled one. */
+export function loggedOutPage(signedOut: boolean): HtmlPage {
+  const body = signedOut
+    ? `<h1>Signed out</h1>
+<p class="sub">You have been signed out. You can close this window.</p>`
+    : `<h1>Still signed in</h1>
+<p class="sub">You were not signed out. You can close this window.</p>`;
+  return { status: 200, html: layout(signedOut ? 'Signed out' : 'Still signed in', body), csp: csp("'none'") };
 }

@@ -55,6 +55,22 @@ export class Client {
   @Column({ name: 'allowed_cors_origins', type: 'simple-json', nullable: true })
   allowedCorsOrigins!: string[] | null;
 
+  /** RP-Initiated Logout 1.0: where the logout endpoint may send the browser afterwards (exact match); null in older rows. */
+  @Column({ name: 'post_logout_redirect_uris', type: 'simple-json', nullable: true })
+  postLogoutRedirectUris!: string[] | null;
+
+  /** Back-Channel Logout 1.0: where logout tokens are POSTed. */
+  @Column({ name: 'backchannel_logout_uri', type: 'varchar', length: 2048, nullable: true })
+  backchannelLogoutUri!: string | null;
+
+  /** The client needs `sid` in logout tokens (Gatehouse always sends it). */
+  @Column({ name: 'backchannel_logout_session_required', type: 'boolean', default: false })
+  backchannelLogoutSessionRequired!: boolean;
+
+  /** Ending a browser session (logout, admin) also ends this client's token families from it. */
+  @Column({ name: 'logout_revokes_refresh_tokens', type: 'boolean', default: true })
+  logoutRevokesRefreshTokens!: boolean;
+
   /** Space-separated scopes the client may request, custom ones included. */
   @Column({ type: 'text' })
   scope!: string;

@@ -156,6 +156,8 @@ export class ClientsService implements AdminClients {
       refreshTokenTtl: 30 * 24 * 3600,
       maxExchangePeriodHours: 4320,
       refreshTokenWithoutOfflineAccess: false,
+      backchannelLogoutSessionRequired: false,
+      logoutRevokesRefreshTokens: true,
       idTokenSignedResponseAlg: 'RS256',
       disabled: false,
       createdAt: now,
@@ -317,6 +319,10 @@ export class ClientsService implements AdminClients {
     set('grantTypes', dto.grant_types);
     set('redirectUris', dto.redirect_uris);
     set('allowedCorsOrigins', dto.allowed_cors_origins);
+    set('postLogoutRedirectUris', dto.post_logout_redirect_uris);
+    set('backchannelLogoutUri', dto.backchannel_logout_uri);
+    set('backchannelLogoutSessionRequired', dto.backchannel_logout_session_required);
+    set('logoutRevokesRefreshTokens', dto.logout_revokes_refresh_tokens);
     set('scope', dto.scope === undefined ? undefined : formatScope(parseScope(dto.scope)));
     set('defaultScope', dto.default_scope === undefined ? undefined : formatScope(parseScope(dto.default_scope)));
     set('jwks', dto.jwks);
@@ -336,6 +342,8 @@ export class ClientsService implements AdminClients {
     set('idTokenSignedResponseAlg', dto.id_token_signed_response_alg);
     set('disabled', dto.disabled);
     client.allowedCorsOrigins ??= [];
+    client.postLogoutRedirectUris ??= [];
+    client.backchannelLogoutUri ??= null;
     client.clientName ??= null;
     client.jwks ??= null;
     client.jwksUri ??= null;

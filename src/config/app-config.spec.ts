@@ -32,6 +32,7 @@ describe(loadConfig.name, () => {
       requestQueueLimit: 1000,
       requestQueueTimeoutMs: 5000,
       shutdownTimeoutMs: 25000,
+      logoutDeliveryIntervalSeconds: 10,
     });
   });
 
@@ -65,6 +66,7 @@ describe(loadConfig.name, () => {
       REQUEST_QUEUE_LIMIT: '0',
       REQUEST_QUEUE_TIMEOUT_MS: '250',
       SHUTDOWN_TIMEOUT_MS: '60000',
+      LOGOUT_DELIVERY_INTERVAL_SECONDS: '2',
     });
     expect({ ...config }).toEqual({
       port: 8443,
@@ -88,6 +90,7 @@ describe(loadConfig.name, () => {
       requestQueueLimit: 0,
       requestQueueTimeoutMs: 250,
       shutdownTimeoutMs: 60000,
+      logoutDeliveryIntervalSeconds: 2,
     });
   });
 
@@ -166,6 +169,7 @@ describe(loadConfig.name, () => {
       ['LOGIN_RATE_LIMIT_PER_CLIENT', '1.5', /LOGIN_RATE_LIMIT_PER_CLIENT must be a whole number/],
       ['CLIENT_AUTH_FAILURE_LIMIT', '-1', /CLIENT_AUTH_FAILURE_LIMIT must be a whole number/],
       ['CLIENT_AUTH_FAILURE_LIMIT', '1000001', /CLIENT_AUTH_FAILURE_LIMIT must be between 0 and 1000000/],
+      ['LOGOUT_DELIVERY_INTERVAL_SECONDS', '3601', /LOGOUT_DELIVERY_INTERVAL_SECONDS must be between 0 and 3600/],
     ])('%s=%j', (variable, value, message) => {
       const error = failure({ [variable]: value });
       expect(error.variable).toBe(variable);

@@ -48,6 +48,8 @@ export class AppConfig {
   requestQueueTimeoutMs!: number;
   /** How long SIGTERM waits for requests in flight (and shutdown work) before the process exits anyway. */
   shutdownTimeoutMs!: number;
+  /** Seconds between looks at the back-channel logout queue for rows due again or queued by other instances; 0: only when this instance queues. */
+  logoutDeliveryIntervalSeconds!: number;
 }
 
 export class ConfigError extends Error {
@@ -215,5 +217,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
   config.requestQueueLimit = integer(env, 'REQUEST_QUEUE_LIMIT', 1000, 0, 1_000_000);
   config.requestQueueTimeoutMs = integer(env, 'REQUEST_QUEUE_TIMEOUT_MS', 5000, 1, 600_000);
   config.shutdownTimeoutMs = integer(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 1, 600_000);
+  config.logoutDeliveryIntervalSeconds = integer(env, 'LOGOUT_DELIVERY_INTERVAL_SECONDS', 10, 0, 3600);
   return config;
 }

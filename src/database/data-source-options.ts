@@ -10,6 +10,8 @@ import { AccessToken } from '../tokens/access-token.entity';
 import { AuthorizationCode } from '../tokens/authorization-code.entity';
 import { RefreshToken } from '../tokens/refresh-token.entity';
 import { TokenFamily } from '../sessions/token-family.entity';
+import { BrowserSession, BrowserSessionClient } from '../sessions/browser-session.entity';
+import { LogoutNotification } from '../sessions/logout-notification.entity';
 import { UsedJti } from '../tokens/used-jti.entity';
 import { User } from '../users/user.entity';
 import { InitialSchema1763850000000 } from './migrations/1763850000000-initial-schema';
@@ -17,6 +19,7 @@ import { ExactIdentifierCollation1763900000000 } from './migrations/176390000000
 import { ClientSecretJwt1764000000009 } from './migrations/1764000000009-client-secret-jwt';
 import { Utf8mb4Everywhere1764000000000 } from './migrations/1764000000000-utf8mb4-everywhere';
 import { LoginThrottle1764100000000 } from './migrations/1764100000000-login-throttle';
+import { BrowserSessions1765700000000 } from './migrations/1765700000000-browser-sessions';
 import { AllowedCorsOrigins1765800000000 } from './migrations/1765800000000-allowed-cors-origins';
 import { TrustEndUserIpHeader1765600000000 } from './migrations/1765600000000-trust-end-user-ip-header';
 import { AuthorizationCodesUserIndex1765600000001 } from './migrations/1765600000001-authorization-codes-user-index';
@@ -38,6 +41,9 @@ export const ENTITIES = [
   AuditEvent,
   LoginThrottle,
   ClientAuthFailureCount,
+  BrowserSession,
+  BrowserSessionClient,
+  LogoutNotification,
 ];
 
 export const MIGRATIONS = [
@@ -49,6 +55,7 @@ export const MIGRATIONS = [
   TrustEndUserIpHeader1765600000000,
   AuthorizationCodesUserIndex1765600000001,
   LoginNamesNfc1765600000002,
+  BrowserSessions1765700000000,
   AllowedCorsOrigins1765800000000,
   ClientAuthFailures1765900000000,
 ];

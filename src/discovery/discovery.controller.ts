@@ -38,7 +38,8 @@ export class DiscoveryController {
       userinfo_endpoint: endpointUrl(issuer, OAUTH_ENDPOINTS.userinfo),
       grant_types_supported: this.grants.grantTypes,
       response_types_supported: ['code'],
-      response_modes_supported: ['query'],
+      response_modes_supported: ['query', 'form_post'],
+      prompt_values_supported: ['none', 'login'],
       code_challenge_methods_supported: ['S256', 'plain'],
       authorization_response_iss_parameter_supported: true,
       request_parameter_supported: false,
@@ -57,6 +58,12 @@ export class DiscoveryController {
       revocation_endpoint: endpointUrl(issuer, OAUTH_ENDPOINTS.revocation),
       revocation_endpoint_auth_methods_supported: authMethods,
       revocation_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_SIGNING_ALGS,
+      // RP-Initiated Logout 1.0 and Back-Channel Logout 1.0 (SPEC §5); front-channel logout is not offered.
+      end_session_endpoint: endpointUrl(issuer, OAUTH_ENDPOINTS.endSession),
+      backchannel_logout_supported: true,
+      backchannel_logout_session_supported: true,
+      frontchannel_logout_supported: false,
+      frontchannel_logout_session_supported: false,
     };
   }
 }

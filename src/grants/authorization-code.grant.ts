@@ -78,6 +78,7 @@ export class AuthorizationCodeGrant implements GrantHandler<typeof PARAMETERS> {
       nonce: code.nonce,
       options: params.issue,
       codeHash: code.codeHash,
+      browserSessionId: code.browserSessionId,
       ip,
     });
     // A replay that arrived while these tokens were being issued found no family to revoke yet.

@@ -28,6 +28,8 @@ export interface LoginGrant {
   options: IssueOptions;
   /** The authorization code the login is redeemed from, so a replay can end the family. */
   codeHash?: string;
+  /** The browser SSO session the authorization code was issued in: its id is the id_token's sid. */
+  browserSessionId?: string | null;
   ip?: string;
 }
 
@@ -57,6 +59,7 @@ export class LoginTokenIssuer {
       amr: grant.amr,
       exchangeDeadline: new Date(grant.authTime.getTime() + exchangeHours * 3600_000),
       codeHash: grant.codeHash ?? null,
+      browserSessionId: grant.browserSessionId ?? null,
     });
     return this.respond({ ...grant, family });
   }
@@ -100,7 +103,9 @@ export class LoginTokenIssuer {
         userId: user.id,
         authTime: input.authTime,
         amr: input.amr,
-        sid: family.id,
+        // OIDC Front/Back-Channel Logout: the sid of the browser session, the same for every client
+        // and every login in it; a login without one (password grant) is its own session.
+        sid: family.browserSessionId ?? family.id,
         accessToken: access.token,
         nonce: input.nonce,
         claims: userClaims(user, scope),

@@ -45,6 +45,8 @@ export const OAUTH_ENDPOINTS = {
   // Resource servers are backends: introspection is not for browsers (and refuses public clients).
   introspection: endpoint('introspection', ['oauth2/introspect'], ['POST'], { jsonErrors: true }),
   revocation: endpoint('revocation', ['oauth2/revoke'], ['POST'], { jsonErrors: true, cors: 'client-origins' }),
+  // RP-Initiated Logout 1.0: a browser navigation, answered with pages and redirects.
+  endSession: endpoint('end session', ['oauth2/logout', 'oidc/session/end'], ['GET', 'POST']),
   jwks: endpoint('JWKS', ['oauth2/jwks', '.well-known/jwks.json'], ['GET'], { cors: 'any-origin' }),
   discovery: endpoint('discovery', ['.well-known/openid-configuration', '.well-known/oauth-authorization-server'], ['GET'], { cors: 'any-origin' }),
   passwordEncryptionKeys: endpoint('password encryption keys', ['oauth2/password-encryption-keys'], ['GET']),

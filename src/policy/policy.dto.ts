@@ -1,5 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, Max, Min } from 'class-validator';
+import { IsOmittable } from '../admin/validation';
 
 export class PolicyDto {
   @ApiProperty({ description: 'Consecutive failed logins that lock the user', default: 5, minimum: 1, maximum: 100 })
@@ -43,7 +44,7 @@ export class PolicyDto {
     maximum: 1000,
     required: false,
   })
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(0)
   @Max(1000)
@@ -58,9 +59,32 @@ export class PolicyDto {
     maximum: 31536000,
     required: false,
   })
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(0)
   @Max(31536000)
   client_lockout_duration_seconds?: number;
+  @ApiPropertyOptional({
+    description: 'Browser single sign-on: a session unused at the authorization endpoint for this many seconds ends. Left out of a PUT: unchanged.',
+    default: 1800,
+    minimum: 1,
+    maximum: 2592000,
+  })
+  @IsOmittable()
+  @IsInt()
+  @Min(1)
+  @Max(2592000)
+  sso_session_idle_seconds?: number;
+
+  @ApiPropertyOptional({
+    description: 'Browser single sign-on: a session ends this many seconds after it started, however much it is used. Left out of a PUT: unchanged.',
+    default: 36000,
+    minimum: 1,
+    maximum: 31536000,
+  })
+  @IsOmittable()
+  @IsInt()
+  @Min(1)
+  @Max(31536000)
+  sso_session_max_seconds?: number;
 }

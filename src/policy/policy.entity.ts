@@ -31,6 +31,13 @@ export class Policy {
   /** How long a client stays locked, and how long a failure counts toward the lock; 0 = until an administrator unlocks. */
   @Column({ name: 'client_lockout_duration_seconds', type: 'int', default: 3600 })
   clientLockoutDurationSeconds!: number;
+  /** A browser SSO session unused this long ends (Keycloak's SSO Session Idle). */
+  @Column({ name: 'sso_session_idle_seconds', type: 'int', default: 1800 })
+  ssoSessionIdleSeconds!: number;
+
+  /** A browser SSO session ends this long after its login, used or not (Keycloak's SSO Session Max). */
+  @Column({ name: 'sso_session_max_seconds', type: 'int', default: 36000 })
+  ssoSessionMaxSeconds!: number;
 
   @Column({ name: 'updated_at', type: 'bigint', transformer: epochMs })
   updatedAt!: Date;

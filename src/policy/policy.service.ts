@@ -48,6 +48,12 @@ export class PolicyService {
     return isLocked(user, policy, this.clock.nowMs());
   }
 
+  /** The browser SSO session lifetimes (SPEC §5). */
+  async ssoSessionLifetimes(): Promise<{ idleSeconds: number; maxSeconds: number }> {
+    const policy = await this.get();
+    return { idleSeconds: policy.ssoSessionIdleSeconds, maxSeconds: policy.ssoSessionMaxSeconds };
+  }
+
   async update(dto: PolicyDto, actor?: string): Promise<Policy> {
     await this.repo.update(
       { id: POLICY_ID },
@@ -59,6 +65,9 @@ export class PolicyService {
         refreshTokenGraceSeconds: dto.refresh_token_grace_seconds,
         ...(dto.client_lockout_threshold !== undefined ? { clientLockoutThreshold: dto.client_lockout_threshold } : {}),
         ...(dto.client_lockout_duration_seconds !== undefined ? { clientLockoutDurationSeconds: dto.client_lockout_duration_seconds } : {}),
+        // Left out of the body: unchanged (they came after the first release's PUT bodies).
+        ...(dto.sso_session_idle_seconds !== undefined ? { ssoSessionIdleSeconds: dto.sso_session_idle_seconds } : {}),
+        ...(dto.sso_session_max_seconds !== undefined ? { ssoSessionMaxSeconds: dto.sso_session_max_seconds } : {}),
         updatedAt: this.clock.now(),
       },
     );
@@ -76,5 +85,7 @@ export function toPolicyDto(policy: Policy): PolicyDto {
     refresh_token_grace_seconds: policy.refreshTokenGraceSeconds,
     client_lockout_threshold: policy.clientLockoutThreshold,
     client_lockout_duration_seconds: policy.clientLockoutDurationSeconds,
+    sso_session_idle_seconds: policy.ssoSessionIdleSeconds,
+    sso_session_max_seconds: policy.ssoSessionMaxSeconds,
   };
 }

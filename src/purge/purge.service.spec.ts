@@ -7,8 +7,8 @@ describe(PurgeService.name, () => {
   const config = (purgeIntervalSeconds: number) => Object.assign(new AppConfig(), { purgeIntervalSeconds });
   const service = (interval: number) => {
     const owner = {} as never;
-    const purge = new PurgeService(config(interval), new Clock(), owner, owner, owner, owner, owner, owner, owner);
-    const run = jest.spyOn(purge, 'purgeExpired').mockResolvedValue({ refreshTokens: 0, accessTokens: 0, authorizationCodes: 0, usedJtis: 0, tokenFamilies: 0, loginThrottle: 0, clientAuthFailures: 0 });
+    const purge = new PurgeService(config(interval), new Clock(), owner, owner, owner, owner, owner, owner, owner, owner, owner, owner);
+    const run = jest.spyOn(purge, 'purgeExpired').mockResolvedValue({ refreshTokens: 0, accessTokens: 0, authorizationCodes: 0, usedJtis: 0, tokenFamilies: 0, loginThrottle: 0, clientAuthFailures: 0, browserSessions: 0, logoutNotifications: 0 });
     return { purge, run };
   };
 

@@ -3,6 +3,9 @@ import { ClientAuthFailuresService } from '../client-auth/client-auth-failures.s
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { LoginThrottleService } from '../policy/login-throttle.service';
+import { PolicyService } from '../policy/policy.service';
+import { BrowserSessionsService } from '../sessions/browser-sessions.service';
+import { LogoutNotificationsService } from '../sessions/logout-notifications.service';
 import { TokenFamiliesService } from '../sessions/token-families.service';
 import { AccessTokensService } from '../tokens/access-tokens.service';
 import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
@@ -21,6 +24,9 @@ export const ROW_PURGE_MARGIN_MS = 5 * 60_000;
  */
 export const FAMILY_PURGE_MARGIN_MS = 24 * 3600_000 + ROW_PURGE_MARGIN_MS;
 
+/** Delivered and given-up back-channel logouts are kept a day, for an administrator looking into one. */
+export const LOGOUT_NOTIFICATION_KEEP_MS = 24 * 3600_000;
+
 export interface PurgeCounts {
   refreshTokens: number;
   accessTokens: number;
@@ -29,10 +35,13 @@ export interface PurgeCounts {
   tokenFamilies: number;
   loginThrottle: number;
   clientAuthFailures: number;
+  browserSessions: number;
+  logoutNotifications: number;
 }
 
 /**
- * Deletes expired codes, tokens, replay-cache rows, families, throttle windows and client failure counts, every
+ * Deletes expired codes, tokens, replay-cache rows, families, throttle windows, client failure
+ * counts, browser sessions and finished back-channel logouts, every
  * PURGE_INTERVAL_SECONDS (0 turns the timer off), by asking the service that owns each table. Each
  * run is a few indexed DELETEs and is idempotent, so every instance may run it.
  */
@@ -52,6 +61,9 @@ export class PurgeService implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly families: TokenFamiliesService,
     private readonly throttle: LoginThrottleService,
     private readonly clientAuthFailures: ClientAuthFailuresService,
+    private readonly policy: PolicyService,
+    private readonly browserSessions: BrowserSessionsService,
+    private readonly logoutNotifications: LogoutNotificationsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -76,6 +88,9 @@ export class PurgeService implements OnApplicationBootstrap, OnApplicationShutdo
       tokenFamilies: await this.families.purgeExpired(now - FAMILY_PURGE_MARGIN_MS),
       loginThrottle: await this.throttle.purgeExpired(rowsBefore),
       clientAuthFailures: await this.clientAuthFailures.purgeExpired(rowsBefore),
+      // A browser session cannot outlive the policy's maximum lifetime, counted from its start.
+      browserSessions: await this.browserSessions.purgeExpired(rowsBefore - (await this.policy.ssoSessionLifetimes()).maxSeconds * 1000, rowsBefore),
+      logoutNotifications: await this.logoutNotifications.purgeFinished(now - LOGOUT_NOTIFICATION_KEEP_MS),
     };
     this.logger.debug(`Purged expired rows: ${JSON.stringify(counts)}`);
     return counts;

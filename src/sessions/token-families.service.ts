@@ -22,6 +22,8 @@ export interface NewTokenFamily {
   exchangeDeadline: Date;
   /** The authorization code the login is redeemed from, so that a replay of the code can end the family. */
   codeHash?: string | null;
+  /** The browser SSO session of the login, when it came through the authorization endpoint. */
+  browserSessionId?: string | null;
 }
 
 /**
@@ -50,6 +52,7 @@ export class TokenFamiliesService {
       amr: input.amr.join(' '),
       exchangeDeadline: input.exchangeDeadline,
       codeHash: input.codeHash ?? null,
+      browserSessionId: input.browserSessionId ?? null,
       revokedAt: null,
       revokedReason: null,
       createdAt: now,
@@ -111,6 +114,18 @@ export class TokenFamiliesService {
   /** Ends the family issued from an authorization code (RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it). */
   endForCode(codeHash: string, reason: string): Promise<number> {
     return this.endWhere('code_hash = :codeHash', { codeHash }, reason);
+  }
+
+  /** Ends the families a browser session started at these clients (logout, for clients with logout_revokes_refresh_tokens). */
+  async endForBrowserSession(browserSessionId: string, clientIds: string[], reason: string): Promise<number> {
+    if (!clientIds.length) return 0;
+    const result = await this.families
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: this.clock.now(), revokedReason: reason })
+      .where('browser_session_id = :browserSessionId AND client_id IN (:...clientIds) AND revoked_at IS NULL', { browserSessionId, clientIds })
+      .execute();
+    return result.affected ?? 0;
   }
 
   /** Deletes the families that ended before `beforeMs`; see the purge for the margin. */

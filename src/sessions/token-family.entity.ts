@@ -9,6 +9,7 @@ import { epochMs } from '../database/epoch.transformer';
 @Entity('token_families')
 @Index('idx_token_families_user', ['userId'])
 @Index('idx_token_families_expires', ['expiresAt'])
+@Index('idx_token_families_browser_session', ['browserSessionId'])
 export class TokenFamily {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
@@ -37,6 +38,10 @@ export class TokenFamily {
   /** The authorization code this family was created from, so that a replayed code can end it. */
   @Column({ name: 'code_hash', type: 'varchar', length: 64, nullable: true })
   codeHash!: string | null;
+
+  /** The browser SSO session the login came from (authorization code flow), whose `sid` its id_tokens carry. */
+  @Column({ name: 'browser_session_id', type: 'varchar', length: 36, nullable: true })
+  browserSessionId!: string | null;
 
   @Column({ name: 'revoked_at', type: 'bigint', nullable: true, transformer: epochMs })
   revokedAt!: Date | null;

@@ -36,6 +36,10 @@ export class AuthorizationCode {
   @Column({ type: 'varchar', length: 64 })
   amr!: string;
 
+  /** The browser SSO session the code was issued in. */
+  @Column({ name: 'browser_session_id', type: 'varchar', length: 36, nullable: true })
+  browserSessionId!: string | null;
+
   @Column({ name: 'created_at', type: 'bigint', transformer: epochMs })
   createdAt!: Date;
 

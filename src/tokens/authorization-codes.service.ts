@@ -20,6 +20,8 @@ export interface NewAuthorizationCode {
   codeChallengeMethod?: 'S256' | 'plain' | null;
   authTime: Date;
   amr: string[];
+  /** The browser SSO session the code was issued in. */
+  browserSessionId?: string | null;
 }
 
 /**
@@ -66,6 +68,7 @@ export class AuthorizationCodesService {
       codeChallengeMethod: input.codeChallengeMethod ?? null,
       authTime: input.authTime,
       amr: input.amr.join(' '),
+      browserSessionId: input.browserSessionId ?? null,
       createdAt: new Date(now),
       expiresAt: new Date(now + AUTHORIZATION_CODE_TTL_MS),
       consumedAt: null,

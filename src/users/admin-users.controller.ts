@@ -11,6 +11,7 @@ import {
 } from '@nestjs/swagger';
 import { AdminActor, AdminOnly } from '../admin/admin-only.decorator';
 import { TotpEnrolmentResponseDto } from './dto/totp.dto';
+import { BrowserSessionResponseDto } from './dto/browser-session.dto';
 import { CreateUserDto, SetPasswordDto, UpdateUserDto, UserResponseDto, UserSearchQuery } from './dto/user.dto';
 import { TotpService } from './totp.service';
 import { UsersService } from './users.service';
@@ -117,9 +118,31 @@ export class AdminUsersController {
     await this.totp.remove(id, actor);
   }
 
+  @Get(':id/sessions')
+  @ApiOperation({
+    summary: "The user's live browser (single sign-on) sessions, newest first",
+    description: 'Each with the clients it signed in to, when it started and was last used, the last login and the address; never the session id or cookie.',
+  })
+  @ApiOkResponse({ type: [BrowserSessionResponseDto] })
+  @ApiNotFoundResponse()
+  async sessions(@Param('id') id: string): Promise<BrowserSessionResponseDto[]> {
+    return (await this.users.browserSessionsOf(id)).map((s) => ({
+      clients: s.clients,
+      created_at: s.createdAt.toISOString(),
+      last_seen_at: s.lastSeenAt.toISOString(),
+      auth_time: s.authTime.toISOString(),
+      expires_at: s.expiresAt.toISOString(),
+      ip: s.ip,
+      user_agent: s.userAgent,
+    }));
+  }
+
   @Delete(':id/sessions')
   @HttpCode(204)
-  @ApiOperation({ summary: 'End every session (refresh-token family) of the user' })
+  @ApiOperation({
+    summary: 'End every session of the user: refresh-token families and browser (single sign-on) sessions',
+    description: 'The clients the browser sessions signed in to get back-channel logout tokens.',
+  })
   @ApiNoContentResponse()
   @ApiNotFoundResponse()
   async endSessions(@Param('id') id: string, @AdminActor() actor: string | undefined): Promise<void> {

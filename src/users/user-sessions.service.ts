@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { BrowserSessionsService } from '../sessions/browser-sessions.service';
 import { TokenFamiliesService } from '../sessions/token-families.service';
 import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
 
@@ -11,6 +12,8 @@ export interface EndedSessions {
   families: number;
   /** Authorization codes issued and not yet redeemed, discarded. */
   codes: number;
+  /** Browser single sign-on sessions ended; their clients get back-channel logout tokens. */
+  browser_sessions: number;
 }
 
 /**
@@ -24,19 +27,23 @@ export class UserSessionsService {
   constructor(
     private readonly families: TokenFamiliesService,
     private readonly codes: AuthorizationCodesService,
+    private readonly browserSessions: BrowserSessionsService,
   ) {}
 
   /**
    * Discards the user's outstanding authorization codes, then ends every token family: every
    * refresh token stops working, and every access token (opaque and JWT alike carry their family)
    * reads as inactive at introspection and invalid at UserInfo, on every instance at once, since
-   * each check reads the family from the database. Codes first, so that a code can no longer be
+   * each check reads the family from the database; and every browser (single sign-on) session, whose
+   * clients get back-channel logout tokens. Codes first, so that a code can no longer be
    * redeemed once the families are being ended; a redemption already past its conditional UPDATE
    * may still start its family a moment later (see docs/decisions.md).
    */
   async endEverything(userId: string, reason: SessionsEndReason): Promise<EndedSessions> {
     const codes = await this.codes.discardForUser(userId);
     const families = await this.families.endForUser(userId, reason);
-    return { families, codes };
+    // The browser sessions too: no new code without the form, and a logout token to each client.
+    const browserSessions = await this.browserSessions.endAllForUser(userId, reason);
+    return { families, codes, browser_sessions: browserSessions };
   }
 }

@@ -9,6 +9,7 @@ import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { isUniqueViolation } from '../database/errors';
 import { retryOnConflict } from '../database/retry';
+import { BrowserSessionsService, type BrowserSessionSummary } from '../sessions/browser-sessions.service';
 import { CreateUserDto, PasswordFlagsDto, SetPasswordDto, UpdateUserDto, UserResponseDto, UserSearchQuery } from './dto/user.dto';
 import { normalizeLogin, normalizePhone, USERNAME_MAX_LENGTH, type LoginIdentifier } from './identifiers';
 import { hashPassword, importedHashProblem } from './passwords';
@@ -43,6 +44,7 @@ export class UsersService implements LockoutCounter {
     private readonly clock: Clock,
     private readonly audit: AuditService,
     private readonly sessions: UserSessionsService,
+    private readonly browserSessions: BrowserSessionsService,
   ) {}
 
   /** Exact match only, as for clients: MySQL's collation would otherwise ignore trailing spaces. */
@@ -154,6 +156,12 @@ export class UsersService implements LockoutCounter {
     const ended = await this.sessions.endEverything(id, 'admin');
     await this.audit.record({ type: 'admin.user.sessions_revoked', userId: id, clientId: actor, details: { ...ended } });
     return ended.families;
+  }
+
+  /** The user's live browser (single sign-on) sessions: GET /admin/users/{id}/sessions. */
+  async browserSessionsOf(id: string): Promise<BrowserSessionSummary[]> {
+    await this.get(id);
+    return this.browserSessions.listLive(id, await this.policy.ssoSessionLifetimes());
   }
 
   async setPassword(id: string, dto: SetPasswordDto, actor?: string): Promise<User> {

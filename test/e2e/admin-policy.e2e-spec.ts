@@ -21,6 +21,8 @@ describe('Admin API: policy, audit events and key rotation', () => {
     refresh_token_grace_seconds: 0,
     client_lockout_threshold: 0,
     client_lockout_duration_seconds: 3600,
+    sso_session_idle_seconds: 1800,
+    sso_session_max_seconds: 36000,
   };
   const getPolicy = () => t.http.get('/admin/policy').auth(admin, { type: 'bearer' });
   const putPolicy = (body: unknown) => t.http.put('/admin/policy').auth(admin, { type: 'bearer' }).send(body as object);
@@ -46,6 +48,8 @@ describe('Admin API: policy, audit events and key rotation', () => {
         refresh_token_grace_seconds: 30,
         client_lockout_threshold: 5,
         client_lockout_duration_seconds: 600,
+        sso_session_idle_seconds: 600,
+        sso_session_max_seconds: 7200,
       };
       const res = await putPolicy(next);
       expect(res.status).toBe(200);
@@ -56,10 +60,21 @@ describe('Admin API: policy, audit events and key rotation', () => {
       expect(Number(row.lockout_threshold)).toBe(3);
       expect(Number(row.password_max_age_days)).toBe(90);
       expect(Number(row.refresh_token_grace_seconds)).toBe(30);
+      expect(Number(row.sso_session_idle_seconds)).toBe(600);
+      expect(Number(row.sso_session_max_seconds)).toBe(7200);
       expect(await t.db.query('SELECT id FROM policy')).toHaveLength(1);
     });
 
-    it('needs every field: a partial body is refused, naming the missing fields', async () => {
+    it('keeps the single sign-on lifetimes when a PUT leaves them out (bodies written before they existed)', async () => {
+      const { sso_session_idle_seconds: _idle, sso_session_max_seconds: _max, ...older } = DEFAULTS;
+      expect((await putPolicy({ ...DEFAULTS, sso_session_idle_seconds: 900 })).status).toBe(200);
+      const res = await putPolicy({ ...older, lockout_threshold: 6 });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ ...DEFAULTS, lockout_threshold: 6, sso_session_idle_seconds: 900 });
+      expect((await putPolicy(DEFAULTS)).body).toEqual(DEFAULTS);
+    });
+
+    it('needs every other field: a partial body is refused, naming the missing fields', async () => {
       const before = (await getPolicy()).body;
       const res = await putPolicy({ lockout_threshold: 4 });
       expect(res.status).toBe(400);
@@ -84,6 +99,8 @@ describe('Admin API: policy, audit events and key rotation', () => {
       ['initial_password_ttl_hours', { initial_password_ttl_hours: 0 }],
       ['refresh_token_grace_seconds', { refresh_token_grace_seconds: 301 }],
       ['refresh_token_grace_seconds', { refresh_token_grace_seconds: true }],
+      ['sso_session_idle_seconds', { sso_session_idle_seconds: 0 }],
+      ['sso_session_max_seconds', { sso_session_max_seconds: 31536001 }],
       ['lockout_mode', { lockout_mode: 'strict' }],
       ['client_lockout_threshold', { client_lockout_threshold: -1 }],
       ['client_lockout_threshold', { client_lockout_threshold: 1001 }],

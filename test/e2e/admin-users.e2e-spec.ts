@@ -452,7 +452,7 @@ describe('Admin API: users', () => {
     const res = await api.delete(`/admin/users/${user.id}/sessions`);
     expect(res.status).toBe(204);
     const events = await api.get(`/admin/audit-events?user=${user.id}&type=admin.user.sessions_revoked`);
-    expect(events.body).toEqual([expect.objectContaining({ user_id: user.id, client_id: 'test-admin', details: { families: 0, codes: 0 } })]);
+    expect(events.body).toEqual([expect.objectContaining({ user_id: user.id, client_id: 'test-admin', details: { families: 0, codes: 0, browser_sessions: 0 } })]);
   });
 
   it('requires an admin bearer token', async () => {

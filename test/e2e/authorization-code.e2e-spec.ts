@@ -281,9 +281,9 @@ describe('Authorization-code flow (SPEC §3.4, §5)', () => {
         'invalid_request',
         'code_challenge_method was sent without a code_challenge',
       ],
-      ['prompt=none (no single sign-on session)', () => request(confidential, { prompt: 'none' }), 'login_required', 'The user must sign in'],
+      ['prompt=none without a single sign-on session', () => request(confidential, { prompt: 'none' }), 'login_required', 'The user must sign in'],
       ['a request object', () => request(confidential, { request: 'eyJ.e30.' }), 'request_not_supported', 'The request parameter is not supported'],
-      ['response_mode=fragment', () => request(confidential, { response_mode: 'fragment' }), 'invalid_request', 'Unsupported response_mode (only "query" is supported)'],
+      ['response_mode=fragment', () => request(confidential, { response_mode: 'fragment' }), 'invalid_request', 'Unsupported response_mode (use "query" or "form_post")'],
       ['a nonce over 512 characters', () => request(confidential, { nonce: 'n'.repeat(513) }), 'invalid_request', 'nonce must be at most 512 characters'],
     ];
 
@@ -522,12 +522,16 @@ describe('Authorization-code flow (SPEC §3.4, §5)', () => {
       expect(payload).toMatchObject({ sub: user.id, nonce: 'nonce-xyz', auth_time: loginSeconds, amr: ['pwd'], email: user.email });
       expect(payload.iat! - loginSeconds).toBeGreaterThanOrEqual(300);
       const access = decodeJwt(res.body.access_token);
-      expect(access).toMatchObject({ sub: user.id, client_id: confidential.client_id, auth_time: loginSeconds, sid: payload.sid });
+      // The id_token's sid is the browser's single sign-on session (shared by every client it signs
+      // in to, SPEC §5); the access token's names the login's token family, which it lives and dies with.
+      const [family] = await t.db.query('SELECT id, user_id, code_hash, revoked_at, browser_session_id FROM token_families WHERE code_hash = ?', [sha256(code)]);
+      expect(access).toMatchObject({ sub: user.id, client_id: confidential.client_id, auth_time: loginSeconds, sid: family.id });
+      expect(family).toMatchObject({ browser_session_id: payload.sid, user_id: user.id, revoked_at: null });
+      const [session] = await t.db.query('SELECT user_id, ended_at FROM browser_sessions WHERE id = ?', [payload.sid]);
+      expect(session).toMatchObject({ user_id: user.id, ended_at: null });
 
       const [codeRow] = await t.db.query('SELECT consumed_at FROM authorization_codes WHERE code_hash = ?', [sha256(code)]);
       expect(codeRow.consumed_at).not.toBeNull();
-      const [family] = await t.db.query('SELECT id, user_id, code_hash, revoked_at FROM token_families WHERE code_hash = ?', [sha256(code)]);
-      expect(family).toMatchObject({ id: payload.sid, user_id: user.id, revoked_at: null });
       expect(await tokenStatus(res.body.access_token)).toBe('active');
     });
 
@@ -804,7 +808,7 @@ describe('Authorization-code flow (SPEC §3.4, §5)', () => {
       expect(res.body).toMatchObject({
         authorization_endpoint: `${ISSUER}/oauth2/authorize`,
         response_types_supported: ['code'],
-        response_modes_supported: ['query'],
+        response_modes_supported: ['query', 'form_post'],
         code_challenge_methods_supported: ['S256', 'plain'],
         authorization_response_iss_parameter_supported: true,
         request_parameter_supported: false,

@@ -4,8 +4,9 @@ import { CertificateFactory, publicJwk, TLS_PROXY_ENV, type TestCertificate } fr
 import { hmac, keyPair, type TestKeyPair } from '../support/client-assertions';
 import { createClient, createUser, unique, FULL_PROFILE, type CreatedUser } from '../support/fixtures';
 import { clientTokenRequest, login, loginName } from '../support/login';
-import { authorizePath, loginForCode, pkcePair } from '../support/login-form';
+import { authorizePath, loginForCode, openLoginPage, pkcePair, submitLogin } from '../support/login-form';
 import { atHashOf, clientPost, introspect, userinfo, verifyAgainstJwks, type AuthenticatingClient } from '../support/oidc';
+import { CookieJar, LogoutReceiver, receiverPort } from '../support/sso';
 
 const CB = 'https://app.example/callback';
 const BAD_CLIENT = { error: 'invalid_client', error_description: 'Bad client credentials' };
@@ -194,6 +195,12 @@ describe.each(SETUPS)('Discovery metadata: every advertised value is true (SPEC 
     'subject_types_supported',
     'id_token_signing_alg_values_supported',
     'claims_supported',
+    'prompt_values_supported',
+    'end_session_endpoint',
+    'backchannel_logout_supported',
+    'backchannel_logout_session_supported',
+    'frontchannel_logout_supported',
+    'frontchannel_logout_session_supported',
   ];
 
   it('advertises only fields this suite proves, at both well-known paths, with the issuer of the tokens', async () => {
@@ -245,6 +252,12 @@ describe.each(SETUPS)('Discovery metadata: every advertised value is true (SPEC 
         expect(res.status).toBe(200);
         expect(await introspect(t, client, tokens.refresh_token!)).toEqual({ active: false });
       },
+      end_session_endpoint: async (path) => {
+        // Without an id_token_hint, the user is asked to confirm.
+        const res = await t.http.get(path);
+        expect(res.status).toBe(200);
+        expect(res.text).toContain('name="csrf_token"');
+      },
       service_documentation: async (path) => {
         const res = await t.http.get(path);
         expect(res.status).toBe(200);
@@ -252,7 +265,7 @@ describe.each(SETUPS)('Discovery metadata: every advertised value is true (SPEC 
       },
     };
     const advertised = Object.keys(meta).filter((field) => field.endsWith('_endpoint') || field === 'jwks_uri' || field === 'service_documentation');
-    expect(advertised.length).toBeGreaterThanOrEqual(7);
+    expect(advertised.length).toBeGreaterThanOrEqual(8);
     for (const field of advertised) {
       if (!exercise[field]) throw noExerciser('endpoint', field);
       await exercise[field](localPath(meta[field]));
@@ -394,16 +407,33 @@ describe.each(SETUPS)('Discovery metadata: every advertised value is true (SPEC 
   });
 
   describe('authorization endpoint', () => {
-    it('every response_types_supported and response_modes_supported value returns a code in the redirect query', async () => {
+    it('every response_types_supported and response_modes_supported value returns a code the client can redeem', async () => {
       const client = await clientWith('client_secret_basic');
-      expect(list('response_modes_supported')).toEqual(['query']);
-      for (const responseType of list('response_types_supported')) {
-        if (responseType !== 'code') throw noExerciser('response type', responseType);
-        for (const mode of list('response_modes_supported')) {
-          const { res, location } = await codeFlow(client, { response_type: responseType, response_mode: mode, state: 'st' });
+      expect(list('response_modes_supported')).toEqual(['query', 'form_post']);
+      const byMode: Record<string, (responseType: string) => Promise<void>> = {
+        query: async (responseType) => {
+          const { res, location } = await codeFlow(client, { response_type: responseType, response_mode: 'query', state: 'st' });
           expect(location.hash).toBe('');
           expect(location.searchParams.get('state')).toBe('st');
           expect(res.status).toBe(200);
+        },
+        // A page whose form posts the response to the redirect_uri.
+        form_post: async (responseType) => {
+          const { form } = await openLoginPage(t, { response_type: responseType, client_id: client.client_id, redirect_uri: CB, response_mode: 'form_post', state: 'st' });
+          const page = await submitLogin(t, form, { username: loginName(user), password: user.password });
+          expect(page.status).toBe(200);
+          expect(page.text).toContain(`<form method="post" action="${CB}">`);
+          expect(page.text).toContain('<input type="hidden" name="state" value="st">');
+          const code = /name="code" value="([^"]+)"/.exec(page.text)![1];
+          const res = await clientTokenRequest(t, client, { grant_type: 'authorization_code', code, redirect_uri: CB });
+          expect(res.status).toBe(200);
+        },
+      };
+      for (const responseType of list('response_types_supported')) {
+        if (responseType !== 'code') throw noExerciser('response type', responseType);
+        for (const mode of list('response_modes_supported')) {
+          if (!byMode[mode]) throw noExerciser('response mode', mode);
+          await byMode[mode](responseType);
         }
       }
       // Anything else is refused with a redirect naming the error.
@@ -435,6 +465,57 @@ describe.each(SETUPS)('Discovery metadata: every advertised value is true (SPEC 
       const params = new URL(error.headers.location).searchParams;
       expect(params.get('error')).toBe('invalid_scope');
       expect(params.get('iss')).toBe(meta.issuer);
+    });
+
+    it('every prompt_values_supported value does what it says with a single sign-on session', async () => {
+      const client = await clientWith('client_secret_basic');
+      const browser = new CookieJar();
+      const params = (extra: Record<string, string>) => authorizePath({ response_type: 'code', client_id: client.client_id, redirect_uri: CB, scope: 'openid', ...extra });
+      const page = await browser.get(t, params({}));
+      await browser.submitLogin(t, page, { username: loginName(user), password: user.password });
+      const prove: Record<string, () => Promise<void>> = {
+        none: async () => {
+          const withSession = await browser.get(t, params({ prompt: 'none' }));
+          expect(new URL(withSession.headers.location).searchParams.get('code')).toBeTruthy();
+          const without = await t.http.get(params({ prompt: 'none' }));
+          expect(new URL(without.headers.location).searchParams.get('error')).toBe('login_required');
+        },
+        login: async () => {
+          expect((await browser.get(t, params({}))).status).toBe(302);
+          const res = await browser.get(t, params({ prompt: 'login' }));
+          expect(res.status).toBe(200);
+          expect(res.text).toContain('name="password"');
+        },
+      };
+      for (const prompt of list('prompt_values_supported')) {
+        if (!prove[prompt]) throw noExerciser('prompt value', prompt);
+        await prove[prompt]();
+      }
+    });
+
+    it('backchannel_logout_supported and backchannel_logout_session_supported: logout sends a logout token with the sid; no front-channel logout', async () => {
+      expect(meta.backchannel_logout_supported).toBe(true);
+      expect(meta.backchannel_logout_session_supported).toBe(true);
+      expect(meta.frontchannel_logout_supported).toBe(false);
+      expect(meta.frontchannel_logout_session_supported).toBe(false);
+      const receiver = new LogoutReceiver(receiverPort(10));
+      await receiver.start();
+      try {
+        const client = await clientWith('client_secret_basic', { backchannel_logout_uri: receiver.url, backchannel_logout_session_required: true });
+        const browser = new CookieJar();
+        const page = await browser.get(t, authorizePath({ response_type: 'code', client_id: client.client_id, redirect_uri: CB, scope: 'openid' }));
+        const done = await browser.submitLogin(t, page, { username: loginName(user), password: user.password });
+        const code = new URL(done.headers.location).searchParams.get('code')!;
+        const idToken = (await clientTokenRequest(t, client, { grant_type: 'authorization_code', code, redirect_uri: CB })).body.id_token as string;
+        const logout = await browser.get(t, `${localPath(meta.end_session_endpoint)}?${new URLSearchParams({ id_token_hint: idToken })}`);
+        expect(logout.status).toBe(200);
+        const [delivery] = await receiver.waitFor(1);
+        const { payload } = await verifyAgainstJwks(t, delivery.body.get('logout_token')!, { audience: client.client_id, typ: 'logout+jwt' });
+        expect(payload.sid).toBe(decodeJwt(idToken).sid);
+        expect(payload.sub).toBe(user.id);
+      } finally {
+        await receiver.stop();
+      }
     });
 
     it('request_parameter_supported and request_uri_parameter_supported are false, and such requests are refused', async () => {

@@ -149,7 +149,11 @@ describe('End-to-end flows (SPEC §3-§6 together)', () => {
 
       const idToken = await verifyAgainstJwks(t, first.id_token, { audience: client.client_id });
       expect(idToken.header).toEqual({ alg: 'RS256', kid: expect.any(String) });
-      const sid = idToken.payload.sid as string;
+      // The access token (and introspection) name the login's token family; the id_token's sid is the
+      // browser's single sign-on session, the one logout tokens name (SPEC §5).
+      const sid = decodeJwt(first.access_token).sid as string;
+      const browserSid = idToken.payload.sid as string;
+      expect((await t.db.query('SELECT browser_session_id FROM token_families WHERE id = ?', [sid]))[0].browser_session_id).toBe(browserSid);
       expect(idToken.payload).toEqual({
         iss: ISSUER,
         sub: user.id,
@@ -223,7 +227,7 @@ describe('End-to-end flows (SPEC §3-§6 together)', () => {
         exp: (renewed.payload.iat as number) + 3600,
         auth_time: authTime,
         at_hash: atHashOf(second.access_token, 'RS256'),
-        sid,
+        sid: browserSid,
         amr: ['pwd'],
         ...profileAndEmail(),
       });
@@ -338,7 +342,8 @@ describe('End-to-end flows (SPEC §3-§6 together)', () => {
 
         // Stored as a hash only, bound to the user, the client and the session.
         const idToken = await verifyAgainstJwks(t, first.id_token, { audience: client.client_id });
-        const sid = idToken.payload.sid as string;
+        // The token family; the id_token's sid is the browser session's.
+        const sid = (await t.db.query('SELECT id FROM token_families WHERE browser_session_id = ? AND client_id = ?', [idToken.payload.sid, client.client_id]))[0].id as string;
         expect(idToken.payload.at_hash).toBe(atHashOf(first.access_token, 'RS256'));
         expect(await opaqueRow(first.access_token)).toEqual({
           client_id: client.client_id,

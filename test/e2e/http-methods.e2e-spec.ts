@@ -7,6 +7,7 @@ const ENDPOINTS = [
   { name: 'revocation', paths: ['/oauth2/revoke'], allow: ['POST'] },
   { name: 'UserInfo', paths: ['/oauth2/userinfo', '/oidc/me'], allow: ['GET', 'HEAD', 'POST'] },
   { name: 'authorization', paths: ['/oauth2/authorize', '/oidc/auth'], allow: ['GET', 'HEAD', 'POST'] },
+  { name: 'end session', paths: ['/oauth2/logout', '/oidc/session/end'], allow: ['GET', 'HEAD', 'POST'] },
   { name: 'JWKS', paths: ['/oauth2/jwks', '/.well-known/jwks.json'], allow: ['GET', 'HEAD'] },
   { name: 'discovery', paths: ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'], allow: ['GET', 'HEAD'] },
   { name: 'password encryption keys', paths: ['/oauth2/password-encryption-keys', '/api/v3/system'], allow: ['GET', 'HEAD'] },

@@ -41,6 +41,7 @@ const executablePath = chromiumPath();
       client_name: 'Acme Dashboard',
       grant_types: ['authorization_code'],
       redirect_uris: [callbackUrl],
+      post_logout_redirect_uris: [callbackUrl.replace('/callback', '/signed-out')],
       scope: 'openid profile email',
     });
     publicClient = await createClient(t, {
@@ -133,6 +134,54 @@ const executablePath = chromiumPath();
 
     const url = await signIn(page, 'alice.browser', user.password);
     expect(url.searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(cspViolations).toEqual([]);
+  });
+
+  it('single sign-on: signs in once, gets a second code without the form (also by form_post), then logs out', async () => {
+    const page = await openLogin({ client_id: confidential.client_id, scope: 'openid' });
+    const first = await signIn(page, 'alice.browser', user.password);
+    const exchange = (code: string, client: CreatedClient, extra: Record<string, string> = {}) =>
+      tokenRequest(t, { grant_type: 'authorization_code', code, redirect_uri: callbackUrl, ...extra }, client.client_secret ? { id: client.client_id, secret: client.client_secret } : undefined);
+    const tokens = await exchange(first.searchParams.get('code')!, confidential);
+    expect(tokens.status).toBe(200);
+
+    // Another application: the browser goes straight back with a code, no form.
+    const { verifier, challenge } = pkcePair();
+    const redirected = page.waitForRequest((req) => req.url().startsWith(callbackUrl));
+    await page.goto(`${appUrl}${authorizePath({ response_type: 'code', client_id: publicClient.client_id, redirect_uri: callbackUrl, code_challenge: challenge, code_challenge_method: 'S256', state: 'second' })}`);
+    const second = new URL((await redirected).url());
+    expect(second.searchParams.get('state')).toBe('second');
+    const publicTokens = await exchange(second.searchParams.get('code')!, publicClient, { client_id: publicClient.client_id, code_verifier: verifier });
+    expect(publicTokens.status).toBe(200);
+    expect(decodeJwt(publicTokens.body.id_token).sid).toBe(decodeJwt(tokens.body.id_token).sid);
+
+    // form_post: the page's one script (allowed by its hash) posts the code to the redirect_uri.
+    const posted = page.waitForRequest((req) => req.url().startsWith(callbackUrl) && req.method() === 'POST');
+    await page.goto(`${appUrl}${authorizePath({ response_type: 'code', client_id: confidential.client_id, redirect_uri: callbackUrl, response_mode: 'form_post', state: 'posted' })}`);
+    const form = new URLSearchParams((await posted).postData() ?? '');
+    expect(form.get('state')).toBe('posted');
+    expect(form.get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    // RP-initiated logout with the id_token as hint: straight to the post-logout URI with the state.
+    const signedOut = callbackUrl.replace('/callback', '/signed-out');
+    const back = page.waitForRequest((req) => req.url().startsWith(signedOut));
+    await page.goto(`${appUrl}/oauth2/logout?${new URLSearchParams({ id_token_hint: tokens.body.id_token, post_logout_redirect_uri: signedOut, state: 'bye' })}`);
+    expect(new URL((await back).url()).searchParams.get('state')).toBe('bye');
+
+    // The session is gone: prompt=none answers login_required, and the form is back.
+    const none = page.waitForRequest((req) => req.url().startsWith(callbackUrl));
+    await page.goto(`${appUrl}${authorizePath({ response_type: 'code', client_id: confidential.client_id, redirect_uri: callbackUrl, prompt: 'none' })}`);
+    expect(new URL((await none).url()).searchParams.get('error')).toBe('login_required');
+    const again = await openLogin({ client_id: confidential.client_id });
+    await signIn(again, 'alice.browser', user.password);
+
+    // Without a hint the user confirms on a page; the button signs out.
+    await again.goto(`${appUrl}/oidc/session/end?${new URLSearchParams({ client_id: confidential.client_id, post_logout_redirect_uri: signedOut })}`);
+    await expectText(again.getByRole('heading', { level: 1 })).toHaveTextContent('Sign out');
+    const confirmed = again.waitForRequest((req) => req.url().startsWith(signedOut));
+    await again.getByRole('button', { name: 'Sign out' }).click();
+    expect(new URL((await confirmed).url()).pathname).toBe('/signed-out');
+    expect((await context.cookies()).map((c) => c.name)).not.toContain('gatehouse_sso');
     expect(cspViolations).toEqual([]);
   });
 

@@ -7,7 +7,7 @@ import { loginForCode } from '../support/login-form';
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-const NOTHING: PurgeCounts = { refreshTokens: 0, accessTokens: 0, authorizationCodes: 0, usedJtis: 0, tokenFamilies: 0, loginThrottle: 0, clientAuthFailures: 0 };
+const NOTHING: PurgeCounts = { refreshTokens: 0, accessTokens: 0, authorizationCodes: 0, usedJtis: 0, tokenFamilies: 0, loginThrottle: 0, clientAuthFailures: 0, browserSessions: 0, logoutNotifications: 0 };
 
 describe('Purge of expired rows (codes, tokens, replay cache, families)', () => {
   let t: TestApp;
@@ -80,8 +80,10 @@ describe('Purge of expired rows (codes, tokens, replay cache, families)', () => 
     expect(await rowCounts()).toEqual({ refresh_tokens: 1, access_tokens: 0, authorization_codes: 0, used_jtis: 0, token_families: 2 });
 
     // A family outlives its tokens by a day (JWT access tokens carry its id); then the short session's goes.
+    // The login page's browser session is gone by then: it cannot outlive sso_session_max_seconds (10 hours).
     t.clock.advance(22 * HOUR);
-    expect(await purge.purgeExpired()).toEqual(NOTHING);
+    expect(await purge.purgeExpired()).toEqual({ ...NOTHING, browserSessions: 1 });
+    expect(await t.db.query('SELECT session_id FROM browser_session_clients')).toEqual([]);
     t.clock.advance(2 * HOUR);
     expect(await purge.purgeExpired()).toEqual({ ...NOTHING, tokenFamilies: 1 });
     expect(await introspect(longSession.refresh_token!)).toBe(true);

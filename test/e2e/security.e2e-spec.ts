@@ -565,7 +565,15 @@ describe('Security review', () => {
           const exact = await u.db.query(
             "SELECT CONCAT(TABLE_NAME, '.', COLUMN_NAME) AS col FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND COLLATION_NAME = 'utf8mb4_bin' ORDER BY col",
           );
-          expect(exact.map((r: { col: string }) => r.col)).toEqual(['clients.client_id', 'users.email', 'users.id', 'users.phone_number', 'users.username']);
+          expect(exact.map((r: { col: string }) => r.col)).toEqual([
+            'browser_session_clients.client_id',
+            'clients.client_id',
+            'logout_notifications.client_id',
+            'users.email',
+            'users.id',
+            'users.phone_number',
+            'users.username',
+          ]);
         }
       } finally {
         await u.close();

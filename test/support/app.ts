@@ -46,6 +46,10 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp & { 
     BOOTSTRAP_ADMIN_CLIENT_ID: ADMIN_CLIENT_ID,
     BOOTSTRAP_ADMIN_CLIENT_SECRET: ADMIN_CLIENT_SECRET,
     PURGE_INTERVAL_SECONDS: '0',
+    // No background polling of the back-channel logout queue (its queries would land in the suites
+    // that count statements); an instance still sends what it queues itself. Suites that test
+    // retries turn it on.
+    LOGOUT_DELIVERY_INTERVAL_SECONDS: '0',
     // Suites log in and fail logins from 127.0.0.1 far faster than any user: per-IP throttling is
     // off unless a test turns it on, per end-user address and per client alike.
     LOGIN_RATE_LIMIT: '0',

@@ -161,8 +161,9 @@ export function fuzzRequests(targets: FuzzTargets, unique: (prefix: string) => s
         nonce: 'n-1',
         code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
         code_challenge_method: 'S256',
-        response_mode: 'query',
-        prompt: 'login',
+        response_mode: rng.pick(['query', 'form_post', odd()]),
+        prompt: rng.pick(['login', 'none', odd()]),
+        max_age: rng.pick(['0', '600', '-1', '99999999999', odd()]),
         login_hint: 'alice',
         request: 'eyJ.x.y',
       });
@@ -259,9 +260,14 @@ export function fuzzRequests(targets: FuzzTargets, unique: (prefix: string) => s
             state: odd(),
             ui_locales: odd(),
             logout_hint: odd(),
+            // The confirmation form's fields.
+            csrf_token: `${Math.floor(Date.now() / 1000) + 600}.${'A'.repeat(43)}`,
+            action: rng.pick(['logout', 'cancel', odd()]),
           });
           const path = rng.pick(['/oauth2/logout', '/oidc/session/end']);
-          const cookie: Record<string, string> = rng.chance(0.5) ? { Cookie: headerSafe(rng.pick([form.cookie, `gatehouse_session=${odd()}`, odd()])) } : {};
+          const cookie: Record<string, string> = rng.chance(0.5)
+            ? { Cookie: headerSafe(rng.pick([form.cookie, `gatehouse_sso=${rng.pick(['A'.repeat(43), odd()])}; ${form.cookie}`, odd()])) }
+            : {};
           if (rng.chance(0.5)) return { method: 'get', path: `${path}?${encodePairs(fields, rng)}`, headers: cookie };
           const type = contentType();
           return { method: 'post', path, headers: { ...cookie, 'Content-Type': type }, body: formBody(fields, type) };
@@ -277,7 +283,10 @@ export function fuzzRequests(targets: FuzzTargets, unique: (prefix: string) => s
             token_endpoint_auth_method: () => rng.pick(['none', 'client_secret_post', 'client_secret_basic', 'private_key_jwt', 'tls_client_auth', odd()]),
             grant_types: () => rng.pick([['authorization_code'], ['client_credentials'], [odd()]]),
             redirect_uris: () => [rng.pick([FUZZ_CALLBACK, odd()])],
-            post_logout_redirect_uris: () => [FUZZ_CALLBACK],
+            post_logout_redirect_uris: () => [rng.pick([FUZZ_CALLBACK, odd()])],
+            backchannel_logout_uri: () => rng.pick(['http://127.0.0.1:1/backchannel', odd()]),
+            backchannel_logout_session_required: () => rng.pick([true, odd()]),
+            logout_revokes_refresh_tokens: () => rng.pick([false, odd()]),
             scope: () => 'openid profile',
             default_scope: () => 'openid',
             access_token_ttl: () => 60,
@@ -323,7 +332,7 @@ export function fuzzRequests(targets: FuzzTargets, unique: (prefix: string) => s
             case 3:
               return rng.chance(0.5)
                 ? { method: 'get', path: `/admin/users/${adminId(targets.targetUser.id)}`, headers: adminAuth() }
-                : { method: 'delete', path: `/admin/users/${adminId(targets.targetUser.id)}/sessions`, headers: adminAuth() };
+                : { method: rng.pick(['get', 'delete'] as const), path: `/admin/users/${adminId(targets.targetUser.id)}/sessions`, headers: adminAuth() };
             default:
               return { method: 'get', path: `/admin/users?${encodePairs(pairs({ search: 'a', limit: '10', offset: '0' }), rng)}`, headers: adminAuth() };
           }
@@ -342,6 +351,8 @@ export function fuzzRequests(targets: FuzzTargets, unique: (prefix: string) => s
               password_max_age_days: () => 0,
               initial_password_ttl_hours: () => 72,
               refresh_token_grace_seconds: () => rng.pick([0, 30]),
+              sso_session_idle_seconds: () => rng.pick([0, 1800, odd()]),
+              sso_session_max_seconds: () => rng.pick([36000, 31536001, odd()]),
             });
             return { method: 'put', path: '/admin/policy', headers: { ...adminAuth(), 'Content-Type': 'application/json' }, body };
           }

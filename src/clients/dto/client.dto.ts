@@ -133,6 +133,48 @@ export class CreateClientDto {
   allowed_cors_origins?: string[];
 
   @ApiPropertyOptional({
+    type: [String],
+    default: [],
+    example: ['https://app.example.com/signed-out'],
+    description:
+      'RP-Initiated Logout 1.0: where the end_session_endpoint may send the browser after logout (post_logout_redirect_uri, exact match), ' +
+      'with the same rules as redirect_uris',
+  })
+  @IsOmittable()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsRedirectUri()
+  post_logout_redirect_uris?: string[];
+
+  @ApiPropertyOptional({
+    nullable: true,
+    example: 'https://app.example.com/backchannel-logout',
+    description:
+      'Back-Channel Logout 1.0: Gatehouse POSTs a signed logout_token (typ logout+jwt) here when a browser session this client signed in with ends ' +
+      '(logout at the end_session_endpoint, or an administrator ending the user\'s sessions); http or https, no fragment',
+  })
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  @MaxLength(2048)
+  @Matches(/^[^#]*$/, { message: 'backchannel_logout_uri must not have a fragment' })
+  backchannel_logout_uri?: string | null;
+
+  @ApiPropertyOptional({ default: false, description: 'Back-Channel Logout 1.0: the client needs sid in logout tokens (Gatehouse always sends it)' })
+  @IsOmittable()
+  @IsBoolean()
+  backchannel_logout_session_required?: boolean;
+
+  @ApiPropertyOptional({
+    default: true,
+    description:
+      'When the browser session ends (logout, or an administrator), also end the refresh tokens (token families) this client got from that session. ' +
+      'false keeps them working, as offline tokens would.',
+  })
+  @IsOmittable()
+  @IsBoolean()
+  logout_revokes_refresh_tokens?: boolean;
+
+  @ApiPropertyOptional({
     description: 'Space-separated scopes the client may request, custom ones included',
     default: 'openid profile email address phone offline_access groups',
   })
@@ -270,7 +312,7 @@ export class CreateClientDto {
   disabled?: boolean;
 }
 
-/** null clears client_name, jwks, jwks_uri, tls_client_auth_subject_dn and access_token_audience; other fields refuse it. */
+/** null clears client_name, jwks, jwks_uri, tls_client_auth_subject_dn, access_token_audience and backchannel_logout_uri; other fields refuse it. */
 export class UpdateClientDto extends PartialType(OmitType(CreateClientDto, ['client_id', 'client_secret'] as const), { skipNullProperties: false }) {}
 
 export class ClientResponseDto {
@@ -281,6 +323,10 @@ export class ClientResponseDto {
   @ApiProperty({ type: [String] }) grant_types!: string[];
   @ApiProperty({ type: [String] }) redirect_uris!: string[];
   @ApiProperty({ type: [String], description: 'Besides the origins of redirect_uris' }) allowed_cors_origins!: string[];
+  @ApiProperty({ type: [String] }) post_logout_redirect_uris!: string[];
+  @ApiProperty({ nullable: true }) backchannel_logout_uri!: string | null;
+  @ApiProperty() backchannel_logout_session_required!: boolean;
+  @ApiProperty() logout_revokes_refresh_tokens!: boolean;
   @ApiProperty() scope!: string;
   @ApiProperty() default_scope!: string;
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true }) jwks!: unknown;

@@ -1,0 +1,107 @@
+import { applyDecorators, Controller, Get, Post, Req, Res, UseFilters } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConsumes,
+  ApiFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiQuery,
+  ApiSeeOtherResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
+import { mediaType } from '../oauth/form';
+import { collectParams } from './authorization-request';
+import { AuthorizePageFilter } from './authorize-page.filter';
+import type { AuthorizeOutcome } from './authorize.service';
+import { sendPage, sendRedirect } from './html-response';
+import { LoginFormProtection } from './login-form-protection';
+import { LogoutService } from './logout.service';
+import { errorPage } from './pages';
+import { SsoCookie } from './sso-cookie';
+
+const PARAMETERS: { name: string; description: string }[] = [
+  { name: 'id_token_hint', description: 'An ID token this server issued to the client (expired ones count); with it, the browser\'s session ends without confirmation' },
+  { name: 'client_id', description: 'The client asking; needed for post_logout_redirect_uri when there is no id_token_hint' },
+  { name: 'post_logout_redirect_uri', description: "Where to send the browser afterwards: exactly one of the client's post_logout_redirect_uris" },
+  { name: 'state', description: 'Returned unchanged to post_logout_redirect_uri' },
+  { name: 'ui_locales', description: 'Accepted; the pages are in English' },
+  { name: 'logout_hint', description: 'Accepted and ignored' },
+];
+
+const ApiLogoutQuery = () => applyDecorators(...PARAMETERS.map((p) => ApiQuery({ name: p.name, required: false, description: p.description })));
+
+const ERROR_PAGE = 'HTML error page, never a redirect: an invalid id_token_hint, an unknown client, an unregistered post_logout_redirect_uri';
+
+/** OpenID Connect RP-Initiated Logout 1.0 (SPEC §5): the end_session_endpoint. */
+@ApiTags('OpenID Connect')
+@ApiOtherMethodsRefused(OAUTH_ENDPOINTS.endSession)
+@Controller()
+@UseFilters(AuthorizePageFilter)
+export class LogoutController {
+  constructor(
+    private readonly logout: LogoutService,
+    private readonly forms: LoginFormProtection,
+    private readonly ssoCookie: SsoCookie,
+  ) {}
+
+  @Get(OAUTH_ENDPOINTS.endSession.paths)
+  @ApiOperation({
+    summary: 'End-session endpoint (RP-Initiated Logout 1.0)',
+    description:
+      'Ends the browser\'s single sign-on session, the refresh tokens it issued to clients with logout_revokes_refresh_tokens, and sends ' +
+      'back-channel logout tokens to the clients it signed in to. Without a valid id_token_hint for this browser\'s user, a confirmation page asks first.',
+  })
+  @ApiProduces('text/html')
+  @ApiOkResponse({ description: 'The confirmation page (a form with a CSRF token), or "Signed out" when there is no post_logout_redirect_uri' })
+  @ApiFoundResponse({ description: 'Signed out: post_logout_redirect_uri?state=…' })
+  @ApiBadRequestResponse({ description: ERROR_PAGE })
+  @ApiLogoutQuery()
+  async get(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    this.send(reply, 'GET', await this.logout.handle(this.input(req, 'GET', req.query)));
+  }
+
+  @Post(OAUTH_ENDPOINTS.endSession.paths)
+  @ApiOperation({ summary: 'End-session endpoint by POST (form-serialized), and the confirmation form submission' })
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      properties: {
+        ...Object.fromEntries(PARAMETERS.map((p) => [p.name, { type: 'string', description: p.description }])),
+        csrf_token: { type: 'string', description: 'From the confirmation page; bound to the browser cookie and the parameters' },
+        action: { type: 'string', enum: ['logout', 'cancel'], description: 'The confirmation: sign out, or stay signed in' },
+      },
+    },
+  })
+  @ApiProduces('text/html')
+  @ApiOkResponse({ description: 'The confirmation page, or "Signed out" / "Still signed in"' })
+  @ApiSeeOtherResponse({ description: 'Done: post_logout_redirect_uri?state=…' })
+  @ApiBadRequestResponse({ description: `${ERROR_PAGE}; or the confirmation page again when its CSRF token was not accepted` })
+  async post(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    if (mediaType(req) !== 'application/x-www-form-urlencoded') {
+      sendPage(reply, errorPage(400, 'invalid_request', 'The request body must be application/x-www-form-urlencoded.'));
+      return;
+    }
+    this.send(reply, 'POST', await this.logout.handle(this.input(req, 'POST', req.body)));
+  }
+
+  private input(req: FastifyRequest, method: 'GET' | 'POST', source: unknown) {
+    return {
+      method,
+      params: collectParams(source),
+      path: OAUTH_ENDPOINTS.endSession.paths.find((path) => req.routeOptions.url === `/${path}`) ?? OAUTH_ENDPOINTS.endSession.paths[0],
+      browserId: this.forms.browserId(req),
+      ssoCookie: this.ssoCookie.value(req),
+      ip: req.ip,
+    };
+  }
+
+  private send(reply: FastifyReply, method: string, outcome: AuthorizeOutcome): void {
+    if ('redirect' in outcome) sendRedirect(reply, outcome.redirect, method, outcome.cookies);
+    else sendPage(reply, outcome.page, outcome.cookies);
+  }
+}
