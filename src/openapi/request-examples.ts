@@ -38,4 +38,25 @@ export const FORM_EXAMPLES: Readonly<Record<string, Record<string, { summary: st
     refresh_token: { summary: 'A refresh token (ends its login session)', value: { token: 'a refresh token of this client', token_type_hint: 'refresh_token' } },
   },
   'post /oauth2/userinfo': { access_token: { summary: 'The access token in the body', value: { access_token: 'an access token with scope openid' } } },
+  // The browser endpoints: what a relying party's auto-submitted form sends (their answers are pages and redirects).
+  'post /oauth2/authorize': {
+    code_flow: {
+      summary: 'An authorization request with PKCE',
+      value: {
+        response_type: 'code',
+        client_id: 'my-web-app',
+        redirect_uri: 'https://app.example.com/callback',
+        scope: 'openid profile',
+        state: 'af0ifjsldkj',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      },
+    },
+  },
+  'post /oauth2/logout': {
+    rp_initiated: {
+      summary: 'RP-initiated logout with a return address',
+      value: { id_token_hint: 'the ID token the application received', post_logout_redirect_uri: 'https://app.example.com/', state: 'af0ifjsldkj' },
+    },
+  },
 };

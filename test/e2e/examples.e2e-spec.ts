@@ -109,6 +109,7 @@ describe('examples/ against a live Gatehouse (issue 12)', () => {
         token_endpoint_auth_method: 'client_secret_basic',
         grant_types: ['authorization_code', 'refresh_token'],
         redirect_uris: [`${RP}/callback`],
+        post_logout_redirect_uris: [`${RP}/`],
         scope: 'openid profile email',
         require_pkce: true,
       });
@@ -129,7 +130,7 @@ describe('examples/ against a live Gatehouse (issue 12)', () => {
       expect(server.firstLine).toBe(`Relying party at ${RP} (issuer ${ISSUER})`);
     });
 
-    it('signs the user in: login page, code with PKCE S256, verified ID token, UserInfo; then signs out', async () => {
+    it('signs the user in: login page, code with PKCE S256, verified ID token, UserInfo; single sign-on; then signs out here and at Gatehouse', async () => {
       const browser = new Browser();
       expect(await (await browser.get(`${RP}/me`)).json()).toEqual({ signed_in: false });
 
@@ -170,19 +171,29 @@ describe('examples/ against a live Gatehouse (issue 12)', () => {
       // The code is single-use: replaying the callback fails in the RP (no sign-in in progress any more).
       expect((await browser.get(callback)).status).toBe(400);
 
-      // Sign-out: the local session ends; with RP-initiated logout in discovery, the browser goes there next.
-      const discovery = (await t.http.get('/.well-known/openid-configuration')).body as { end_session_endpoint?: string };
+      // Single sign-on: while Gatehouse's session lives, signing in again needs no login page.
+      const again = await browser.get(new URL((await browser.get(`${RP}/login`)).headers.get('location')!).href);
+      expect([302, 303]).toContain(again.status);
+      expect(again.headers.get('location')!.startsWith(`${RP}/callback?`)).toBe(true);
+      expect((await browser.get(again.headers.get('location')!)).status).toBe(302);
+
+      // Sign-out: the app's session ends, then Gatehouse's (RP-initiated logout), which sends the browser back.
+      const discovery = (await t.http.get('/.well-known/openid-configuration')).body as { end_session_endpoint: string };
+      expect(discovery.end_session_endpoint).toBe(`${ISSUER}/oauth2/logout`);
       const logout = await browser.get(`${RP}/logout`);
       expect(logout.status).toBe(302);
-      if (discovery.end_session_endpoint) {
-        const end = new URL(logout.headers.get('location')!);
-        expect(`${end.origin}${end.pathname}`).toBe(discovery.end_session_endpoint);
-        expect(end.searchParams.get('post_logout_redirect_uri')).toBe(`${RP}/`);
-        expect(end.searchParams.get('id_token_hint')).toEqual(expect.any(String));
-      } else {
-        expect(logout.headers.get('location')).toBe('/');
-      }
+      const end = new URL(logout.headers.get('location')!);
+      expect(`${end.origin}${end.pathname}`).toBe(discovery.end_session_endpoint);
+      expect(end.searchParams.get('post_logout_redirect_uri')).toBe(`${RP}/`);
+      expect(end.searchParams.get('id_token_hint')).toEqual(expect.any(String));
       expect(await (await browser.get(`${RP}/me`)).json()).toEqual({ signed_in: false });
+      const ended = await browser.get(end.href);
+      expect([302, 303]).toContain(ended.status);
+      expect(ended.headers.get('location')).toBe(`${RP}/`);
+      // Gatehouse's session is over too: signing in again shows the login page.
+      const fresh = await browser.get(new URL((await browser.get(`${RP}/login`)).headers.get('location')!).href);
+      expect(fresh.status).toBe(200);
+      expect(await fresh.text()).toContain('<form method="post"');
     });
 
     it('refuses a callback whose state is not the one it sent (a forged or replayed redirect)', async () => {
