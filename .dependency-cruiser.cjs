@@ -37,6 +37,8 @@ const MODULES = {
   logging: ['common', 'config'],
   // The admin CLI: the admin API's services, DTOs and validation in a Nest application context.
   cli: ['common', 'config', 'database', 'admin', 'audit', 'clients', 'keys', 'users'],
+  // The OpenAPI document and Swagger UI: one post-processor over what the controllers declare, and the request examples.
+  openapi: ['common', 'config', 'oauth'],
   types: [],
 };
 

@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { adminValidationPipe } from './admin/validation';
@@ -20,6 +19,7 @@ import { errorPage } from './authorize/pages';
 import { AdmissionGate, type Admission } from './database/admission-gate';
 import { OAUTH_ENDPOINTS, oauthEndpointAt } from './oauth/endpoints';
 import { TemporarilyUnavailable } from './oauth/errors';
+import { setUpOpenApi } from './openapi/openapi-document';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -183,22 +183,6 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
   app.useGlobalPipes(adminValidationPipe());
   // No enableShutdownHooks(): main.ts handles SIGTERM itself, to exit 0 once requests in flight are done.
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Gatehouse')
-      .setDescription(
-        'OAuth 2.0 / OpenID Connect identity service: token endpoint, discovery and admin API. Browser apps (CORS): discovery and ' +
-          'JWKS may be read from any origin; the token, UserInfo and revocation endpoints from the origins of the client the response ' +
-          'is for (its redirect_uris\' origins and allowed_cors_origins), errors included; never with credentials. See the OPTIONS operations.',
-      )
-      .setVersion('0.1.0')
-      .addServer(config.issuer)
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token with scope "admin" (client_credentials of an admin client)' }, 'admin')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A user\'s access token (JWT or opaque) with scope "openid"' }, 'access_token')
-      .addBasicAuth({ type: 'http', scheme: 'basic', description: 'client_id and client_secret (client_secret_basic)' }, 'client')
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  setUpOpenApi(app, config);
   return app;
 }

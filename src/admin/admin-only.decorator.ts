@@ -1,5 +1,6 @@
 import { applyDecorators, createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiOAuth2, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ADMIN_SCOPE } from '../oauth/scopes';
 
 /** Metadata key the global AdminGuard reads. */
 export const ADMIN_ONLY = 'gatehouse:admin-only';
@@ -18,6 +19,8 @@ export interface AdminRequest {
 export const AdminOnly = () =>
   applyDecorators(
     SetMetadata(ADMIN_ONLY, true),
+    // Either scheme: Swagger UI's Authorize fetches the token itself (admin_client), or one pastes it (admin).
+    ApiOAuth2([ADMIN_SCOPE], 'admin_client'),
     ApiBearerAuth('admin'),
     ApiUnauthorizedResponse({ description: 'Missing, invalid or expired bearer token' }),
     ApiForbiddenResponse({ description: 'The token lacks the admin scope' }),

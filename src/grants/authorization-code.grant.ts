@@ -36,6 +36,11 @@ const PARAMETERS = {
 export class AuthorizationCodeGrant implements GrantHandler<typeof PARAMETERS> {
   static readonly grantType = 'authorization_code';
   static readonly parameters = PARAMETERS;
+  static readonly example = {
+    code: 'the code from the redirect',
+    redirect_uri: 'https://app.example.com/callback',
+    code_verifier: 'the PKCE code_verifier of the authorization request',
+  };
 
   constructor(
     private readonly codes: AuthorizationCodesService,

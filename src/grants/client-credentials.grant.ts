@@ -18,6 +18,7 @@ const PARAMETERS = {
 export class ClientCredentialsGrant implements GrantHandler<typeof PARAMETERS> {
   static readonly grantType = 'client_credentials';
   static readonly parameters = PARAMETERS;
+  static readonly example = { scope: 'admin' };
 
   constructor(
     private readonly accessTokens: AccessTokensService,

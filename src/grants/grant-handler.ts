@@ -26,4 +26,10 @@ export interface GrantHandler<P extends GrantParameters = GrantParameters> {
 export interface GrantClass<P extends GrantParameters = GrantParameters> extends Type<GrantHandler<P>> {
   readonly grantType: GrantType;
   readonly parameters: P;
+  /**
+   * A minimal valid request of this grant (the form fields besides grant_type and client
+   * authentication), for the OpenAPI document's examples. grants.spec.ts parses it with the
+   * grant's own parameters, so it cannot drift from what the grant accepts.
+   */
+  readonly example: Readonly<Record<string, string>>;
 }

@@ -34,3 +34,24 @@ export function grantFieldsSchema(grants: readonly GrantClass[] = GRANTS): Recor
   }
   return properties;
 }
+
+/**
+ * OpenAPI examples of the token endpoint, one per grant: grant_type and the grant's own minimal
+ * request (client authentication goes in the Authorization header, so it is not in the body).
+ */
+export function grantRequestExamples(grants: readonly GrantClass[] = GRANTS): Record<string, { summary: string; value: Record<string, string> }> {
+  return Object.fromEntries(grants.map((g) => [g.grantType, { summary: g.grantType, value: { grant_type: g.grantType, ...g.example } }]));
+}
+
+/**
+ * OpenAPI: for the token endpoint's description, each grant with the fields it reads and its
+ * minimal request (Swagger UI shows neither a form body's examples nor which grant reads a field).
+ */
+export function grantsDescription(grants: readonly GrantClass[] = GRANTS): string {
+  const lines = grants.map((g) => {
+    const fields = Object.values(g.parameters).flatMap((p) => Object.keys(p.fields));
+    const example = new URLSearchParams({ grant_type: g.grantType, ...g.example }).toString();
+    return `- \`${g.grantType}\` reads ${fields.map((f) => `\`${f}\``).join(', ')}. Example: \`${example}\``;
+  });
+  return `**grant_type** and its parameters:\n\n${lines.join('\n')}`;
+}

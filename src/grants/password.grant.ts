@@ -71,6 +71,7 @@ const PARAMETERS = {
 export class PasswordGrant implements GrantHandler<typeof PARAMETERS> {
   static readonly grantType = 'password';
   static readonly parameters = PARAMETERS;
+  static readonly example = { username: 'alice', password: 'correct horse battery staple', scope: 'openid profile offline_access' };
 
   constructor(
     private readonly logins: PasswordLoginService,

@@ -44,6 +44,7 @@ const PARAMETERS = {
 export class RefreshTokenGrant implements GrantHandler<typeof PARAMETERS> {
   static readonly grantType = 'refresh_token';
   static readonly parameters = PARAMETERS;
+  static readonly example = { refresh_token: 'the refresh_token of an earlier token response' };
 
   constructor(
     private readonly refreshTokens: RefreshTokensService,

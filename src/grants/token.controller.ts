@@ -6,7 +6,7 @@ import { OAuthFormGuard, oauthParams } from '../oauth/form';
 import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
 import { END_USER_IP_HEADER, forwardedEndUserIp } from './end-user-ip';
 import { GrantRegistry } from './grant-registry';
-import { grantFieldsSchema } from './grants';
+import { grantFieldsSchema, grantRequestExamples, grantsDescription } from './grants';
 import type { TokenResponse } from './token-response';
 
 @ApiTags('OAuth 2.0')
@@ -20,7 +20,7 @@ export class TokenController {
   @UseGuards(OAuthFormGuard, ClientAuthGuard)
   @ApiOperation({
     summary: 'Token endpoint (RFC 6749 §3.2)',
-    description: `Form-encoded. ${CLIENT_AUTH_DESCRIPTION}`,
+    description: `Form-encoded.\n\n${grantsDescription()}\n\n${CLIENT_AUTH_DESCRIPTION}`,
   })
   @ApiBasicAuth('client')
   @ApiHeader({
@@ -32,7 +32,10 @@ export class TokenController {
       'Anything but one address is `400 invalid_request`. Ignored for every other client.',
   })
   @ApiConsumes('application/x-www-form-urlencoded')
-  @ApiBody({ schema: { type: 'object', required: ['grant_type'], properties: { ...grantFieldsSchema(), ...CLIENT_AUTH_BODY_PROPERTIES } } })
+  @ApiBody({
+    schema: { type: 'object', required: ['grant_type'], properties: { ...grantFieldsSchema(), ...CLIENT_AUTH_BODY_PROPERTIES } },
+    examples: grantRequestExamples(),
+  })
   @ApiOkResponse({ description: '{"access_token", "token_type": "Bearer", "expires_in", "scope", "refresh_token"?, "refresh_expires_in"?, "id_token"?}' })
   @ApiResponse({ status: 400, description: 'invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope' })
   @ApiResponse({ status: 401, description: 'invalid_client: "Bad client credentials"' })

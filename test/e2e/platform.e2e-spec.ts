@@ -120,7 +120,7 @@ describe('Platform', () => {
     });
 
     describe('the OpenAPI document at /docs-json', () => {
-      let doc: { openapi: string; paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown>; requestBody?: { content: Record<string, unknown> } }>>; components: { securitySchemes: Record<string, unknown> } };
+      let doc: { openapi: string; paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown>; requestBody?: { content: Record<string, unknown> }; 'x-aliases'?: string[] }>>; components: { securitySchemes: Record<string, unknown> } };
       beforeAll(async () => {
         const res = await t.http.get('/docs-json');
         expect(res.status).toBe(200);
@@ -132,12 +132,8 @@ describe('Platform', () => {
         expect(Object.keys(doc.paths)).toEqual(
           expect.arrayContaining([
             '/oauth2/token',
-            '/oidc/token',
-            '/api/v1/oauth2/token',
             '/oauth2/jwks',
-            '/.well-known/jwks.json',
             '/.well-known/openid-configuration',
-            '/.well-known/oauth-authorization-server',
             '/admin/clients',
             '/admin/clients/{client_id}',
             '/admin/clients/{client_id}/secret',
@@ -154,10 +150,12 @@ describe('Platform', () => {
             '/health/ready',
           ]),
         );
-        for (const path of ['/oauth2/token', '/oidc/token', '/api/v1/oauth2/token']) {
-          expect(Object.keys(doc.paths[path].post.requestBody!.content)).toEqual(['application/x-www-form-urlencoded']);
-          expect(doc.paths[path].post.security).toEqual([{ client: [] }]);
-        }
+        // Aliases are no operations of their own: the canonical operation lists them.
+        expect(doc.paths['/oauth2/token'].post['x-aliases']).toEqual(['/oidc/token', '/api/v1/oauth2/token']);
+        expect(doc.paths['/oauth2/jwks'].get['x-aliases']).toEqual(['/.well-known/jwks.json']);
+        expect(doc.paths['/.well-known/openid-configuration'].get['x-aliases']).toEqual(['/.well-known/oauth-authorization-server']);
+        expect(Object.keys(doc.paths['/oauth2/token'].post.requestBody!.content)).toEqual(['application/x-www-form-urlencoded']);
+        expect(doc.paths['/oauth2/token'].post.security).toEqual([{ client: [] }]);
       });
 
       it('documents every route the server actually serves', () => {
@@ -178,21 +176,28 @@ describe('Platform', () => {
         }
         expect(served.length).toBeGreaterThan(20);
         // Other methods on the OAuth endpoints are no routes: the exception filter answers them 405.
+        // An alias path is documented by the canonical operation that lists it in x-aliases.
+        const aliasOf = new Map(
+          Object.entries(doc.paths).flatMap(([path, operations]) =>
+            Object.values(operations).flatMap((operation) => (operation['x-aliases'] ?? []).map((alias) => [alias, path] as const)),
+          ),
+        );
         const undocumented = served.filter((route) => {
           const [method, path] = route.split(' ');
-          return !doc.paths[path]?.[method.toLowerCase()];
+          return !doc.paths[aliasOf.get(path) ?? path]?.[method.toLowerCase()];
         });
         expect(undocumented).toEqual([]);
       });
 
-      it('protects every admin operation with the admin bearer scheme', () => {
+      it('protects every admin operation with the admin schemes: a token Swagger UI fetches, or a bearer token', () => {
         expect(doc.components.securitySchemes.admin).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+        expect(doc.components.securitySchemes.admin_client).toMatchObject({ type: 'oauth2', flows: { clientCredentials: { scopes: { admin: expect.any(String) } } } });
         const adminOperations = Object.entries(doc.paths)
           .filter(([path]) => path.startsWith('/admin/'))
           .flatMap(([path, operations]) => Object.entries(operations).map(([method, operation]) => ({ route: `${method} ${path}`, operation })));
         expect(adminOperations.length).toBeGreaterThanOrEqual(18);
         for (const { route, operation } of adminOperations) {
-          expect({ route, security: operation.security }).toEqual({ route, security: [{ admin: [] }] });
+          expect({ route, security: operation.security }).toEqual({ route, security: [{ admin_client: ['admin'] }, { admin: [] }] });
           expect({ route, responses: Object.keys(operation.responses) }).toEqual({ route, responses: expect.arrayContaining(['401', '403']) });
         }
         for (const path of ['/health/live', '/health/ready', '/oauth2/jwks', '/.well-known/openid-configuration']) {

@@ -237,9 +237,10 @@ describe('UserInfo (SPEC §4, OIDC Core §5.3)', () => {
 
   it('is documented in the OpenAPI document', async () => {
     const res = await t.http.get('/docs-json');
-    for (const path of PATHS) {
-      // OPTIONS: the CORS preflight for browser apps (SPEC §4).
-      expect(Object.keys(res.body.paths[path]).sort()).toEqual(['get', 'options', 'post']);
-    }
+    // OPTIONS: the CORS preflight for browser apps (SPEC §4). The alias is listed by the canonical operations.
+    const [canonical, ...aliases] = PATHS;
+    expect(Object.keys(res.body.paths[canonical]).sort()).toEqual(['get', 'options', 'post']);
+    for (const method of ['get', 'options', 'post']) expect(res.body.paths[canonical][method]['x-aliases']).toEqual(aliases);
+    for (const alias of aliases) expect(res.body.paths[alias]).toBeUndefined();
   });
 });
