@@ -10,7 +10,7 @@ const MODULES = {
   oauth: ['common', 'database'],
   // Transformers, driver errors, the cluster-aware driver and conflict retries; data-source-options.ts, which registers every entity, has its own rule below.
   database: ['common'],
-  audit: ['common', 'database'],
+  audit: ['common', 'config', 'database'],
   keys: ['common', 'config', 'database', 'oauth'],
   sessions: ['common', 'database', 'oauth'],
   tokens: ['common', 'config', 'database', 'oauth', 'keys', 'sessions'],
@@ -21,7 +21,7 @@ const MODULES = {
   users: ['common', 'config', 'database', 'oauth', 'audit', 'admin', 'keys', 'policy', 'sessions', 'tokens'],
   clients: ['common', 'config', 'database', 'oauth', 'audit', 'admin', 'keys', 'sessions', 'tokens'],
   'client-auth': ['common', 'config', 'database', 'oauth', 'audit', 'admin', 'policy', 'clients', 'tokens'],
-  grants: ['common', 'config', 'oauth', 'audit', 'keys', 'sessions', 'tokens', 'policy', 'users', 'clients', 'client-auth'],
+  grants: ['common', 'config', 'database', 'oauth', 'audit', 'keys', 'sessions', 'tokens', 'policy', 'users', 'clients', 'client-auth'],
   authorize: ['common', 'config', 'oauth', 'audit', 'keys', 'sessions', 'tokens', 'policy', 'users', 'clients'],
   // Back-channel logout delivery: the queue is the Sessions module's, the receivers the Clients module's.
   backchannel: ['common', 'config', 'audit', 'keys', 'sessions', 'clients'],

@@ -146,6 +146,13 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
     if (skipsDatabase(req)) return done();
     const admitted = (admission: Admission) => {
       if (!admission.admitted) return refuse(req, reply);
+      // A client that went away while this request waited in the queue: its 'close' has already
+      // come and will not come again, so the permit goes back at once (it leaked before, and a
+      // load generator stopping mid-run left every later request a 503).
+      if (reply.raw.closed || req.raw.destroyed) {
+        admission.release();
+        return done();
+      }
       // 'close' comes once the response is sent, or when the client went away first.
       reply.raw.once('close', admission.release);
       done();

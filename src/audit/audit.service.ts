@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
 import { AuditEvent } from './audit-event.entity';
 
 export interface AuditRecord {
@@ -21,32 +22,98 @@ export interface AuditQuery {
   limit?: number;
 }
 
+/** A batch of `token.issued` events is written this long after its first event at the latest... */
+export const AUDIT_BATCH_DELAY_MS = 50;
+/** ...or as soon as it holds this many. */
+export const AUDIT_BATCH_ROWS = 500;
+
+/**
+ * The audit log. Security events (login failures, locks, refresh token reuse, admin changes) are
+ * written by `record` before the response that follows from them. The high-volume `token.issued`
+ * events go through `recordTokenIssued`: kept in memory and written in batches (one multi-row
+ * INSERT at most AUDIT_BATCH_DELAY_MS after the first event, or at AUDIT_BATCH_ROWS), and at
+ * shutdown; a crash loses at most the batch in memory. AUDIT_TOKEN_EVENTS=false turns them off.
+ */
 @Injectable()
-export class AuditService {
+export class AuditService implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(AuditService.name);
   private lastMs = 0;
   private sequence = 0;
+  private pending: AuditEvent[] = [];
+  private timer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     @InjectRepository(AuditEvent) private readonly repo: Repository<AuditEvent>,
     private readonly clock: Clock,
+    private readonly config: AppConfig,
   ) {}
 
   /** Records an event. An audit write that fails is logged, never turned into a failed login or token request. */
   async record(event: AuditRecord): Promise<void> {
     try {
-      await this.repo.insert({
-        id: this.nextId(),
-        type: event.type,
-        userId: event.userId ?? null,
-        clientId: event.clientId ?? null,
-        ip: event.ip ?? null,
-        details: event.details ?? {},
-        createdAt: this.clock.now(),
-      });
+      await this.repo.insert(this.row(event));
     } catch (error) {
       this.logger.warn(`Could not record audit event ${event.type}: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * Queues a `token.issued` event for the next batch (no database round trip on the token path).
+   * Does nothing when AUDIT_TOKEN_EVENTS=false.
+   */
+  recordTokenIssued(event: Omit<AuditRecord, 'type'>): void {
+    if (!this.config.auditTokenEvents) return;
+    this.pending.push(this.row({ ...event, type: 'token.issued' }));
+    if (this.pending.length >= AUDIT_BATCH_ROWS) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), AUDIT_BATCH_DELAY_MS).unref();
+  }
+
+  /** Writes the queued events now; resolves once every event queued before the call is written (or its write failed and was logged). */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    // One batch at a time, in order: a slow write is not overtaken by the next.
+    this.flushing = this.flushing.then(() => this.write(batch));
+    return this.flushing;
+  }
+
+  /** On app.close() (SIGTERM, SIGINT): writes what is queued before the HTTP server closes... */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.flush();
+  }
+
+  /**
+   * ...and again after it closed, for the requests that were still in flight then. Nest runs this
+   * hook of the Audit module before the global TypeORM module's, which closes the database.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    await this.flush();
+  }
+
+  private async write(batch: AuditEvent[]): Promise<void> {
+    for (let start = 0; start < batch.length; start += AUDIT_BATCH_ROWS) {
+      const rows = batch.slice(start, start + AUDIT_BATCH_ROWS);
+      try {
+        await this.repo.insert(rows);
+      } catch (error) {
+        this.logger.warn(`Could not record ${rows.length} token.issued audit events: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private row(event: AuditRecord): AuditEvent {
+    return {
+      id: this.nextId(),
+      type: event.type,
+      userId: event.userId ?? null,
+      clientId: event.clientId ?? null,
+      ip: event.ip ?? null,
+      details: event.details ?? {},
+      createdAt: this.clock.now(),
+    };
   }
 
   find(query: AuditQuery): Promise<AuditEvent[]> {

@@ -9,6 +9,7 @@ import { Clock } from '../common/clock';
 import { digestsEqual, randomToken, secretDigest } from '../common/crypto';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/errors';
+import { TtlCache } from '../common/ttl-cache';
 import { retryOnConflict } from '../database/retry';
 import { ADMIN_SCOPE, formatScope, parseScope, STANDARD_SCOPES } from '../oauth/scopes';
 import { TokenFamiliesService } from '../sessions/token-families.service';
@@ -36,12 +37,6 @@ const isAdminClient = (client: Pick<Client, 'grantTypes' | 'scope'>) =>
 /** Comparing against this when the client does not exist keeps unknown-client timing equal to wrong-secret. */
 const DUMMY_DIGEST = 'f'.repeat(64);
 
-/**
- * How long another instance's change of a client's origins may go unseen by this one's CORS
- * preflights: SPEC §7's CACHE_TTL_SECONDS default. A change made through this instance applies at once.
- */
-export const REGISTERED_ORIGINS_TTL_MS = 5_000;
-
 interface OriginSet {
   origins: ReadonlySet<string>;
   loadedAtMs: number;
@@ -55,6 +50,12 @@ export class ClientsService implements AdminClients {
   private originSet?: OriginSet;
   private originSetLoading?: { generation: number; promise: Promise<ReadonlySet<string>> };
   private originsGeneration = 0;
+  /**
+   * Clients as the token path reads them: for CACHE_TTL_SECONDS at most, forgotten at once when
+   * changed through this instance (a disabled client or a rotated secret is refused by every
+   * instance within CACHE_TTL_SECONDS). The admin API reads the row itself (`get`).
+   */
+  private readonly cache: TtlCache<string, Client>;
 
   constructor(
     @InjectRepository(Client) private readonly repo: Repository<Client>,
@@ -65,13 +66,25 @@ export class ClientsService implements AdminClients {
     private readonly accessTokens: AccessTokensService,
     private readonly codes: AuthorizationCodesService,
     private readonly sealer: ClientSecretSealer,
-  ) {}
+  ) {
+    this.cache = new TtlCache(config.cacheTtlSeconds * 1000, () => clock.nowMs());
+  }
+
+  private get originsTtlMs(): number {
+    return this.config.cacheTtlSeconds * 1000;
+  }
 
   /**
    * Exact match only. MySQL compares VARCHARs with trailing spaces ignored (PAD SPACE), so the row
    * found is checked again here: "admin " must not find "admin" on one store and nothing on the other.
    */
-  async findById(clientId: string): Promise<Client | null> {
+  findById(clientId: string): Promise<Client | null> {
+    if (clientId.length === 0 || clientId.length > 128) return Promise.resolve(null);
+    return this.cache.get(clientId, () => this.read(clientId));
+  }
+
+  /** The row itself, not the cached copy: for the admin API, which changes what it reads. */
+  private async read(clientId: string): Promise<Client | null> {
     if (clientId.length === 0 || clientId.length > 128) return null;
     const client = await this.repo.findOne({ where: { clientId } });
     return client?.clientId === clientId ? client : null;
@@ -93,13 +106,13 @@ export class ClientsService implements AdminClients {
   /**
    * Every origin an enabled client registered (its redirect URIs' and its allowed_cors_origins), for
    * CORS preflights (SPEC §4), which name no client. Read from the database at most once per
-   * REGISTERED_ORIGINS_TTL_MS however many preflights arrive (concurrent callers share one read),
+   * CACHE_TTL_SECONDS however many preflights arrive (concurrent callers share one read),
    * and again at once after a client was changed through this instance.
    */
   async registeredOrigins(): Promise<ReadonlySet<string>> {
     const now = this.clock.nowMs();
     const cached = this.originSet;
-    if (cached && cached.generation === this.originsGeneration && now >= cached.loadedAtMs && now - cached.loadedAtMs < REGISTERED_ORIGINS_TTL_MS) {
+    if (cached && cached.generation === this.originsGeneration && now >= cached.loadedAtMs && now - cached.loadedAtMs < this.originsTtlMs) {
       return cached.origins;
     }
     if (this.originSetLoading?.generation !== this.originsGeneration) {
@@ -120,8 +133,9 @@ export class ClientsService implements AdminClients {
     return origins;
   }
 
-  /** A client was created, changed or deleted through this instance: its origins count (or stop counting) at once. */
-  private clientsChanged(): void {
+  /** A client was created, changed or deleted through this instance: it and its origins count (or stop counting) at once. */
+  private clientsChanged(clientId: string): void {
+    this.cache.invalidate(clientId);
     this.originsGeneration++;
     this.originSet = undefined;
   }
@@ -131,7 +145,7 @@ export class ClientsService implements AdminClients {
   }
 
   async get(clientId: string): Promise<Client> {
-    const client = await this.findById(clientId);
+    const client = await this.read(clientId);
     if (!client) throw new NotFoundException(`Client "${clientId}" not found`);
     return client;
   }
@@ -180,7 +194,7 @@ export class ClientsService implements AdminClients {
       if (isUniqueViolation(error)) throw new ConflictException(`Client "${client.clientId}" already exists`);
       throw error;
     }
-    this.clientsChanged();
+    this.clientsChanged(client.clientId);
     await this.audit.record({ type: 'admin.client.created', clientId: client.clientId, details: { by: actor } });
     return { client, secret };
   }
@@ -203,7 +217,7 @@ export class ClientsService implements AdminClients {
     client.updatedAt = this.clock.now();
     // save() is a transaction: on a multi-primary cluster it can lose to a write on another node.
     await retryOnConflict(() => this.repo.save(client));
-    this.clientsChanged();
+    this.clientsChanged(clientId);
     await this.audit.record({ type: 'admin.client.updated', clientId, details: { by: actor, fields: Object.keys(dto) } });
     return { client, secret };
   }
@@ -212,7 +226,7 @@ export class ClientsService implements AdminClients {
     const client = await this.get(clientId);
     const result = await this.repo.delete({ clientId: client.clientId });
     if (!result.affected) throw new NotFoundException(`Client "${clientId}" not found`);
-    this.clientsChanged();
+    this.clientsChanged(client.clientId);
     // Its sessions, tokens and codes go with it: a client registered later under this client_id inherits none of them.
     const families = await this.families.endForClient(client.clientId, 'client_deleted');
     const accessTokens = await this.accessTokens.revokeForClient(client.clientId);
@@ -231,6 +245,7 @@ export class ClientsService implements AdminClients {
     const secret = randomToken();
     await this.storeSecret(client, secret);
     await this.repo.update({ clientId }, { secretDigest: client.secretDigest, secretEncrypted: client.secretEncrypted, updatedAt: this.clock.now() });
+    this.clientsChanged(clientId);
     await this.audit.record({ type: 'admin.client.secret_rotated', clientId, details: { by: actor } });
     return secret;
   }
@@ -270,7 +285,7 @@ export class ClientsService implements AdminClients {
    */
   async resetAdminSecret(clientId: string | undefined, actor: string): Promise<{ clientId: string; secret: string; created: boolean }> {
     const id = clientId ?? this.config.bootstrapAdminClientId ?? BOOTSTRAP_ADMIN_CLIENT_ID;
-    const existing = await this.findById(id);
+    const existing = await this.read(id);
     if (!existing) {
       const { secret } = await this.create(this.bootstrapAdminDto(id, undefined), actor);
       return { clientId: id, secret: secret!, created: true };

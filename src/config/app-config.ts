@@ -36,6 +36,13 @@ export class AppConfig {
   /** Failed password logins allowed per confidential client and minute at the token endpoint; 0 turns it off. */
   loginRateLimitPerClient!: number;
   /**
+   * How long an instance may serve clients, the policy and signing keys from memory: a change made
+   * through another instance is seen within this many seconds (through this one, at once). 0 = read every time.
+   */
+  cacheTtlSeconds!: number;
+  /** Record a `token.issued` audit event per token response (written in batches); false turns them off. */
+  auditTokenEvents!: boolean;
+  /**
    * Failed client authentications allowed per (client_id, client IP) and minute, across instances,
    * before that pair gets 429 for the rest of the minute; 0 turns it off.
    */
@@ -212,6 +219,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   config.passwordRsaPkcs1 = booleanFlag(env, 'PASSWORD_RSA_PKCS1');
   config.loginRateLimit = integer(env, 'LOGIN_RATE_LIMIT', 30, 0, 1_000_000);
   config.loginRateLimitPerClient = integer(env, 'LOGIN_RATE_LIMIT_PER_CLIENT', 600, 0, 1_000_000);
+  config.cacheTtlSeconds = integer(env, 'CACHE_TTL_SECONDS', 5, 0, 3600);
+  config.auditTokenEvents = boolean(env, 'AUDIT_TOKEN_EVENTS', true);
   config.clientAuthFailureLimit = integer(env, 'CLIENT_AUTH_FAILURE_LIMIT', 20, 0, 1_000_000);
   config.databasePoolSize = integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000);
   config.requestQueueLimit = integer(env, 'REQUEST_QUEUE_LIMIT', 1000, 0, 1_000_000);

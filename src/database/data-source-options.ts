@@ -84,8 +84,12 @@ export function dataSourceOptions(databaseUrl: string, options: { poolSize?: num
       type: 'better-sqlite3',
       database,
       // WAL lets several worker processes read while one writes; busy_timeout makes writers queue.
+      // synchronous=NORMAL (WAL's recommended setting) syncs at checkpoints, not at every commit: a
+      // crash of the process loses nothing, a power loss or OS crash may lose the last commits
+      // (never corrupts the file). See docs/operations.md.
       prepareDatabase: (db: { pragma(sql: string): unknown }) => {
         db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
         db.pragma('busy_timeout = 5000');
         db.pragma('foreign_keys = ON');
       },

@@ -58,29 +58,36 @@ export class AuthorizationCodeGrant implements GrantHandler<typeof PARAMETERS> {
     if (params.redirectUri !== code.redirectUri) throw new InvalidGrant('redirect_uri does not match the authorization request');
     this.checkPkce(code, client, params.codeVerifier);
 
-    if (!(await this.codes.consume(code.codeHash))) {
-      if (code.consumedAt || (await this.codes.isConsumed(code.codeHash))) await this.replayed(code, ip);
-      throw new InvalidGrant('Authorization code has expired');
-    }
+    // A code known to be spent is a replay, whatever else is wrong with the request now.
+    if (code.consumedAt) await this.replayed(code, ip);
 
     const user = await this.users.findById(code.userId);
     if (!user) throw new InvalidGrant(INVALID_CODE);
     // The user logged in minutes ago; an account locked or disabled since gets no tokens.
     await this.policies.assertActive(user, { stage: 'session' });
 
-    const response = await this.issuer.issue({
-      client,
-      user,
-      grantType: AuthorizationCodeGrant.grantType,
-      scope: parseScope(code.scope),
-      authTime: code.authTime,
-      amr: code.amr.split(' ').filter(Boolean),
-      nonce: code.nonce,
-      options: params.issue,
-      codeHash: code.codeHash,
-      browserSessionId: code.browserSessionId,
-      ip,
-    });
+    // The redemption (one conditional UPDATE: exactly one request changes the row) and the family
+    // and tokens it issues commit together or not at all: a failure leaves the code unspent, to be retried.
+    const response = await this.issuer.issueAfter(
+      {
+        client,
+        user,
+        grantType: AuthorizationCodeGrant.grantType,
+        scope: parseScope(code.scope),
+        authTime: code.authTime,
+        amr: code.amr.split(' ').filter(Boolean),
+        nonce: code.nonce,
+        options: params.issue,
+        codeHash: code.codeHash,
+        browserSessionId: code.browserSessionId,
+        ip,
+      },
+      [this.codes.consumeStep(code.codeHash)],
+    );
+    if (!response) {
+      if (await this.codes.isConsumed(code.codeHash)) await this.replayed(code, ip);
+      throw new InvalidGrant('Authorization code has expired');
+    }
     // A replay that arrived while these tokens were being issued found no family to revoke yet.
     if (await this.codes.wasReplayed(code.codeHash)) await this.families.endForCode(code.codeHash, 'authorization_code_reuse');
     return response;

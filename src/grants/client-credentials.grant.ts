@@ -28,7 +28,7 @@ export class ClientCredentialsGrant implements GrantHandler<typeof PARAMETERS> {
   async handle({ params, client, ip }: TokenRequest<typeof PARAMETERS>): Promise<TokenResponse> {
     if (client.isPublic) throw new UnauthorizedClient('The client_credentials grant needs a confidential client');
     const access = await this.accessTokens.issue({ client, scope: params.scope, format: params.format });
-    await this.audit.record({ type: 'token.issued', clientId: client.clientId, ip, details: { grant_type: ClientCredentialsGrant.grantType, jti: access.jti } });
+    this.audit.recordTokenIssued({ clientId: client.clientId, ip, details: { grant_type: ClientCredentialsGrant.grantType, jti: access.jti } });
     return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope: formatScope(params.scope) };
   }
 }

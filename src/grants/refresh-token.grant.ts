@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
+import { SqlRunner } from '../database/sql-runner';
 import { InvalidGrant, InvalidScope } from '../oauth/errors';
 import { parseScope, SCOPE_TOKEN } from '../oauth/scopes';
 import { exchangeDeadline, exchangePeriodExceeded } from '../policy/exchange-period.check';
@@ -9,7 +10,7 @@ import type { RefreshToken } from '../tokens/refresh-token.entity';
 import { RefreshTokensService } from '../tokens/refresh-tokens.service';
 import { TokenFamiliesService } from '../sessions/token-families.service';
 import type { TokenFamily } from '../sessions/token-family.entity';
-import { UsersService } from '../users/users.service';
+import type { User } from '../users/user.entity';
 import type { GrantHandler, TokenRequest } from './grant-handler';
 import { requiredString, type GrantParameter } from './grant-parameters';
 import { ISSUE_OPTIONS } from './issue-options';
@@ -48,19 +49,20 @@ export class RefreshTokenGrant implements GrantHandler<typeof PARAMETERS> {
   constructor(
     private readonly refreshTokens: RefreshTokensService,
     private readonly families: TokenFamiliesService,
-    private readonly users: UsersService,
     private readonly policy: PolicyService,
     private readonly issuer: LoginTokenIssuer,
     private readonly clock: Clock,
     private readonly audit: AuditService,
+    private readonly sql: SqlRunner,
   ) {}
 
   async handle({ params, client, ip }: TokenRequest<typeof PARAMETERS>): Promise<TokenResponse> {
     const requestedScope = params.scope;
-    const token = await this.refreshTokens.find(params.refreshToken);
+    // The token, its family and its user in one read.
+    const session = await this.refreshTokens.findWithSession<User>(params.refreshToken);
     // Another client's token reads as unknown, and presenting it changes nothing (it proves nothing about the owner).
-    if (!token || token.clientId !== client.clientId) throw new InvalidGrant('Invalid refresh token');
-    const family = await this.families.find(token.familyId);
+    if (!session || session.token.clientId !== client.clientId) throw new InvalidGrant('Invalid refresh token');
+    const { token, family, user } = session;
     if (!family || family.clientId !== client.clientId) throw new InvalidGrant('Invalid refresh token');
 
     const now = this.clock.nowMs();
@@ -73,10 +75,10 @@ export class RefreshTokenGrant implements GrantHandler<typeof PARAMETERS> {
     if (token.expiresAt.getTime() <= now) throw new InvalidGrant('Refresh token has expired');
 
     const policy = await this.policy.get();
+    const graceSeconds = policy.refreshTokenGraceSeconds;
     // A token known to be spent and past its grace window is reuse: end the family before anything else.
-    if (token.rotatedAt && !withinGrace(token, policy.refreshTokenGraceSeconds, now)) await this.reuseDetected(family, ip);
+    if (token.rotatedAt && !withinGrace(token, graceSeconds, now)) await this.reuseDetected(family, ip);
 
-    const user = await this.users.findById(family.userId);
     if (!user) {
       await this.endFamily(family, 'user_deleted', ip);
       throw new InvalidGrant('Invalid refresh token');
@@ -93,25 +95,28 @@ export class RefreshTokenGrant implements GrantHandler<typeof PARAMETERS> {
     const tokenScope = granted.filter((s) => allowed.has(s));
     const scope = requestedScope ? requestedScope.filter((s) => allowed.has(s)) : tokenScope;
 
-    // The decision: exactly one request spends the token; a concurrent or later one gets the grace retry or is reuse.
-    const spent = !token.rotatedAt && (await this.refreshTokens.rotate(token.tokenHash));
-    if (!spent && !(await this.refreshTokens.useGrace(token.tokenHash, policy.refreshTokenGraceSeconds))) {
-      await this.reuseDetected(family, ip);
-    }
-
-    await this.families.shortenExchangeDeadline(family, deadline);
-    return this.issuer.respond({
-      client,
-      user,
-      grantType: RefreshTokenGrant.grantType,
+    // The response is signed first; its writes then commit together with the spending of the token,
+    // or none of them do: a request that fails (a 503) has spent nothing and can be sent again.
+    const deadlineStep = this.families.shortenExchangeDeadlineStep(family, deadline);
+    const grant = { client, user, grantType: RefreshTokenGrant.grantType, ip };
+    const prepared = await this.issuer.prepare({
+      ...grant,
       scope,
       refreshScope: tokenScope,
       authTime: family.authTime,
       amr: family.amr.split(' ').filter(Boolean),
       options: params.issue,
-      ip,
       family,
     });
+    const writes = deadlineStep ? [...prepared.steps, deadlineStep] : prepared.steps;
+    // The decision: exactly one request spends the token; a concurrent or later one gets the grace retry or is reuse.
+    const spent = !token.rotatedAt && (await this.sql.atomic([this.refreshTokens.rotateStep(token.tokenHash), ...writes])).committed;
+    if (!spent) {
+      const retried = graceSeconds > 0 && (await this.sql.atomic([this.refreshTokens.graceStep(token.tokenHash, graceSeconds), ...writes])).committed;
+      if (!retried) await this.reuseDetected(family, ip);
+    }
+    this.issuer.recordIssued(grant, family, prepared);
+    return prepared.response;
   }
 
   private async reuseDetected(family: TokenFamily, ip: string): Promise<never> {

@@ -4,6 +4,7 @@ import {
   exportJWK,
   exportPKCS8,
   generateKeyPair,
+  importJWK,
   importPKCS8,
   jwtVerify,
   type CryptoKey,
@@ -26,12 +27,13 @@ export type SigningAlg = (typeof SIGNING_ALGS)[number];
  * id token lifetimes are capped at 24 hours by the admin API), plus clock skew.
  */
 export const RETIRED_KEY_PUBLISH_SECONDS = 24 * 3600 + 300;
-const RELOAD_INTERVAL_MS = 60_000;
 
 interface LoadedKey {
   kid: string;
   alg: SigningAlg;
   publicJwk: JWK;
+  /** Imported once per kid, not per verification. */
+  publicKey: CryptoKey | Uint8Array;
   privateKey: CryptoKey;
   current: boolean;
 }
@@ -73,7 +75,7 @@ export class KeysService implements OnModuleInit {
       async (header) => {
         const key = await this.publishedKey(header.kid);
         if (!key || key.alg !== header.alg) throw new Error('Unknown signing key');
-        return key.publicJwk;
+        return key.publicKey;
       },
       { ...options, algorithms: [...SIGNING_ALGS], currentDate: this.clock.now() },
     );
@@ -99,17 +101,24 @@ export class KeysService implements OnModuleInit {
     return { keys: [...this.keys.values()].map((k) => k.publicJwk) };
   }
 
-  /** Makes a new key current for every algorithm; the old ones stay published until their tokens expire. */
+  /**
+   * Makes a new key current for every algorithm; the old ones stay published until their tokens
+   * expire. Concurrent rotations (two admin calls, two instances) never leave an algorithm without a
+   * current key: each inserts its key and then retires every current key but the newest, so the
+   * newest survives whatever the interleaving, and once every rotation has finished exactly one key
+   * per algorithm is current (StoredKeysService.retireAllButNewest).
+   */
   async rotate(): Promise<{ kids: string[] }> {
-    const now = this.clock.now();
-    const expiresAt = new Date(now.getTime() + RETIRED_KEY_PUBLISH_SECONDS * 1000);
     const kids: string[] = [];
     for (const alg of SIGNING_ALGS) {
       const fresh = await this.generate(alg);
-      // The new key first, then the old ones retired: an instance reading the keys in between sees
-      // two current keys (and signs with the older) rather than none, which would make it generate one.
+      // Dated when stored, not when generated (RSA takes a while): the newest key is the last stored.
+      fresh.createdAt = this.clock.now();
+      // The new key first, then the older ones retired: an instance reading the keys in between
+      // sees two current keys (and signs with the older) rather than none.
       await this.stored.insert(fresh);
-      await this.stored.retireAllBut('signing', alg, fresh.kid, now, expiresAt);
+      const expiresAt = new Date(this.clock.nowMs() + RETIRED_KEY_PUBLISH_SECONDS * 1000);
+      await this.stored.retireAllButNewest('signing', alg, this.clock.now(), expiresAt);
       kids.push(fresh.kid);
     }
     await this.reload();
@@ -148,8 +157,10 @@ export class KeysService implements OnModuleInit {
     await this.reload();
   }
 
+  /** Keys are re-read every CACHE_TTL_SECONDS, so a rotation on another instance is signed with within it. */
   private async refreshIfStale(): Promise<void> {
-    if (this.clock.nowMs() - this.loadedAt > RELOAD_INTERVAL_MS) await this.reload();
+    const age = this.clock.nowMs() - this.loadedAt;
+    if (age < 0 || age >= this.config.cacheTtlSeconds * 1000) await this.reload();
   }
 
   private reload(): Promise<void> {
@@ -170,10 +181,12 @@ export class KeysService implements OnModuleInit {
       const current = !row.retiredAt && !currentAlgs.has(alg);
       if (current) currentAlgs.add(alg);
       const cached = this.keys.get(row.kid);
+      const publicJwk = cached?.publicJwk ?? (JSON.parse(row.publicKey) as JWK);
       next.set(row.kid, {
         kid: row.kid,
         alg,
-        publicJwk: JSON.parse(row.publicKey) as JWK,
+        publicJwk,
+        publicKey: cached?.publicKey ?? (await importJWK(publicJwk, alg)),
         privateKey: cached?.privateKey ?? (await importPKCS8(this.openPrivate(row), alg)),
         current,
       });

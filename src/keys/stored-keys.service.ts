@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, IsNull, Not, Repository } from 'typeorm';
+import { In, IsNull, Repository } from 'typeorm';
 import { StoredKey, type KeyPurpose } from './signing-key.entity';
 
 /**
@@ -33,8 +33,18 @@ export class StoredKeysService {
     });
   }
 
-  /** Retires every current key of `purpose` and `alg` but `keep`: they stay published until `expiresAt`. */
-  async retireAllBut(purpose: KeyPurpose, alg: string, keep: string, retiredAt: Date, expiresAt: Date): Promise<void> {
-    await this.repo.update({ purpose, alg, retiredAt: IsNull(), kid: Not(keep) }, { retiredAt, expiresAt });
+  /**
+   * Retires every current key of `purpose` and `alg` but the newest (latest created_at, then
+   * greatest kid), in one UPDATE: it never retires the newest current key, so there is always one;
+   * and as every rotation runs it after its own INSERT, once every rotation has finished exactly
+   * one is left, whatever the interleaving of concurrent rotations on any number of instances.
+   */
+  async retireAllButNewest(purpose: KeyPurpose, alg: string, retiredAt: Date, expiresAt: Date): Promise<void> {
+    // The derived table (SELECT … FROM (SELECT …) newest) lets MySQL read the table it updates (error 1093 otherwise).
+    await this.repo.query(
+      'UPDATE `keys` SET retired_at = ?, expires_at = ? WHERE purpose = ? AND alg = ? AND retired_at IS NULL AND kid <> ' +
+        '(SELECT kid FROM (SELECT kid FROM `keys` WHERE purpose = ? AND alg = ? AND retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1) newest)',
+      [retiredAt.getTime(), expiresAt.getTime(), purpose, alg, purpose, alg],
+    );
   }
 }

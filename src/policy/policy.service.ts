@@ -3,6 +3,8 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
+import { TtlCache } from '../common/ttl-cache';
+import { AppConfig } from '../config/app-config';
 import { isLocked, type LockoutState } from './lockout.check';
 import { firstRefusal, type Account, type AccountContext, type LoginCheck } from './login.checks';
 import { Policy } from './policy.entity';
@@ -12,19 +14,26 @@ const POLICY_ID = 1;
 
 /**
  * The global security policy and the account rules that follow from it (SPEC §3.3: lockout,
- * disabled, password expiry, MFA enrolment). The policy is read from the database on every use (one
- * primary-key read), so that a PUT on any instance takes effect on all of them at once.
+ * disabled, password expiry, MFA enrolment). The policy is served from memory for at most
+ * CACHE_TTL_SECONDS: a PUT takes effect at once on the instance that took it, and on every other
+ * instance within CACHE_TTL_SECONDS.
  */
 @Injectable()
 export class PolicyService {
+  private readonly cache: TtlCache<number, Policy>;
+
   constructor(
     @InjectRepository(Policy) private readonly repo: Repository<Policy>,
     private readonly clock: Clock,
     private readonly audit: AuditService,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.cache = new TtlCache(config.cacheTtlSeconds * 1000, () => clock.nowMs());
+  }
 
+  /** The policy, as of CACHE_TTL_SECONDS ago at most. Callers must not change the object. */
   async get(): Promise<Policy> {
-    const policy = await this.repo.findOne({ where: { id: POLICY_ID } });
+    const policy = await this.cache.get(POLICY_ID, () => this.repo.findOne({ where: { id: POLICY_ID } }));
     if (!policy) throw new Error('The policy row is missing: the initial migration did not run');
     return policy;
   }
@@ -71,6 +80,7 @@ export class PolicyService {
         updatedAt: this.clock.now(),
       },
     );
+    this.cache.invalidate();
     await this.audit.record({ type: 'admin.policy.updated', clientId: actor ?? null, details: { ...dto } });
     return this.get();
   }

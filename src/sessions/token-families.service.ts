@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Clock } from '../common/clock';
+import { SqlRunner, type WriteStep } from '../database/sql-runner';
 import { formatScope } from '../oauth/scopes';
 import { TokenFamily } from './token-family.entity';
 
@@ -22,9 +23,24 @@ export interface NewTokenFamily {
   exchangeDeadline: Date;
   /** The authorization code the login is redeemed from, so that a replay of the code can end the family. */
   codeHash?: string | null;
+  /** Keep the family at least until then (the refresh token issued with it); by default as long as its access and id tokens. */
+  keepUntil?: Date;
   /** The browser SSO session of the login, when it came through the authorization endpoint. */
   browserSessionId?: string | null;
 }
+
+/**
+ * When a refresh token outlives its family, the family is kept this much longer still (at most a
+ * day, at most one refresh token lifetime), so that the refreshes that follow within it need no
+ * UPDATE of the family: its expiry only tells the purge when it may go.
+ */
+const EXTEND_SLACK_MS = 24 * 3600_000;
+
+const INSERT_FAMILY =
+  'INSERT INTO token_families (id, client_id, user_id, scope, auth_time, amr, exchange_deadline, code_hash, browser_session_id, revoked_at, revoked_reason, created_at, expires_at) ' +
+  'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)';
+const EXTEND_FAMILY = 'UPDATE token_families SET expires_at = ? WHERE id = ? AND expires_at < ?';
+const SHORTEN_DEADLINE = 'UPDATE token_families SET exchange_deadline = ? WHERE id = ? AND exchange_deadline > ?';
 
 /**
  * The token families (login sessions): one per login of a user at a client, which every access
@@ -38,11 +54,23 @@ export class TokenFamiliesService {
   constructor(
     private readonly clock: Clock,
     @InjectRepository(TokenFamily) private readonly families: Repository<TokenFamily>,
+    private readonly sql: SqlRunner,
   ) {}
 
   /** Starts the family of a login; it lives as long as its access and id tokens, until a refresh token extends it. */
   async start(input: NewTokenFamily): Promise<TokenFamily> {
+    const { family, step } = this.prepareStart(input);
+    await this.sql.run(step.sql, step.params);
+    return family;
+  }
+
+  /**
+   * The family of a login and the INSERT that starts it, for the caller to run in one transaction
+   * with the login's other writes (the code redemption, the refresh token).
+   */
+  prepareStart(input: NewTokenFamily): { family: TokenFamily; step: WriteStep } {
     const now = this.clock.now();
+    const tokensExpire = now.getTime() + Math.max(input.client.accessTokenTtl, input.client.idTokenTtl) * 1000;
     const family = this.families.create({
       id: randomUUID(),
       clientId: input.client.clientId,
@@ -56,10 +84,13 @@ export class TokenFamiliesService {
       revokedAt: null,
       revokedReason: null,
       createdAt: now,
-      expiresAt: new Date(now.getTime() + Math.max(input.client.accessTokenTtl, input.client.idTokenTtl) * 1000),
+      expiresAt: new Date(Math.max(tokensExpire, input.keepUntil?.getTime() ?? 0)),
     });
-    await this.families.insert(family);
-    return family;
+    const step: WriteStep = {
+      sql: INSERT_FAMILY,
+      params: [family.id, family.clientId, family.userId, family.scope, family.authTime, family.amr, family.exchangeDeadline, family.codeHash, family.browserSessionId, now, family.expiresAt],
+    };
+    return { family, step };
   }
 
   find(id: string): Promise<TokenFamily | null> {
@@ -72,28 +103,23 @@ export class TokenFamiliesService {
     return !!family && !family.revokedAt;
   }
 
-  /** Keeps the family until `expiresAt` (a new refresh token's expiry); never shortens it. */
-  async extend(family: TokenFamily, expiresAt: Date): Promise<void> {
-    if (expiresAt <= family.expiresAt) return;
-    await this.families
-      .createQueryBuilder()
-      .update()
-      .set({ expiresAt })
-      .where('id = :id AND expires_at < :expiresAt', { id: family.id, expiresAt: expiresAt.getTime() })
-      .execute();
-    family.expiresAt = expiresAt;
+  /**
+   * The UPDATE that keeps the family until `expiresAt` (a new refresh token's expiry), or nothing
+   * when it is kept that long already: never shortens it, and extends it with some slack (see
+   * EXTEND_SLACK_MS) so that most refreshes write nothing here.
+   */
+  extendStep(family: TokenFamily, expiresAt: Date, lifetimeSeconds: number): WriteStep | undefined {
+    if (expiresAt <= family.expiresAt) return undefined;
+    const until = new Date(expiresAt.getTime() + Math.min(EXTEND_SLACK_MS, lifetimeSeconds * 1000));
+    family.expiresAt = until;
+    return { sql: EXTEND_FAMILY, params: [until, family.id, until] };
   }
 
-  /** Moves the family's exchange deadline earlier, never later (a smaller max_exchange_period sticks). */
-  async shortenExchangeDeadline(family: TokenFamily, deadline: Date): Promise<void> {
-    if (deadline >= family.exchangeDeadline) return;
-    await this.families
-      .createQueryBuilder()
-      .update()
-      .set({ exchangeDeadline: deadline })
-      .where('id = :id AND exchange_deadline > :deadline', { id: family.id, deadline: deadline.getTime() })
-      .execute();
+  /** The UPDATE that moves the family's exchange deadline earlier, never later (a smaller max_exchange_period sticks); nothing when unchanged. */
+  shortenExchangeDeadlineStep(family: TokenFamily, deadline: Date): WriteStep | undefined {
+    if (deadline >= family.exchangeDeadline) return undefined;
     family.exchangeDeadline = deadline;
+    return { sql: SHORTEN_DEADLINE, params: [deadline, family.id, deadline] };
   }
 
   /** Ends a family: its refresh tokens stop working and so do its access tokens. True if this call ended it. */

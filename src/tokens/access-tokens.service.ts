@@ -5,6 +5,7 @@ import { Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { randomToken, sha256Hex } from '../common/crypto';
 import { AppConfig } from '../config/app-config';
+import { SqlRunner, type WriteStep } from '../database/sql-runner';
 import { KeysService } from '../keys/keys.service';
 import { isDatabaseUnavailable } from '../oauth/oauth-exception.filter';
 import { formatScope } from '../oauth/scopes';
@@ -71,6 +72,10 @@ export interface AccessTokenInput {
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+const INSERT_OPAQUE =
+  'INSERT INTO access_tokens (token_hash, jti, client_id, user_id, family_id, scope, audience, auth_time, created_at, expires_at, revoked_at) ' +
+  'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)';
+
 /**
  * How far ahead of this instance's clock an `iat` may be: the clock difference tolerated between
  * instances. jose checks `exp` and `nbf` but accepts any `iat`; a token dated further ahead was not
@@ -92,9 +97,21 @@ export class AccessTokensService {
     private readonly families: TokenFamiliesService,
     private readonly replayCache: ReplayCacheService,
     @InjectRepository(AccessToken) private readonly accessTokens: Repository<AccessToken>,
+    private readonly sql: SqlRunner,
   ) {}
 
+  /** Issues an access token; an opaque one is stored (one INSERT), a JWT one is only signed. */
   async issue(input: AccessTokenInput): Promise<IssuedAccessToken> {
+    const { issued, step } = await this.prepare(input);
+    if (step) await this.sql.run(step.sql, step.params);
+    return issued;
+  }
+
+  /**
+   * An access token and, for an opaque one, the INSERT that stores it, for the caller to run in one
+   * transaction with the rest of the response. Not valid until that write has committed.
+   */
+  async prepare(input: AccessTokenInput): Promise<{ issued: IssuedAccessToken; step?: WriteStep }> {
     const { client } = input;
     const now = this.clock.nowSeconds();
     const expiresIn = client.accessTokenTtl;
@@ -102,20 +119,22 @@ export class AccessTokensService {
     const audience = client.accessTokenAudience || client.clientId;
     if (input.format === 'opaque') {
       const token = randomToken();
-      await this.accessTokens.insert({
-        tokenHash: sha256Hex(token),
-        jti,
-        clientId: client.clientId,
-        userId: input.userId ?? null,
-        familyId: input.familyId ?? null,
-        scope: formatScope(input.scope),
-        audience,
-        authTime: input.authTime ?? null,
-        createdAt: new Date(now * 1000),
-        expiresAt: new Date((now + expiresIn) * 1000),
-        revokedAt: null,
-      });
-      return { token, expiresIn, jti };
+      const step: WriteStep = {
+        sql: INSERT_OPAQUE,
+        params: [
+          sha256Hex(token),
+          jti,
+          client.clientId,
+          input.userId ?? null,
+          input.familyId ?? null,
+          formatScope(input.scope),
+          audience,
+          input.authTime ?? null,
+          new Date(now * 1000),
+          new Date((now + expiresIn) * 1000),
+        ],
+      };
+      return { issued: { token, expiresIn, jti }, step };
     }
     const token = await this.keys.sign(
       {
@@ -132,7 +151,7 @@ export class AccessTokensService {
       },
       { typ: 'at+jwt' },
     );
-    return { token, expiresIn, jti };
+    return { issued: { token, expiresIn, jti } };
   }
 
   /**

@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { randomToken, sha256Hex } from '../common/crypto';
+import type { WriteStep } from '../database/sql-runner';
 import { formatScope } from '../oauth/scopes';
 import { AuthorizationCode } from './authorization-code.entity';
 import { ReplayCacheService } from './replay-cache.service';
@@ -97,6 +98,16 @@ export class AuthorizationCodesService {
     return result.affected === 1;
   }
 
+  /**
+   * The conditional UPDATE of {@link consume}, for the caller to run in one transaction with the
+   * family and tokens it issues: it changes one row for exactly one caller, so the code is spent
+   * exactly when those tokens exist.
+   */
+  consumeStep(codeHash: string): WriteStep {
+    const now = this.clock.nowMs();
+    return { sql: CONSUME, params: [now, codeHash, now], expect: 1 };
+  }
+
   async isConsumed(codeHash: string): Promise<boolean> {
     const row = await this.codes.findOne({ where: { codeHash }, select: { codeHash: true, consumedAt: true } });
     return !!row?.consumedAt;
@@ -121,6 +132,8 @@ export class AuthorizationCodesService {
     return result.affected ?? 0;
   }
 }
+
+const CONSUME = 'UPDATE authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL AND expires_at > ?';
 
 function replayKey(codeHash: string): string {
   return `authorization_code_replay:${codeHash}`;

@@ -123,7 +123,9 @@ export class PasswordLoginService implements OnModuleInit {
   }
 
   private async recordSuccess(user: User, password: string): Promise<void> {
-    await this.lockout.recordSuccess(user.id);
+    // No write that changes nothing: a counter read as 0 with no lock needs no reset (a failure
+    // counted by a concurrent request since this one's read stays counted, as if it came after).
+    if (user.failedLoginCount !== 0 || user.lockedAt) await this.lockout.recordSuccess(user.id);
     // Imported (bcrypt) or weaker hashes become argon2id on the first successful login.
     // Only over the hash just verified: a password an admin set meanwhile is never undone.
     if (needsRehash(user.passwordHash)) {

@@ -195,6 +195,9 @@ describe('Admin CLI (gatehouse-admin)', () => {
     const secret = /\| {3}client_secret {2}([A-Za-z0-9_-]{43}) +\|/.exec(run.stderr)![1];
     expect(run.stderr).toContain(`Admin token: grant_type=client_credentials at ${ISSUER}/oauth2/token`);
 
+    // The CLI is another process: the server sees its change once its cached client is
+    // CACHE_TTL_SECONDS (5 s) old, as another instance's (docs/operations.md#caches).
+    t.clock.advance(5_001);
     expect((await tokenRequest(t, { grant_type: 'client_credentials' }, { id: ADMIN_CLIENT_ID, secret: ADMIN_CLIENT_SECRET })).status).toBe(401);
     const token = await tokenRequest(t, { grant_type: 'client_credentials' }, { id: ADMIN_CLIENT_ID, secret });
     expect(token.status).toBe(200);

@@ -139,6 +139,10 @@ describe('Admin API: policy, audit events and key rotation', () => {
       const token = await tokenRequest(t, { grant_type: 'client_credentials' }, { id: clientId, secret: rotated.body.client_secret });
       expect(token.status).toBe(200);
 
+      // token.issued events are written in batches, shortly after the response: wait for it (no timing asserted).
+      for (let attempt = 0; attempt < 300 && (await audit(`?client=${clientId}&type=token.issued`)).body.length === 0; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       const forClient = await audit(`?client=${clientId}`);
       expect(forClient.status).toBe(200);
       expect(forClient.body.map((e: { type: string }) => e.type)).toEqual([

@@ -27,7 +27,9 @@ interface AuditEventBody {
 describe('Client authentication failures: audit, per-address throttling, client lockout', () => {
   let a: Awaited<ReturnType<typeof startApp>>;
   let b: TestApp;
-  const env = { TRUSTED_PROXIES: '127.0.0.1', CLIENT_AUTH_FAILURE_LIMIT: String(LIMIT) };
+  // Uncached (CACHE_TTL_SECONDS=0): a policy PUT on A holds on B at once, which the lockout cases need
+  // (with the default, within CACHE_TTL_SECONDS: test/e2e/cache-instances.e2e-spec.ts).
+  const env = { TRUSTED_PROXIES: '127.0.0.1', CLIENT_AUTH_FAILURE_LIMIT: String(LIMIT), CACHE_TTL_SECONDS: '0' };
 
   beforeAll(async () => {
     a = await startApp({ env });

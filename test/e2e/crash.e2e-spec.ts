@@ -6,6 +6,7 @@ import { DEFAULT_PASSWORD } from '../support/fixtures';
 import { authorizePath, parseLoginForm } from '../support/login-form';
 import { sha256Hex } from '../support/oidc';
 import { compiledService, Service } from '../support/service';
+import { AUDIT_BATCH_ROWS } from '../../src/audit/audit.service';
 
 /**
  * Crash test (SPEC §8): two instances of the compiled service on one database under a load of
@@ -221,7 +222,7 @@ describe('Crash test: SIGKILL of one of two instances under load loses and doubl
       const auditIssued = await q("SELECT COUNT(*) AS n FROM audit_events WHERE client_id = ? AND type = 'token.issued'");
       // Printed before the assertions, so that a failing run still reports what it saw.
       process.stdout.write(
-        `[crash ${testStore()}] database after ${KILL_ROUNDS} kill -9 rounds: ${rowsIssued} refresh tokens issued, ${rowsRotated} rotated, ${auditIssued} token.issued events; ` +
+        `[crash ${testStore()}] database after ${KILL_ROUNDS} kill -9 rounds: ${rowsIssued} refresh tokens issued, ${rowsRotated} rotated, ${auditIssued} token.issued events (batched: those a kill cut off are lost); ` +
           `orphaned tokens ${orphans}, families without a token ${familiesWithoutToken}, families with two live tokens ${twoLive}, ` +
           `families with a rotated token and no successor (half-written) ${rotatedWithoutSuccessor}, reuse detections ${reuseDetections}; ${counts.inDoubt} requests without an answer\n`,
       );
@@ -239,7 +240,9 @@ describe('Crash test: SIGKILL of one of two instances under load loses and doubl
       expect(rowsIssued - issued).toBeLessThanOrEqual(counts.inDoubt);
       expect(rowsRotated - counts.refreshes).toBeGreaterThanOrEqual(0);
       expect(rowsRotated - counts.refreshes).toBeLessThanOrEqual(counts.inDoubt);
-      expect(auditIssued - issued).toBeGreaterThanOrEqual(0);
+      // token.issued audit events are written in batches (docs/operations.md): a kill -9 loses at
+      // most the batch the killed process held, never more than AUDIT_BATCH_ROWS per kill.
+      expect(issued - auditIssued).toBeLessThanOrEqual(KILL_ROUNDS * AUDIT_BATCH_ROWS);
       expect(auditIssued - issued).toBeLessThanOrEqual(counts.inDoubt);
 
       // Every token received in a 200 and not spent works exactly once; a spent one never again.

@@ -7,8 +7,9 @@ describe('Key rotation across instances sharing one database (SPEC §1 scale-out
   let b: TestApp;
 
   beforeAll(async () => {
-    a = await startApp();
-    b = await startApp({ database: a.database });
+    // Uncached, so that each instance signs with what the database says at every request.
+    a = await startApp({ env: { CACHE_TTL_SECONDS: '0' } });
+    b = await startApp({ database: a.database, env: { CACHE_TTL_SECONDS: '0' } });
   });
   afterAll(async () => {
     await b.close({ keepDatabase: true });
@@ -41,5 +42,46 @@ describe('Key rotation across instances sharing one database (SPEC §1 scale-out
       .send({ token: issued.body.access_token });
     expect(introspected.status).toBe(200);
     expect(introspected.body).toMatchObject({ active: true, client_id: client.client_id });
+  });
+
+  it('concurrent rotations on both instances always leave a current key, and exactly one per algorithm once they finish', async () => {
+    const client = await createClient(a, { scope: 'api', default_scope: 'api' });
+    const currentKeys = async () =>
+      (await a.db.query("SELECT alg, kid FROM `keys` WHERE purpose = 'signing' AND retired_at IS NULL ")) as { alg: string; kid: string }[];
+    const rotate = async (t: TestApp) => {
+      const res = await t.http.post('/admin/keys/rotate').auth(await t.adminToken(), { type: 'bearer' });
+      expect(res.status).toBe(200);
+    };
+    let signing = true;
+    const statuses: number[] = [];
+    const minted = new Set<string>();
+    // Tokens are asked for on both instances all along: none may fail for want of a current key.
+    const load = (async () => {
+      for (let i = 0; signing; i++) {
+        const t = i % 2 ? b : a;
+        const res = await tokenRequest(t, { grant_type: 'client_credentials' }, { id: client.client_id, secret: client.client_secret! });
+        statuses.push(res.status);
+        if (res.status === 200) minted.add(decodeProtectedHeader(res.body.access_token).kid as string);
+        const current = await currentKeys();
+        for (const alg of ['EdDSA', 'ES256', 'RS256']) expect({ alg, current: current.some((k) => k.alg === alg) }).toEqual({ alg, current: true });
+      }
+    })();
+    try {
+      for (let round = 0; round < 4; round++) await Promise.all([rotate(a), rotate(b), rotate(a), rotate(b)]);
+    } finally {
+      signing = false;
+      await load;
+    }
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    const current = await currentKeys();
+    // Sorted here: the stores collate 'EdDSA' and 'ES256' differently.
+    expect(current.map((k) => k.alg).sort()).toEqual(['ES256', 'EdDSA', 'RS256']);
+    // Both instances sign with the current RS256 key once their caches have aged out (0 s here).
+    const kidOn = async (t: TestApp) =>
+      decodeProtectedHeader((await tokenRequest(t, { grant_type: 'client_credentials' }, { id: client.client_id, secret: client.client_secret! })).body.access_token).kid;
+    const rs256 = current.find((k) => k.alg === 'RS256')!.kid;
+    expect(await kidOn(a)).toBe(rs256);
+    expect(await kidOn(b)).toBe(rs256);
   });
 });

@@ -11,6 +11,9 @@ const CB = 'https://app.example/callback';
  * Two instances of the real app share one database; every decision that must be taken once (lockout
  * counter, refresh rotation) is taken once whichever instance a request reaches, and every change
  * made through one instance (policy, keys, revocation, admin changes) holds on the other at once.
+ * Both run with CACHE_TTL_SECONDS=0 (no caching of clients, policy and keys), which is what "at
+ * once" needs; with the default, such a change holds on the other instance within CACHE_TTL_SECONDS
+ * (test/e2e/cache-instances.e2e-spec.ts).
  */
 describe('Several instances on one database (SPEC §1 scale-out)', () => {
   let a: Awaited<ReturnType<typeof startApp>>;
@@ -18,8 +21,8 @@ describe('Several instances on one database (SPEC §1 scale-out)', () => {
   let client: CreatedClient;
 
   beforeAll(async () => {
-    a = await startApp();
-    b = await startApp({ database: a.database });
+    a = await startApp({ env: { CACHE_TTL_SECONDS: '0' } });
+    b = await startApp({ database: a.database, env: { CACHE_TTL_SECONDS: '0' } });
     b.clock.advance(a.clock.nowMs() - b.clock.nowMs());
     client = await createClient(a, {
       grant_types: ['password', 'refresh_token', 'client_credentials'],

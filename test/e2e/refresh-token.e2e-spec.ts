@@ -137,7 +137,12 @@ describe('Refresh-token grant (SPEC §3.5, §3.7, §3.8)', () => {
       expect(third.status).toBe(200);
       expect((await familyOf(third.body.refresh_token)).id).toBe(family.id);
 
-      const issued = await auditEvents('token.issued');
+      // token.issued events are written in batches shortly after the response: wait for this one (nothing timed).
+      let issued = await auditEvents('token.issued');
+      for (let attempt = 0; attempt < 300 && issued[0]?.details.grant_type !== 'refresh_token'; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        issued = await auditEvents('token.issued');
+      }
       expect(issued[0]).toMatchObject({ client_id: client.client_id, details: { grant_type: 'refresh_token', sid: family.id, refresh_token: true } });
       expect(JSON.stringify(issued)).not.toContain(third.body.refresh_token);
     });

@@ -468,6 +468,9 @@ describe('Security review', () => {
       const jwksBefore = (await o.http.get('/oauth2/jwks')).body;
 
       await o.db.destroy();
+      // Clients, the policy and signing keys are served from memory for CACHE_TTL_SECONDS (5 s by
+      // default), by design: past that, nothing is answered from what was read before the outage.
+      o.clock.advance(5_001);
       try {
         const UNAVAILABLE = { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable' };
         const json = [
@@ -582,8 +585,15 @@ describe('Security review', () => {
   });
 
   describe('timing: unknown and known identities do the same work (SPEC §3.2, §3.3)', () => {
-    /** The SQL statements (without their parameters) the app runs during `action`, in order. */
+    /**
+     * The SQL statements (without their parameters) the app runs during `action`, in order. Each
+     * measurement starts with the caches of clients and the policy expired (the clock moved past
+     * CACHE_TTL_SECONDS): a client used in the last seconds answers from memory, an unknown one
+     * always reads, which tells nothing secret (client ids are not secrets, RFC 6749 §2.2; see
+     * docs/decisions.md), so compared here is the work after the cache, the same for both.
+     */
     async function statements(action: () => Promise<unknown>): Promise<string[]> {
+      t.clock.advance(5_001);
       const runner = t.db.createQueryRunner();
       const proto = Object.getPrototypeOf(runner) as { query: (...args: unknown[]) => unknown };
       await runner.release();

@@ -1,0 +1,198 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityMetadata, type EntityTarget, type ObjectLiteral } from 'typeorm';
+import { retryOnConflict } from './retry';
+
+/** A bound value: instants are bound as epoch milliseconds, booleans as 1/0 — never written into the SQL text. */
+export type SqlValue = string | number | boolean | Date | null | undefined;
+
+/** One write of an atomic unit. `expect`: the unit is rolled back unless the statement changed exactly this many rows. */
+export interface WriteStep {
+  sql: string;
+  params: SqlValue[];
+  expect?: number;
+}
+
+/** What an atomic unit did: committed, or rolled back because step `failedStep`'s `expect` did not hold. */
+export type AtomicResult = { committed: true; changes: number[] } | { committed: false; failedStep: number };
+
+/** Thrown inside a transaction to roll it back when a step's `expect` does not hold. */
+class StepMismatch extends Error {
+  constructor(readonly step: number) {
+    super(`step ${step} changed an unexpected number of rows`);
+  }
+}
+
+interface SqliteStatement {
+  run(...params: unknown[]): { changes: number };
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+}
+interface SqliteDatabase {
+  prepare(sql: string): SqliteStatement;
+  transaction<T>(fn: () => T): () => T;
+}
+type Callback = (error: Error | null, result?: unknown) => void;
+interface MysqlConnection {
+  execute(sql: string, params: unknown[], callback: Callback): void;
+  query(sql: string, callback: Callback): void;
+  release(): void;
+}
+
+/**
+ * Hand-written, parameter-bound SQL for the token path, beside TypeORM (which keeps the schema,
+ * the migrations and the admin API). Every statement's text is a constant, so it is prepared once
+ * and reused: on SQLite a better-sqlite3 statement cached by its text, on MySQL/MariaDB a mysql2
+ * prepared statement (`execute`, cached per connection). The statements use `?` placeholders and
+ * portable SQL, identical on both stores. Owners of a table use this, as they use their
+ * repository; the table-ownership rule applies to the SQL they write (docs/architecture.md).
+ *
+ * `atomic` runs several writes as one transaction: all commit or none. On SQLite the whole unit
+ * runs synchronously (better-sqlite3 is synchronous), so no other request's statement can run
+ * inside it; on MySQL it runs on one pooled connection, and a write conflict (deadlock, Galera
+ * certification failure, 1213) at any statement or at COMMIT rolls the unit back and runs it again
+ * (retryOnConflict), so only a committed run decides.
+ */
+@Injectable()
+export class SqlRunner {
+  readonly dialect: 'sqlite' | 'mysql';
+  private preparedOn?: SqliteDatabase;
+  private readonly prepared = new Map<string, SqliteStatement>();
+  private readonly selectLists = new Map<string, string>();
+
+  constructor(private readonly dataSource: DataSource) {
+    this.dialect = dataSource.options.type === 'better-sqlite3' ? 'sqlite' : 'mysql';
+  }
+
+  /** The SQLite connection, asked for each time: a data source closed and opened again has a new one. */
+  private get sqlite(): SqliteDatabase | undefined {
+    if (this.dialect !== 'sqlite') return undefined;
+    const connection = (this.dataSource.driver as unknown as { databaseConnection?: SqliteDatabase }).databaseConnection;
+    if (!connection || !this.dataSource.isInitialized) throw Object.assign(new Error('The database connection is not open'), { name: 'ConnectionIsNotSetError' });
+    return connection;
+  }
+
+  /** The first row of a SELECT, or undefined. */
+  async get<T = Record<string, unknown>>(sql: string, params: SqlValue[]): Promise<T | undefined> {
+    if (this.sqlite) return this.statement(sql).get(...bind(params)) as T | undefined;
+    const rows = (await this.onConnection((connection) => execute(connection, sql, bind(params)))) as T[];
+    return rows[0];
+  }
+
+  /** One autocommit write; returns the rows it changed. */
+  async run(sql: string, params: SqlValue[]): Promise<number> {
+    if (this.sqlite) return this.statement(sql).run(...bind(params)).changes;
+    const result = await this.onConnection((connection) => execute(connection, sql, bind(params)));
+    return (result as { affectedRows: number }).affectedRows;
+  }
+
+  /** Runs the steps in one transaction: all commit, or none (a step's `expect` failed, or the database failed). */
+  async atomic(steps: WriteStep[]): Promise<AtomicResult> {
+    try {
+      if (this.sqlite) {
+        const sqlite = this.sqlite;
+        return sqlite.transaction(() => ({ committed: true as const, changes: steps.map((step, index) => this.executeStep(step, index, (s) => this.statement(s.sql).run(...bind(s.params)).changes)) }))();
+      }
+      return await retryOnConflict(() =>
+        this.onConnection(async (connection) => {
+          await query(connection, 'START TRANSACTION');
+          try {
+            const changes: number[] = [];
+            for (const [index, step] of steps.entries()) {
+              const result = await this.executeStepAsync(step, index, async (s) => ((await execute(connection, s.sql, bind(s.params))) as { affectedRows: number }).affectedRows);
+              changes.push(result);
+            }
+            await query(connection, 'COMMIT');
+            return { committed: true as const, changes };
+          } catch (error) {
+            await query(connection, 'ROLLBACK').catch(() => undefined);
+            throw error;
+          }
+        }),
+      );
+    } catch (error) {
+      if (error instanceof StepMismatch) return { committed: false, failedStep: error.step };
+      throw error;
+    }
+  }
+
+  /**
+   * `alias.column AS alias__column, ...` for every column of an entity, built once: with
+   * `hydrate`, a JOIN reads whole rows of several tables in one statement.
+   */
+  columns(target: EntityTarget<ObjectLiteral>, alias: string): string {
+    const metadata = this.dataSource.getMetadata(target);
+    const key = `${metadata.tableName}:${alias}`;
+    let list = this.selectLists.get(key);
+    if (!list) {
+      list = metadata.columns.map((c) => `${alias}.${c.databaseName} AS ${alias}__${c.databaseName}`).join(', ');
+      this.selectLists.set(key, list);
+    }
+    return list;
+  }
+
+  /** The entity of `target` from the `alias__column` fields of a row (see `columns`), with the column transformers applied; null when its key is null (no row joined). */
+  hydrate<T extends ObjectLiteral>(target: EntityTarget<T>, alias: string, row: Record<string, unknown>): T | null {
+    const metadata: EntityMetadata = this.dataSource.getMetadata(target);
+    const primary = metadata.primaryColumns[0];
+    if (row[`${alias}__${primary.databaseName}`] == null) return null;
+    const entity = metadata.create() as T;
+    for (const column of metadata.columns) {
+      const value = row[`${alias}__${column.databaseName}`];
+      column.setEntityValue(entity, this.dataSource.driver.prepareHydratedValue(value, column));
+    }
+    return entity;
+  }
+
+  /**
+   * Runs one step of an atomic unit and checks its `expect`. Its own method so that the
+   * failure-injection tests can make a given write fail (jest.spyOn); nothing else reaches it.
+   */
+  executeStep(step: WriteStep, index: number, run: (step: WriteStep) => number): number {
+    const changes = run(step);
+    if (step.expect !== undefined && changes !== step.expect) throw new StepMismatch(index);
+    return changes;
+  }
+
+  /** executeStep for MySQL's asynchronous driver; the same seam for the tests. */
+  async executeStepAsync(step: WriteStep, index: number, run: (step: WriteStep) => Promise<number>): Promise<number> {
+    const changes = await run(step);
+    if (step.expect !== undefined && changes !== step.expect) throw new StepMismatch(index);
+    return changes;
+  }
+
+  private statement(sql: string): SqliteStatement {
+    const connection = this.sqlite!;
+    if (connection !== this.preparedOn) {
+      this.prepared.clear();
+      this.preparedOn = connection;
+    }
+    let statement = this.prepared.get(sql);
+    if (!statement) {
+      statement = connection.prepare(sql);
+      this.prepared.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private async onConnection<T>(work: (connection: MysqlConnection) => Promise<T>): Promise<T> {
+    const driver = this.dataSource.driver as unknown as { obtainMasterConnection(): Promise<MysqlConnection> };
+    const connection = await driver.obtainMasterConnection();
+    try {
+      return await work(connection);
+    } finally {
+      connection.release();
+    }
+  }
+}
+
+function bind(params: SqlValue[]): unknown[] {
+  return params.map((value) => (value === undefined ? null : value instanceof Date ? value.getTime() : typeof value === 'boolean' ? (value ? 1 : 0) : value));
+}
+
+function execute(connection: MysqlConnection, sql: string, params: unknown[]): Promise<unknown> {
+  return new Promise((resolve, reject) => connection.execute(sql, params, (error, result) => (error ? reject(error) : resolve(result))));
+}
+
+function query(connection: MysqlConnection, sql: string): Promise<unknown> {
+  return new Promise((resolve, reject) => connection.query(sql, (error, result) => (error ? reject(error) : resolve(result))));
+}
