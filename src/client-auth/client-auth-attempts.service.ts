@@ -18,6 +18,8 @@ import { addressKey } from './ip-addresses';
  */
 export const UNREGISTERED_AUDIT_TOTAL = 600;
 const MAX_AUDIT_CLIENT_ID_LENGTH = 128;
+/** (client_id, address) pairs remembered as free of failures, per instance. */
+const MAX_CLEAN_ENTRIES = 10_000;
 
 /**
  * What a client authentication attempt leaves behind, once the strategies have decided:
@@ -40,6 +42,16 @@ export class ClientAuthAttempts {
   private auditMinute = -1;
   private auditedTotal = 0;
   private readonly auditedPerAddress = new Map<string, number>();
+  /**
+   * (client_id → address → when) pairs whose last read found no failure this minute and no lockout
+   * row: their next successes within CACHE_TTL_SECONDS skip the read, so a warm client_credentials
+   * request costs no statement. Any failure of the client seen here forgets the client at once;
+   * failures counted by another instance apply here within CACHE_TTL_SECONDS, and only to an
+   * address that has just authenticated successfully here (a wrong guess is a failure, which always
+   * reads and counts), so the budget of guesses per address and minute is unchanged.
+   */
+  private readonly clean = new Map<string, Map<string, number>>();
+  private cleanEntries = 0;
 
   constructor(
     private readonly failures: ClientAuthFailuresService,
@@ -50,15 +62,21 @@ export class ClientAuthAttempts {
   ) {}
 
   /**
-   * A strategy proved `client`: one read of its failure counts. Throws 429 when its address is out
+   * A strategy proved `client`: one read of its failure counts (none while the pair is remembered
+   * as free of failures, see `clean`). Throws 429 when its address is out
    * of failures for this minute, and the `locked` failure (counted and audited) when it is locked.
    */
   async succeeded(req: FastifyRequest, client: Client): Promise<void> {
     const now = this.clock.nowMs();
     const address = addressKey(req.ip);
+    const checkedAt = this.clean.get(client.clientId)?.get(address);
+    if (checkedAt !== undefined && now >= checkedAt && now - checkedAt < this.config.cacheTtlSeconds * 1000) return;
     const state = await this.failures.state(client.clientId, address, now);
     this.assertNotThrottled(state, now);
-    if (!state.lockout) return;
+    if (!state.lockout) {
+      if (state.windowFailures === 0) this.rememberClean(client.clientId, address, now);
+      return;
+    }
     const policy = await this.policies.get();
     if (state.lockout.locked && policy.clientLockoutThreshold > 0) {
       throw await this.failed(req, new ClientAuthFailure('locked', { client }), { state, policy });
@@ -74,6 +92,7 @@ export class ClientAuthAttempts {
    */
   async failed(req: FastifyRequest, failure: ClientAuthFailure, known: { state?: ClientFailureState; policy?: Policy } = {}): Promise<OAuthError> {
     const client = failure.client;
+    if (client) this.forgetClean(client.clientId);
     const now = this.clock.nowMs();
     const address = addressKey(req.ip);
     const state = known.state ?? (await this.failures.state(client?.clientId ?? `nobody:${randomUUID()}`, address, now));
@@ -114,6 +133,26 @@ export class ClientAuthAttempts {
   /** The admin unlock: clears the lock, its count and the client's per-address windows. */
   unlock(clientId: string): Promise<boolean> {
     return this.failures.clear(clientId);
+  }
+
+  private rememberClean(clientId: string, address: string, now: number): void {
+    if (this.config.cacheTtlSeconds === 0) return;
+    // Bounded: a burst of new addresses empties the memory rather than growing it.
+    if (this.cleanEntries >= MAX_CLEAN_ENTRIES) {
+      this.clean.clear();
+      this.cleanEntries = 0;
+    }
+    let addresses = this.clean.get(clientId);
+    if (!addresses) this.clean.set(clientId, (addresses = new Map()));
+    if (!addresses.has(address)) this.cleanEntries++;
+    addresses.set(address, now);
+  }
+
+  private forgetClean(clientId: string): void {
+    const addresses = this.clean.get(clientId);
+    if (!addresses) return;
+    this.cleanEntries -= addresses.size;
+    this.clean.delete(clientId);
   }
 
   private assertNotThrottled(state: ClientFailureState, now: number): void {
