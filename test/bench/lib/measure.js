@@ -32,8 +32,14 @@ function readOptions() {
     profileDir: process.env.BENCH_PROFILE_DIR || undefined,
     jsonFile: process.env.BENCH_JSON || undefined,
     sqlShapes: process.env.BENCH_SQL === '1',
-    serverNodeArgs: process.env.BENCH_SERVER_NODE_ARGS ? process.env.BENCH_SERVER_NODE_ARGS.split(' ').filter(Boolean) : [],
+    serverNodeArgs: [...startNodeArgs(), ...(process.env.BENCH_SERVER_NODE_ARGS ? process.env.BENCH_SERVER_NODE_ARGS.split(' ').filter(Boolean) : [])],
   };
+}
+
+/** The `node` options of `npm start` (package.json), so the benchmark runs the server as production does. */
+function startNodeArgs() {
+  const start = require('../../../package.json').scripts.start;
+  return start.split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
 function selectScenarios(all, wanted) {
