@@ -12,7 +12,7 @@ describe('Client authentication on a warm cache (CACHE_TTL_SECONDS)', () => {
   const LIMIT = 3;
   // AUDIT_TOKEN_EVENTS=false: the batched token.issued insert would otherwise land in the counted window.
   const env = { CACHE_TTL_SECONDS: '1', CLIENT_AUTH_FAILURE_LIMIT: String(LIMIT), AUDIT_TOKEN_EVENTS: 'false' };
-  let a: TestApp;
+  let a: Awaited<ReturnType<typeof startApp>>;
   let b: TestApp;
 
   beforeAll(async () => {
