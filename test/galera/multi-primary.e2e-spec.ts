@@ -10,6 +10,8 @@ import { startGaleraCluster, type ClusterDatabase, type GaleraCluster } from '..
 import { openLoginPage, submitLogin } from '../support/login-form';
 
 const CB = 'https://app.example/callback';
+const UNCACHED = { CACHE_TTL_SECONDS: '0' };
+
 /** Requests per race, and races of each kind. */
 const RACERS = 50;
 const ROUNDS = 3;
@@ -37,8 +39,10 @@ describe('Two instances on a multi-primary Galera cluster (SPEC §1 scale-out)',
   beforeAll(async () => {
     cluster = await startGaleraCluster();
     database = await cluster.createDatabase();
-    a = await startApp({ database: database.on(0) });
-    b = await startApp({ database: database.on(1) });
+    // Uncached (CACHE_TTL_SECONDS=0), as in the multi-instance suite: this suite is about what the
+    // cluster shows the other node at once; the caches' bound is test/e2e/cache-instances.e2e-spec.ts's.
+    a = await startApp({ database: database.on(0), env: UNCACHED });
+    b = await startApp({ database: database.on(1), env: UNCACHED });
     b.clock.advance(a.clock.nowMs() - b.clock.nowMs());
     checker = await cluster.connect(2, database.name);
     // Every read of the checks waits until this node has applied what the others committed.
@@ -424,7 +428,7 @@ describe('Two instances on a multi-primary Galera cluster (SPEC §1 scale-out)',
   describe('login throttling (SPEC §3.3)', () => {
     it('counts the failed logins of one confidential client on both nodes together, each once', async () => {
       // A confidential client's failed logins count per client, not per address.
-      const env = { LOGIN_RATE_LIMIT_PER_CLIENT: String(RACERS), TRUSTED_PROXIES: '127.0.0.1' };
+      const env = { ...UNCACHED, LOGIN_RATE_LIMIT_PER_CLIENT: String(RACERS), TRUSTED_PROXIES: '127.0.0.1' };
       const c = await startApp({ database: database.on(0), env });
       const d = await startApp({ database: database.on(1), env });
       try {
