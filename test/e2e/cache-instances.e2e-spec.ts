@@ -1,4 +1,5 @@
 import { decodeProtectedHeader } from 'jose';
+import { eventually } from '../support/eventually';
 import { startApp, type TestApp } from '../support/app';
 import { createClient, tokenRequest, type CreatedClient } from '../support/fixtures';
 
@@ -22,15 +23,6 @@ describe('Caches across two instances (CACHE_TTL_SECONDS)', () => {
     await a.close();
   });
 
-  /** Asks `probe` until it returns true, for at most 60 s (the loaded CI machine), pausing 100 ms between tries. */
-  async function eventually(probe: () => Promise<boolean>): Promise<boolean> {
-    const giveUp = Date.now() + 60_000;
-    while (Date.now() < giveUp) {
-      if (await probe()) return true;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return false;
-  }
 
   const ccToken = (t: TestApp, id: string, secret: string) => tokenRequest(t, { grant_type: 'client_credentials' }, { id, secret });
   const admin = async (t: TestApp) => ({ type: 'bearer' as const, token: await t.adminToken() });

@@ -1,3 +1,4 @@
+import { eventually } from '../support/eventually';
 import { startApp, type TestApp } from '../support/app';
 import { createClient, tokenRequest } from '../support/fixtures';
 
@@ -27,15 +28,6 @@ describe('Client authentication on a warm cache (CACHE_TTL_SECONDS)', () => {
 
   const ccToken = (t: TestApp, id: string, secret: string) => tokenRequest(t, { grant_type: 'client_credentials' }, { id, secret });
 
-  /** Asks `probe` until it returns true, for at most 60 s, pausing 100 ms between tries. */
-  async function eventually(probe: () => Promise<boolean>): Promise<boolean> {
-    const giveUp = Date.now() + 60_000;
-    while (Date.now() < giveUp) {
-      if (await probe()) return true;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return false;
-  }
 
   /** The SQL statements `t` runs during `action`. */
   async function statements(t: TestApp, action: () => Promise<unknown>): Promise<string[]> {

@@ -5,7 +5,7 @@ import { createTestDatabase, testStore, type TestDatabase } from '../support/dat
 import { DEFAULT_PASSWORD } from '../support/fixtures';
 import { authorizePath, parseLoginForm } from '../support/login-form';
 import { sha256Hex } from '../support/oidc';
-import { compiledService, Service } from '../support/service';
+import { compiledService, freePort, Service } from '../support/service';
 import { AUDIT_BATCH_ROWS } from '../../src/audit/audit.service';
 
 /**
@@ -20,7 +20,8 @@ import { AUDIT_BATCH_ROWS } from '../../src/audit/audit.service';
  * what the database holds; the figures are printed.
  */
 
-const PORTS = testStore() === 'sqlite' ? [47710, 47711] : [47712, 47713];
+/** Ports of the two instances, free when the suite starts (a restarted instance takes its port back). */
+let PORTS: number[] = [];
 const KILL_ROUNDS = 4;
 const WORKERS = 6;
 const CB = 'https://app.example/cb';
@@ -42,6 +43,7 @@ describe('Crash test: SIGKILL of one of two instances under load loses and doubl
   beforeAll(async () => {
     outDir = await compiledService();
     db = await createTestDatabase();
+    PORTS = [await freePort(), await freePort()];
   }, 180_000);
   afterAll(async () => {
     for (const s of services) await s?.stop();
