@@ -3,19 +3,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Response as SupertestResponse } from 'supertest';
 import { startApp, type TestApp } from '../support/app';
-import { testStore } from '../support/database';
+import { freePort } from '../support/service';
 import { createClient, createUser, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { parseLoginForm } from '../support/login-form';
 
 /**
  * The relying party reads every URL from discovery, so the issuer must be the address it reaches:
- * fixed ports of this suite's range, one set per store (both run at once).
+ * ports free when the suite starts (a fixed port in Linux's ephemeral range can be taken by any
+ * outgoing connection).
  */
-const OFFSET = testStore() === 'mysql' ? 1 : 0;
-const GATEHOUSE_PORT = 47520 + OFFSET;
-const RP_PORT = 47530 + OFFSET;
-const ISSUER = `http://127.0.0.1:${GATEHOUSE_PORT}`;
-const RP = `http://127.0.0.1:${RP_PORT}`;
+let GATEHOUSE_PORT: number;
+let RP_PORT: number;
+let ISSUER: string;
+let RP: string;
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 
 /** Runs `node script` with env to its end; resolves with its stdout, rejects with its stderr. */
@@ -79,6 +79,9 @@ describe('examples/ against a live Gatehouse (issue 12)', () => {
   let user: CreatedUser;
 
   beforeAll(async () => {
+    [GATEHOUSE_PORT, RP_PORT] = [await freePort(), await freePort()];
+    ISSUER = `http://127.0.0.1:${GATEHOUSE_PORT}`;
+    RP = `http://127.0.0.1:${RP_PORT}`;
     t = await startApp({ port: GATEHOUSE_PORT, env: { ISSUER } });
     user = await createUser(t, { username: 'example.user', name: 'Example User', email: 'example.user@example.com', email_verified: true });
   });
