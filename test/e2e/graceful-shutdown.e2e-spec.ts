@@ -4,7 +4,7 @@ import { ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, ISSUER } from '../support/app';
 import { createTestDatabase, testStore, type TestDatabase } from '../support/database';
 import { DEFAULT_PASSWORD } from '../support/fixtures';
 import { HeldJwksServer, privateKeyJwtForm } from '../support/held-jwks';
-import { compiledService, Service } from '../support/service';
+import { compiledService, freePort, Service } from '../support/service';
 
 /**
  * Graceful shutdown (SPEC §8) of the real process (dist/main.js as a child): on SIGTERM it stops
@@ -12,8 +12,9 @@ import { compiledService, Service } from '../support/service';
  * shutdown hooks (the audit events of those requests are written), and exits 0.
  */
 
-const PORTS = testStore() === 'sqlite' ? { service: 47700, jwks: 47702 } : { service: 47701, jwks: 47703 };
-const BASE = `http://127.0.0.1:${PORTS.service}`;
+/** Free ports, taken when the suite starts (fixed ones in the ephemeral range collided in CI). */
+const PORTS = { service: 0, jwks: 0 };
+let BASE = '';
 
 describe('Graceful shutdown: SIGTERM finishes the requests in flight and exits 0', () => {
   let outDir: string;
@@ -24,6 +25,9 @@ describe('Graceful shutdown: SIGTERM finishes the requests in flight and exits 0
   beforeAll(async () => {
     outDir = await compiledService();
     db = await createTestDatabase();
+    PORTS.service = await freePort();
+    PORTS.jwks = await freePort();
+    BASE = `http://127.0.0.1:${PORTS.service}`;
     await jwks.start(PORTS.jwks);
   }, 180_000);
   afterAll(async () => {

@@ -1,4 +1,5 @@
 import { createServer, Socket, type Server } from 'node:net';
+import { freePort } from '../support/service';
 import { startApp, type TestApp } from '../support/app';
 import { createTestDatabase, testStore } from '../support/database';
 import { createClient } from '../support/fixtures';
@@ -14,13 +15,16 @@ import { authorizePath, pageAlert } from '../support/login-form';
 
 const OVERLOADED = { error: 'temporarily_unavailable', error_description: 'The service is overloaded; try again shortly' };
 const UNAVAILABLE = { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable' };
-const PORTS = testStore() === 'sqlite' ? { jwks: 47704, proxy: 47706 } : { jwks: 47705, proxy: 47707 };
+/** Free ports, taken when the suite starts (fixed ones in the ephemeral range collided in CI). */
+const PORTS = { jwks: 0, proxy: 0 };
 
 describe('Overload: a bounded queue in front of the database, then 503 with Retry-After', () => {
   let t: TestApp;
   const jwks = new HeldJwksServer();
 
   beforeAll(async () => {
+    PORTS.jwks = await freePort();
+    PORTS.proxy = await freePort();
     await jwks.start(PORTS.jwks);
     t = await startApp({ env: { DATABASE_POOL_SIZE: '2', REQUEST_QUEUE_LIMIT: '2', REQUEST_QUEUE_TIMEOUT_MS: '300' } });
   });
