@@ -125,16 +125,19 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
   });
   // RFC 6749 §5.1 / RFC 6750: token material is never cached. Endpoints that publish public data set their own.
   // No response is meant to be framed (clickjacking of Swagger UI) or MIME-sniffed (JSON errors echo input).
-  fastify.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+  // Callback hooks, not async ones: no promise per request for a few header writes.
+  fastify.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
     void reply.header('X-Request-Id', req.id);
+    done();
   });
-  fastify.addHook('onSend', async (_req: FastifyRequest, reply: FastifyReply) => {
+  fastify.addHook('onSend', (_req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void) => {
     if (!reply.hasHeader('cache-control')) {
       void reply.header('Cache-Control', 'no-store');
       void reply.header('Pragma', 'no-cache');
     }
     if (!reply.hasHeader('x-content-type-options')) void reply.header('X-Content-Type-Options', 'nosniff');
     if (!reply.hasHeader('x-frame-options')) void reply.header('X-Frame-Options', 'DENY');
+    done(null, payload);
   });
 
   // Overload (SPEC §8): a bounded queue in front of the database work. A request that cannot get a
@@ -184,8 +187,9 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
   });
 
   const metrics = app.get(MetricsService);
-  fastify.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+  fastify.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
     metrics.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   app.useGlobalFilters(new OAuthExceptionFilter());
