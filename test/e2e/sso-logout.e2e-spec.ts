@@ -6,7 +6,7 @@ import { ISSUER, startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { authorizePath, pageAlert, parseLoginForm } from '../support/login-form';
 import { verifyAgainstJwks } from '../support/oidc';
-import { CookieJar, LogoutReceiver, receiverPort } from '../support/sso';
+import { CookieJar, LogoutReceiver } from '../support/sso';
 
 const CB = 'https://rp.example/callback';
 const OUT = 'https://rp.example/signed-out';
@@ -37,7 +37,7 @@ describe('Single sign-on, logout and back-channel logout (SPEC §5)', () => {
   let user: CreatedUser;
 
   beforeAll(async () => {
-    receiver = new LogoutReceiver(receiverPort(0));
+    receiver = new LogoutReceiver();
     await receiver.start();
     t = await startApp({ env: { LOGOUT_DELIVERY_INTERVAL_SECONDS: '1' } });
     rpA = await newClient({ backchannel_logout_uri: receiver.url, backchannel_logout_session_required: true });
@@ -471,7 +471,7 @@ describe('Single sign-on, logout and back-channel logout (SPEC §5)', () => {
       }
     });
     it('gives up after the last attempt, records an audit event, and never sends it again', async () => {
-      const failing = new LogoutReceiver(receiverPort(1));
+      const failing = new LogoutReceiver();
       failing.status = 500;
       await failing.start();
       try {
