@@ -18,6 +18,7 @@ import { sendPage } from './authorize/html-response';
 import { errorPage } from './authorize/pages';
 import { AdmissionGate, type Admission } from './database/admission-gate';
 import { OAUTH_ENDPOINTS, oauthEndpointAt } from './oauth/endpoints';
+import { TokenEndpoint } from './grants/token-endpoint';
 import { TemporarilyUnavailable } from './oauth/errors';
 import { setUpOpenApi } from './openapi/openapi-document';
 
@@ -114,6 +115,14 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
   app.useBodyParser('*', { bodyLimit: BODY_LIMIT }, async (_req: unknown, body: Buffer) => body.toString('utf8'));
 
   const fastify = app.getHttpAdapter().getInstance();
+  // The token endpoint's POST routes, as Nest registers them at init, are answered by
+  // TokenEndpoint.route: the same code as TokenController's, without Nest's per-request execution
+  // context (grants/token-endpoint.ts). Hooks, body parsing, logging and metrics are Fastify's and apply as before.
+  const tokenEndpoint = app.get(TokenEndpoint);
+  const tokenRoutes = new Set(OAUTH_ENDPOINTS.token.paths.map((path) => `/${path}`));
+  fastify.addHook('onRoute', (route) => {
+    if (route.method === 'POST' && tokenRoutes.has(route.url)) route.handler = tokenEndpoint.route;
+  });
   // RFC 6749 §5.1 / RFC 6750: token material is never cached. Endpoints that publish public data set their own.
   // No response is meant to be framed (clickjacking of Swagger UI) or MIME-sniffed (JSON errors echo input).
   fastify.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
