@@ -78,6 +78,12 @@ export class SqlRunner {
     return rows[0];
   }
 
+  /** Every row of a SELECT. */
+  async all<T = Record<string, unknown>>(sql: string, params: SqlValue[]): Promise<T[]> {
+    if (this.sqlite) return this.statement(sql).all(...bind(params)) as T[];
+    return (await this.onConnection((connection) => execute(connection, sql, bind(params)))) as T[];
+  }
+
   /** One autocommit write; returns the rows it changed. */
   async run(sql: string, params: SqlValue[]): Promise<number> {
     if (this.sqlite) return this.statement(sql).run(...bind(params)).changes;

@@ -9,6 +9,7 @@ import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { isUniqueViolation } from '../database/errors';
 import { retryOnConflict } from '../database/retry';
+import { SqlRunner } from '../database/sql-runner';
 import { BrowserSessionsService, type BrowserSessionSummary } from '../sessions/browser-sessions.service';
 import { CreateUserDto, PasswordFlagsDto, SetPasswordDto, UpdateUserDto, UserResponseDto, UserSearchQuery } from './dto/user.dto';
 import { normalizeLogin, normalizePhone, USERNAME_MAX_LENGTH, type LoginIdentifier } from './identifiers';
@@ -40,6 +41,7 @@ function adminChanges(user: User): Partial<User> {
 export class UsersService implements LockoutCounter {
   constructor(
     @InjectRepository(User) private readonly repo: Repository<User>,
+    private readonly sql: SqlRunner,
     private readonly policy: PolicyService,
     private readonly clock: Clock,
     private readonly audit: AuditService,
@@ -208,12 +210,14 @@ export class UsersService implements LockoutCounter {
     if (value.length > 2 * USERNAME_MAX_LENGTH + 16) return null;
     const login = normalizeLogin(value);
     const phone = normalizePhone(value);
-    const byUsername = kind === 'username' ? [{ username: login }] : [];
-    const byEmail = kind !== 'phone' ? [{ email: login }] : [];
-    const byPhone = kind !== 'email' && phone ? [{ phoneNumber: phone }] : [];
-    const where = [...byUsername, ...byEmail, ...byPhone];
-    if (where.length === 0) return null;
-    const candidates = await this.repo.find({ where, take: 3 });
+    const byUsername = kind === 'username' ? [login] : [];
+    const byEmail = kind !== 'phone' ? [login] : [];
+    const byPhone = kind !== 'email' && phone ? [phone] : [];
+    if (byUsername.length + byEmail.length + byPhone.length === 0) return null;
+    // Bound, prepared SQL (the login path's one read of users): one of a few constant texts.
+    const conditions = [...(byUsername.length ? ['u.username = ?'] : []), ...(byEmail.length ? ['u.email = ?'] : []), ...(byPhone.length ? ['u.phone_number = ?'] : [])];
+    const rows = await this.sql.all(`SELECT ${this.sql.columns(User, 'u')} FROM users u WHERE ${conditions.join(' OR ')} LIMIT 3`, [...byUsername, ...byEmail, ...byPhone]);
+    const candidates = rows.map((row) => this.sql.hydrate<User>(User, 'u', row)!);
     return (
       (byUsername.length ? candidates.find((u) => u.username === login) : undefined) ??
       (byEmail.length ? candidates.find((u) => u.email === login) : undefined) ??
