@@ -4,7 +4,11 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import type { WriteStep } from '../database/sql-runner';
 import { AuditEvent } from './audit-event.entity';
+
+/** The columns `record` writes (TypeORM's simple-json is JSON.stringify; instants are epoch milliseconds). */
+const INSERT_EVENT = 'INSERT INTO audit_events (id, type, user_id, client_id, ip, details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
 
 export interface AuditRecord {
   type: string;
@@ -56,6 +60,16 @@ export class AuditService implements BeforeApplicationShutdown, OnApplicationShu
     } catch (error) {
       this.logger.warn(`Could not record audit event ${event.type}: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * The row `record` writes, as a write of an atomic unit (SqlRunner): an event that must commit
+   * with the change it reports, or not at all (a counted failed login and its lock). Unlike
+   * `record`, a failure is not swallowed: the unit rolls back and the error reaches the caller.
+   */
+  recordStep(event: AuditRecord): WriteStep {
+    const row = this.row(event);
+    return { sql: INSERT_EVENT, params: [row.id, row.type, row.userId, row.clientId, row.ip, JSON.stringify(row.details), row.createdAt] };
   }
 
   /**
