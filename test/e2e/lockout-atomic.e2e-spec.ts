@@ -61,6 +61,8 @@ describe('Lockout and audit: a failed login is counted and audited together, or 
     return { injected: () => injected, writes };
   }
 
+  type Answer = { status: number; body: unknown; text: string; headers: Record<string, string> };
+
   interface Trail {
     failedLoginCount: number;
     locked: boolean;
@@ -93,11 +95,11 @@ describe('Lockout and audit: a failed login is counted and audited together, or 
    * checking each time that the client gets a 503 and nothing of the attempt was stored; then the
    * attempt runs unharmed and counts. Returns the SQL of the writes of that last run.
    */
-  async function failAtEachWrite(userId: string, attempt: () => Promise<{ status: number }>, expectUnavailable: (res: { status: number; body: unknown; text: string }) => void) {
+  async function failAtEachWrite(userId: string, attempt: () => Promise<{ status: number }>, expectUnavailable: (res: Answer) => void) {
     const before = await trail(userId);
     for (let failAt = 0; ; failAt++) {
       const fault = failWriteOnce(failAt);
-      const res = (await attempt()) as { status: number; body: unknown; text: string };
+      const res = (await attempt()) as Answer;
       jest.restoreAllMocks();
       if (!fault.injected()) return { res, writes: fault.writes, failAt };
       expectUnavailable(res);
@@ -144,7 +146,9 @@ describe('Lockout and audit: a failed login is counted and audited together, or 
       return submitLogin(t, form, { username: user.username as string, password: 'wrong password' });
     };
     for (let failure = 1; failure <= 2; failure++) {
-      const { res } = await failAtEachWrite(user.id, submit, (failed) => expect({ failure, status: failed.status }).toEqual({ failure, status: 503 }));
+      const { res } = await failAtEachWrite(user.id, submit, (failed) =>
+        expect({ failure, status: failed.status, retryAfter: failed.headers['retry-after'] }).toEqual({ failure, status: 503, retryAfter: expect.any(String) }),
+      );
       expect({ failure, status: res.status, alert: pageAlert(res.text) }).toEqual({ failure, status: 400, alert: 'Bad credentials' });
       const state = await trail(user.id);
       expect(state).toMatchObject({ failedLoginCount: failure, locked: failure === 2 });
