@@ -157,8 +157,10 @@ export class SqlRunner {
    * synchronously inside one better-sqlite3 transaction, so no other request's statement runs in
    * between; on MySQL on one pooled connection, and a write conflict at any statement or at COMMIT
    * runs the flow again from the start (retryOnConflict): only the committed run's answers count.
+   * `conflictAttempts` (default CONFLICT_ATTEMPTS) bounds those runs, for a unit that every
+   * concurrent request must commit in turn on one row, rather than one of them win.
    */
-  async atomicFlow<T>(flow: () => AtomicFlow<T>): Promise<T> {
+  async atomicFlow<T>(flow: () => AtomicFlow<T>, options: { conflictAttempts?: number } = {}): Promise<T> {
     if (this.sqlite) {
       const sqlite = this.sqlite;
       return sqlite.transaction(() => {
@@ -196,6 +198,7 @@ export class SqlRunner {
           throw error;
         }
       }),
+      options.conflictAttempts,
     );
   }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AuditService, type AuditRecord } from '../audit/audit.service';
 import { Clock } from '../common/clock';
+import { CONFLICT_ATTEMPTS } from '../database/retry';
 import { read, SqlRunner, write, type AtomicFlow, type ReadStep, type WriteStep } from '../database/sql-runner';
 import type { Policy } from './policy.entity';
 
@@ -27,6 +28,15 @@ export interface LockoutCounter {
 }
 
 export const LOCKOUT_COUNTER = Symbol('LOCKOUT_COUNTER');
+
+/**
+ * How often a failure's transaction is run again after a write conflict. Twice the default: a
+ * conflict is not a race that one request wins and the rest give up, as for a code or a refresh
+ * token; every concurrent failure of one user must commit, one after another, on the same row, so
+ * on a multi-primary cluster each one can lose to the other nodes' failures several times while
+ * the burst lasts (50 concurrent failures over two Galera nodes needed up to 8 runs).
+ */
+const COUNT_CONFLICT_ATTEMPTS = 2 * CONFLICT_ATTEMPTS;
 
 /** What a counted failure did. */
 export interface CountedFailure {
@@ -63,9 +73,10 @@ export class LockoutService {
    * attempts on any number of instances each add exactly one and cannot skip the threshold, and
    * exactly one of them learns that it locked the user (and writes `user.locked`).
    */
-  recordFailure(userId: string, policy: Policy, event: FailureAudit): Promise<CountedFailure> {
+  async recordFailure(userId: string, policy: Policy, event: FailureAudit): Promise<CountedFailure> {
     const now = this.clock.nowMs();
-    return this.sql.atomicFlow(() => this.failureFlow(userId, policy, now, event));
+    await this.clearExpiredLock(userId, policy, now);
+    return this.sql.atomicFlow(() => this.failureFlow(userId, policy, now, event), { conflictAttempts: COUNT_CONFLICT_ATTEMPTS });
   }
 
   /**
@@ -73,9 +84,10 @@ export class LockoutService {
    * against an id that matches no row, in one transaction with the failure's audit event. The
    * UPDATEs change nothing; they make the database round trips of an unknown user those of a known one.
    */
-  mirrorFailure(policy: Policy, event: AuditRecord): Promise<void> {
-    const now = this.clock.nowMs();
-    return this.sql.atomicFlow(() => this.mirrorFlow(randomUUID(), policy, now, event));
+  async mirrorFailure(policy: Policy, event: AuditRecord): Promise<void> {
+    const nobody = randomUUID();
+    await this.clearExpiredLock(nobody, policy, this.clock.nowMs());
+    return this.sql.atomicFlow(() => this.mirrorFlow(nobody, policy, event), { conflictAttempts: COUNT_CONFLICT_ATTEMPTS });
   }
 
   /** A successful login resets the counter (whatever was counted meanwhile). */
@@ -85,7 +97,6 @@ export class LockoutService {
 
   private *failureFlow(userId: string, policy: Policy, now: number, event: FailureAudit): AtomicFlow<CountedFailure> {
     const threshold = policy.lockoutThreshold;
-    yield* this.clearExpiredLock(userId, policy, now);
     // countFailure and countFailureAndLock are complements: the first counts a failure that does
     // not lock the user (below the threshold, or a lock already in force), the second one that
     // does. Inside the transaction the first one's row lock keeps the row as it read it, so one of
@@ -111,16 +122,21 @@ export class LockoutService {
   }
 
   /** failureFlow's common case (no lock reached) for a row that does not exist: the same statements, in the same order. */
-  private *mirrorFlow(nobody: string, policy: Policy, now: number, event: AuditRecord): AtomicFlow<void> {
-    yield* this.clearExpiredLock(nobody, policy, now);
+  private *mirrorFlow(nobody: string, policy: Policy, event: AuditRecord): AtomicFlow<void> {
     yield* write(this.counter.countFailureStep(nobody, policy.lockoutThreshold));
     yield* read(this.counter.failedLoginCountStep(nobody));
     yield* write(this.audit.recordStep(event));
   }
 
-  /** A lock that has run out is cleared first, so counting starts again from zero. */
-  private *clearExpiredLock(userId: string, policy: Policy, now: number): AtomicFlow<void> {
+  /**
+   * A lock that has run out is cleared first, so counting starts again from zero. Its own
+   * statement, before the transaction: it stands on its own (an expired lock no longer locks), and
+   * inside it would hold the user's row for one more round trip, which on a multi-primary cluster
+   * widens the window in which concurrent failures on other nodes make the transaction lose.
+   */
+  private async clearExpiredLock(userId: string, policy: Policy, now: number): Promise<void> {
     if (policy.lockoutDurationSeconds === 0) return;
-    yield* write(this.counter.clearExpiredLockStep(userId, now - policy.lockoutDurationSeconds * 1000));
+    const step = this.counter.clearExpiredLockStep(userId, now - policy.lockoutDurationSeconds * 1000);
+    await this.sql.run(step.sql, step.params);
   }
 }
