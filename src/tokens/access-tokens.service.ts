@@ -72,9 +72,9 @@ export interface AccessTokenInput {
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-const INSERT_OPAQUE =
-  'INSERT INTO access_tokens (token_hash, jti, client_id, user_id, family_id, scope, audience, auth_time, created_at, expires_at, revoked_at) ' +
-  'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)';
+const INSERT_OPAQUE_HEAD = 'INSERT INTO access_tokens (token_hash, jti, client_id, user_id, family_id, scope, audience, auth_time, created_at, expires_at, revoked_at)';
+const OPAQUE_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)';
+const INSERT_OPAQUE = `${INSERT_OPAQUE_HEAD} VALUES ${OPAQUE_ROW}`;
 
 /**
  * How far ahead of this instance's clock an `iat` may be: the clock difference tolerated between
@@ -100,10 +100,14 @@ export class AccessTokensService {
     private readonly sql: SqlRunner,
   ) {}
 
-  /** Issues an access token; an opaque one is stored (one INSERT), a JWT one is only signed. */
+  /**
+   * Issues an access token that stands alone (client_credentials); an opaque one is stored, with
+   * the other opaque tokens issued at the same moment (SqlRunner.insertRow: one commit for all),
+   * before it is returned; a JWT one is only signed.
+   */
   async issue(input: AccessTokenInput): Promise<IssuedAccessToken> {
     const { issued, step } = await this.prepare(input);
-    if (step) await this.sql.run(step.sql, step.params);
+    if (step) await this.sql.insertRow(INSERT_OPAQUE_HEAD, OPAQUE_ROW, step.params);
     return issued;
   }
 
