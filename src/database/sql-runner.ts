@@ -40,6 +40,12 @@ interface MysqlConnection {
   config?: { multipleStatements?: boolean };
 }
 
+interface Hydrator {
+  metadata: EntityMetadata;
+  primaryKey: string;
+  fields: { key: string; column: EntityMetadata['columns'][number]; property?: string }[];
+}
+
 /** The session variable of a one-round-trip unit that carries its first step's outcome to the steps after it. */
 const GATE = '@gatehouse_gate';
 
@@ -206,15 +212,39 @@ export class SqlRunner {
 
   /** The entity of `target` from the `alias__column` fields of a row (see `columns`), with the column transformers applied; null when its key is null (no row joined). */
   hydrate<T extends ObjectLiteral>(target: EntityTarget<T>, alias: string, row: Record<string, unknown>): T | null {
-    const metadata: EntityMetadata = this.dataSource.getMetadata(target);
-    const primary = metadata.primaryColumns[0];
-    if (row[`${alias}__${primary.databaseName}`] == null) return null;
-    const entity = metadata.create() as T;
-    for (const column of metadata.columns) {
-      const value = row[`${alias}__${column.databaseName}`];
-      column.setEntityValue(entity, this.dataSource.driver.prepareHydratedValue(value, column));
+    const hydrator = this.hydrator(target, alias);
+    if (row[hydrator.primaryKey] == null) return null;
+    const entity = hydrator.metadata.create() as T;
+    const driver = this.dataSource.driver;
+    for (const field of hydrator.fields) {
+      const value = driver.prepareHydratedValue(row[field.key], field.column);
+      if (field.property) (entity as Record<string, unknown>)[field.property] = value;
+      else field.column.setEntityValue(entity, value);
     }
     return entity;
+  }
+
+  private readonly hydrators = new Map<EntityTarget<ObjectLiteral>, Map<string, Hydrator>>();
+  /** What `hydrate` needs of an entity's metadata, looked up once per target and alias (a string target is otherwise searched for on every call). */
+  private hydrator(target: EntityTarget<ObjectLiteral>, alias: string): Hydrator {
+    let byAlias = this.hydrators.get(target);
+    if (!byAlias) this.hydrators.set(target, (byAlias = new Map()));
+    let hydrator = byAlias.get(alias);
+    if (!hydrator) {
+      const metadata = this.dataSource.getMetadata(target);
+      hydrator = {
+        metadata,
+        primaryKey: `${alias}__${metadata.primaryColumns[0].databaseName}`,
+        fields: metadata.columns.map((column) => ({
+          key: `${alias}__${column.databaseName}`,
+          column,
+          // A plain property of the entity itself is assigned directly; embedded or relation columns go through TypeORM.
+          property: !column.embeddedMetadata && !column.relationMetadata && !column.referencedColumn ? column.propertyName : undefined,
+        })),
+      };
+      byAlias.set(alias, hydrator);
+    }
+    return hydrator;
   }
 
   /**
