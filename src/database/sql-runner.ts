@@ -29,7 +29,7 @@ interface SqliteStatement {
 }
 interface SqliteDatabase {
   prepare(sql: string): SqliteStatement;
-  transaction<T>(fn: () => T): () => T;
+  transaction<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T;
 }
 type Callback = (error: Error | null, result?: unknown) => void;
 interface MysqlConnection {
@@ -99,10 +99,7 @@ export class SqlRunner {
   /** Runs the steps in one transaction: all commit, or none (a step's `expect` failed, or the database failed). */
   async atomic(steps: WriteStep[]): Promise<AtomicResult> {
     try {
-      if (this.sqlite) {
-        const sqlite = this.sqlite;
-        return sqlite.transaction(() => ({ committed: true as const, changes: steps.map((step, index) => this.executeStep(step, index, (s) => this.statement(s.sql).run(...bind(s.params)).changes)) }))();
-      }
+      if (this.sqlite) return this.sqliteTransaction()(steps);
       return await retryOnConflict(() =>
         this.onConnection(async (connection) => {
           const text = this.oneTrip(connection, steps);
@@ -264,12 +261,31 @@ export class SqlRunner {
     return changes;
   }
 
+  /**
+   * The unit as a better-sqlite3 transaction function, made once per connection (making one builds
+   * four wrapper functions, which cost more than the statements of a refresh did).
+   */
+  private sqliteTransaction(): (steps: WriteStep[]) => AtomicResult {
+    this.statementsFor(this.sqlite!);
+    this.transactionFn ??= this.sqlite!.transaction((steps: WriteStep[]) => ({
+      committed: true as const,
+      changes: steps.map((step, index) => this.executeStep(step, index, (s) => this.statement(s.sql).run(...bind(s.params)).changes)),
+    }));
+    return this.transactionFn;
+  }
+  private transactionFn?: (steps: WriteStep[]) => AtomicResult;
+
+  /** Forgets what was prepared on an earlier connection (a data source closed and opened again). */
+  private statementsFor(connection: SqliteDatabase): void {
+    if (connection === this.preparedOn) return;
+    this.prepared.clear();
+    this.transactionFn = undefined;
+    this.preparedOn = connection;
+  }
+
   private statement(sql: string): SqliteStatement {
     const connection = this.sqlite!;
-    if (connection !== this.preparedOn) {
-      this.prepared.clear();
-      this.preparedOn = connection;
-    }
+    this.statementsFor(connection);
     let statement = this.prepared.get(sql);
     if (!statement) {
       statement = connection.prepare(sql);
