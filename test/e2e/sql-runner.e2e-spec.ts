@@ -11,6 +11,8 @@ describe('SqlRunner atomic units', () => {
   let t: Awaited<ReturnType<typeof startApp>>;
   let sql: SqlRunner;
   let n = 0;
+  // Expiry instants far ahead, so that the purge never takes these rows: FAR + a small number.
+  const FAR = Date.now() + 365 * 86400_000;
   const key = (label: string) => `${label}-${process.pid}-${++n}`.padEnd(64, 'x').slice(0, 64);
 
   beforeAll(async () => {
@@ -20,24 +22,24 @@ describe('SqlRunner atomic units', () => {
   afterAll(() => t.close());
   afterEach(() => jest.restoreAllMocks());
 
-  const insert = (keyHash: string, expiresAt: number) => ({ sql: 'INSERT INTO used_jtis (key_hash, expires_at) VALUES (?, ?)', params: [keyHash, expiresAt] });
-  const decide = (keyHash: string, from: number, to: number) => ({ sql: 'UPDATE used_jtis SET expires_at = ? WHERE key_hash = ? AND expires_at = ?', params: [to, keyHash, from], expect: 1 });
+  const insert = (keyHash: string, expiresAt: number) => ({ sql: 'INSERT INTO used_jtis (key_hash, expires_at) VALUES (?, ?)', params: [keyHash, FAR + expiresAt] });
+  const decide = (keyHash: string, from: number, to: number) => ({ sql: 'UPDATE used_jtis SET expires_at = ? WHERE key_hash = ? AND expires_at = ?', params: [FAR + to, keyHash, FAR + from], expect: 1 });
   async function expiry(keyHash: string): Promise<number | undefined> {
     const [row] = await t.db.query('SELECT expires_at FROM used_jtis WHERE key_hash = ?', [keyHash]);
-    return row ? Number(row.expires_at) : undefined;
+    return row ? Number(row.expires_at) - FAR : undefined;
   }
 
   it('writes the steps after the deciding one only when it changed its row', async () => {
     const decider = key('decider');
-    await sql.run('INSERT INTO used_jtis (key_hash, expires_at) VALUES (?, ?)', [decider, 1]);
+    await sql.run(insert(decider, 1).sql, insert(decider, 1).params);
     const first = key('first');
-    const won = await sql.atomic([decide(decider, 1, 2), insert(first, 7), { sql: 'UPDATE used_jtis SET expires_at = ? WHERE key_hash = ?', params: [8, first] }]);
+    const won = await sql.atomic([decide(decider, 1, 2), insert(first, 7), { sql: 'UPDATE used_jtis SET expires_at = ? WHERE key_hash = ?', params: [FAR + 8, first] }]);
     expect(won).toEqual({ committed: true, changes: [1, 1, 1] });
     expect(await expiry(decider)).toBe(2);
     expect(await expiry(first)).toBe(8);
 
     const second = key('second');
-    const lost = await sql.atomic([decide(decider, 1, 3), insert(second, 7), { sql: 'UPDATE used_jtis SET expires_at = ? WHERE key_hash = ?', params: [9, first] }]);
+    const lost = await sql.atomic([decide(decider, 1, 3), insert(second, 7), { sql: 'UPDATE used_jtis SET expires_at = ? WHERE key_hash = ?', params: [FAR + 9, first] }]);
     expect(lost).toEqual({ committed: false, failedStep: 0 });
     expect(await expiry(decider)).toBe(2);
     expect(await expiry(second)).toBeUndefined();
@@ -47,8 +49,8 @@ describe('SqlRunner atomic units', () => {
   it('a statement that fails undoes the whole unit, the deciding write included', async () => {
     const decider = key('decider');
     const taken = key('taken');
-    await sql.run('INSERT INTO used_jtis (key_hash, expires_at) VALUES (?, ?)', [decider, 1]);
-    await sql.run('INSERT INTO used_jtis (key_hash, expires_at) VALUES (?, ?)', [taken, 1]);
+    await sql.run(insert(decider, 1).sql, insert(decider, 1).params);
+    await sql.run(insert(taken, 1).sql, insert(taken, 1).params);
     const fresh = key('fresh');
     await expect(sql.atomic([decide(decider, 1, 2), insert(fresh, 5), insert(taken, 5)])).rejects.toThrow();
     expect(await expiry(decider)).toBe(1);
@@ -60,7 +62,7 @@ describe('SqlRunner atomic units', () => {
 
   it('values that need escaping are stored exactly', async () => {
     const decider = key('decider');
-    await sql.run('INSERT INTO used_jtis (key_hash, expires_at) VALUES (?, ?)', [decider, 1]);
+    await sql.run(insert(decider, 1).sql, insert(decider, 1).params);
     const awkward = `q'"\\;--${key('')}`.slice(0, 64);
     expect((await sql.atomic([decide(decider, 1, 2), insert(awkward, 6)])).committed).toBe(true);
     expect(await expiry(awkward)).toBe(6);
@@ -85,7 +87,7 @@ describe('SqlRunner atomic units', () => {
       return connection;
     });
     const decider = key('decider');
-    await sql.run('INSERT INTO used_jtis (key_hash, expires_at) VALUES (?, ?)', [decider, 1]);
+    await sql.run(insert(decider, 1).sql, insert(decider, 1).params);
     calls.length = 0;
     expect((await sql.atomic([decide(decider, 1, 2), insert(key('one'), 5), insert(key('two'), 5)])).committed).toBe(true);
     expect(calls).toEqual(sql.dialect === 'mysql' ? ['query'] : []);
