@@ -18,6 +18,7 @@ import { sendPage } from './authorize/html-response';
 import { errorPage } from './authorize/pages';
 import { AdmissionGate, type Admission } from './database/admission-gate';
 import { OAUTH_ENDPOINTS, oauthEndpointAt } from './oauth/endpoints';
+import { TokenEndpoint } from './grants/token-endpoint';
 import { TemporarilyUnavailable } from './oauth/errors';
 import { setUpOpenApi } from './openapi/openapi-document';
 
@@ -114,18 +115,29 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
   app.useBodyParser('*', { bodyLimit: BODY_LIMIT }, async (_req: unknown, body: Buffer) => body.toString('utf8'));
 
   const fastify = app.getHttpAdapter().getInstance();
+  // The token endpoint's POST routes, as Nest registers them at init, are answered by
+  // TokenEndpoint.route: the same code as TokenController's, without Nest's per-request execution
+  // context (grants/token-endpoint.ts). Hooks, body parsing, logging and metrics are Fastify's and apply as before.
+  const tokenEndpoint = app.get(TokenEndpoint);
+  const tokenRoutes = new Set(OAUTH_ENDPOINTS.token.paths.map((path) => `/${path}`));
+  fastify.addHook('onRoute', (route) => {
+    if (route.method === 'POST' && tokenRoutes.has(route.url)) route.handler = tokenEndpoint.route;
+  });
   // RFC 6749 §5.1 / RFC 6750: token material is never cached. Endpoints that publish public data set their own.
   // No response is meant to be framed (clickjacking of Swagger UI) or MIME-sniffed (JSON errors echo input).
-  fastify.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+  // Callback hooks, not async ones: no promise per request for a few header writes.
+  fastify.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
     void reply.header('X-Request-Id', req.id);
+    done();
   });
-  fastify.addHook('onSend', async (_req: FastifyRequest, reply: FastifyReply) => {
+  fastify.addHook('onSend', (_req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void) => {
     if (!reply.hasHeader('cache-control')) {
       void reply.header('Cache-Control', 'no-store');
       void reply.header('Pragma', 'no-cache');
     }
     if (!reply.hasHeader('x-content-type-options')) void reply.header('X-Content-Type-Options', 'nosniff');
     if (!reply.hasHeader('x-frame-options')) void reply.header('X-Frame-Options', 'DENY');
+    done(null, payload);
   });
 
   // Overload (SPEC §8): a bounded queue in front of the database work. A request that cannot get a
@@ -175,8 +187,9 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
   });
 
   const metrics = app.get(MetricsService);
-  fastify.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+  fastify.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
     metrics.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   app.useGlobalFilters(new OAuthExceptionFilter());

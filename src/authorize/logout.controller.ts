@@ -34,7 +34,7 @@ const PARAMETERS: { name: string; description: string }[] = [
 
 const ApiLogoutQuery = () => applyDecorators(...PARAMETERS.map((p) => ApiQuery({ name: p.name, required: false, description: p.description })));
 
-const ERROR_PAGE = 'HTML error page, never a redirect: an invalid id_token_hint, an unknown client, an unregistered post_logout_redirect_uri';
+const ERROR_PAGE = 'HTML error page, never a redirect: an unknown client, a client_id other than the id_token_hint\'s, an unregistered post_logout_redirect_uri (an id_token_hint that cannot be verified is ignored: the user is asked to confirm)';
 
 /** OpenID Connect RP-Initiated Logout 1.0 (SPEC §5): the end_session_endpoint. */
 @ApiTags('OpenID Connect')

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { decodeProtectedHeader, type JWTPayload } from 'jose';
 import { AuditService } from '../audit/audit.service';
 import type { Client } from '../clients/client.entity';
@@ -59,6 +59,7 @@ interface ValidatedLogout {
  */
 @Injectable()
 export class LogoutService {
+  private readonly logger = new Logger(LogoutService.name);
   private readonly basePath: string;
 
   constructor(
@@ -106,6 +107,11 @@ export class LogoutService {
       if (repeated.has(name)) throw new LogoutPageError('invalid_request', `The ${name} parameter must not be repeated.`);
     }
     const hint = values.id_token_hint !== undefined ? await this.verifyHint(values.id_token_hint) : null;
+    // A hint that cannot be verified (signed with a key since deleted, forged, not an id_token) is
+    // not used (RP-Initiated Logout 1.0 §4): the request goes on as one without it, so the user is
+    // asked to confirm, and a post_logout_redirect_uri is followed only for a client_id given
+    // with it, as without a hint; with none, it is dropped rather than the user shown an error.
+    const unverifiedHint = values.id_token_hint !== undefined && !hint;
     const hintAudience = hint ? (Array.isArray(hint.aud) ? hint.aud : [hint.aud]).filter((a): a is string => typeof a === 'string') : [];
     let clientId: string | undefined = values.client_id;
     if (hint) {
@@ -119,7 +125,12 @@ export class LogoutService {
       client = await this.clients.findById(clientId);
       if (!client) throw new LogoutPageError('invalid_client', 'The application that sent you here is not registered (unknown client_id).');
     }
-    const postLogoutRedirectUri = values.post_logout_redirect_uri;
+    let postLogoutRedirectUri: string | undefined = values.post_logout_redirect_uri;
+    let state: string | undefined = values.state;
+    if (postLogoutRedirectUri !== undefined && !client && unverifiedHint) {
+      postLogoutRedirectUri = undefined;
+      state = undefined;
+    }
     if (postLogoutRedirectUri !== undefined) {
       if (!client) throw new LogoutPageError('invalid_request', 'A post_logout_redirect_uri needs the client_id or an id_token_hint.');
       // Exact string comparison, as for redirect_uri; a URI that could run script is never followed.
@@ -127,11 +138,11 @@ export class LogoutService {
         throw new LogoutPageError('invalid_request', 'The post_logout_redirect_uri is not registered for this application.');
       }
     }
-    return { client, hint, postLogoutRedirectUri, state: values.state, uiLocales: values.ui_locales };
+    return { client, hint, postLogoutRedirectUri, state, uiLocales: values.ui_locales };
   }
 
-  /** An id_token this server signed (any age); anything else is refused with a page. */
-  private async verifyHint(token: string): Promise<JWTPayload> {
+  /** An id_token this server signed (any age) and can still verify; null for anything else. */
+  private async verifyHint(token: string): Promise<JWTPayload | null> {
     try {
       if (token.length > 8192) throw new Error('too long');
       // id_tokens carry no typ; access tokens (at+jwt) and logout tokens are not hints.
@@ -141,7 +152,8 @@ export class LogoutService {
       return payload;
     } catch (error) {
       if (isDatabaseUnavailable(error)) throw error;
-      throw new LogoutPageError('invalid_request', 'The id_token_hint is not a valid ID token of this server.');
+      this.logger.debug(`id_token_hint not used: ${(error as Error).message}`);
+      return null;
     }
   }
 

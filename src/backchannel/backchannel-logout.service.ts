@@ -1,8 +1,11 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import type { Client } from '../clients/client.entity';
 import { ClientsService } from '../clients/clients.service';
 import { Clock } from '../common/clock';
+import { NonPublicAddressError, nonPublicLiteral, publicOnlyLookup } from '../common/ip-addresses';
 import { AppConfig } from '../config/app-config';
 import { KeysService, type SigningAlg } from '../keys/keys.service';
 import type { LogoutNotification } from '../sessions/logout-notification.entity';
@@ -20,6 +23,12 @@ const BATCH = 20;
 /** A logout token is short-lived: it is only good for the POST that carries it (OIDC Back-Channel Logout §2.4). */
 const LOGOUT_TOKEN_TTL_SECONDS = 120;
 
+/** The outcome of one POST: error is null when the receiver took it; refused when JWKS_URI_BLOCK_PRIVATE kept it from being sent. */
+interface Delivery {
+  error: string | null;
+  refused?: NonPublicAddressError;
+}
+
 /** Seconds until the next attempt after `attempts` failed ones: 10 s, 20 s, 40 s ... capped at an hour. */
 export function retryDelaySeconds(attempts: number): number {
   return Math.min(10 * 2 ** Math.max(0, attempts - 1), 3600);
@@ -30,6 +39,9 @@ export function retryDelaySeconds(attempts: number): number {
  * (`typ: logout+jwt`; iss aud iat exp jti sub sid events; never a nonce) POSTed form-encoded to the
  * client's backchannel_logout_uri with a short timeout. Any 2xx is delivered; anything else (an
  * error status, a redirect, a timeout, a refused connection) is retried with exponential back-off.
+ * With JWKS_URI_BLOCK_PRIVATE=true the receiver's host must be, and resolve only to, public
+ * addresses, checked on the addresses actually connected to (no DNS-rebinding gap); a delivery
+ * refused so is given up at once, logged and audited (`backchannel_logout.refused`).
  * Rows are claimed one by one with a conditional UPDATE, so several instances share the queue and
  * never send a row twice at the same time; the queue is in the database, so a restart loses none.
  * It runs when this instance queues something, and every LOGOUT_DELIVERY_INTERVAL_SECONDS for rows
@@ -110,7 +122,19 @@ export class BackchannelLogoutService implements OnApplicationBootstrap, OnAppli
       await this.queue.discard(row);
       return false;
     }
-    const error = await this.post(client, await this.logoutToken(client, row));
+    const { error, refused } = await this.post(client.backchannelLogoutUri, await this.logoutToken(client, row));
+    if (refused) {
+      // Not retried: the next attempt would be refused as well (or, after a DNS change, reach what was refused).
+      this.logger.warn(`Back-channel logout to client "${client.clientId}" refused: ${refused.message}; not sent, not retried`);
+      await this.queue.attemptFailed(row, refused.message, null);
+      await this.audit.record({
+        type: 'backchannel_logout.refused',
+        userId: row.userId,
+        clientId: client.clientId,
+        details: { sid: row.sessionId, jti: row.id, host: refused.host, address: refused.address },
+      });
+      return false;
+    }
     if (!error) {
       await this.queue.delivered(row);
       return true;
@@ -150,22 +174,53 @@ export class BackchannelLogoutService implements OnApplicationBootstrap, OnAppli
     );
   }
 
-  /** The POST of §2.5; null when the receiver took it, else why not. */
-  private async post(client: Client, logoutToken: string): Promise<string | null> {
+  /**
+   * The POST of §2.5, with Node's http client rather than fetch: it takes the `lookup` that checks
+   * the addresses connected to, and never follows a redirect.
+   */
+  private post(uri: string, logoutToken: string): Promise<Delivery> {
+    let url: URL;
     try {
-      const res = await fetch(client.backchannelLogoutUri!, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
-        body: new URLSearchParams({ logout_token: logoutToken }).toString(),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-      });
-      // The body is not needed; reading it releases the connection.
-      await res.arrayBuffer().catch(() => undefined);
-      return res.status >= 200 && res.status < 300 ? null : `HTTP ${res.status}`;
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code;
-      return (error as Error).name === 'TimeoutError' ? `no answer within ${DELIVERY_TIMEOUT_MS} ms` : `${(error as Error).message}${cause ? ` (${cause})` : ''}`;
+      url = new URL(uri);
+    } catch {
+      return Promise.resolve({ error: 'not a URL' });
     }
+    const block = this.config.jwksUriBlockPrivate;
+    const literal = block ? nonPublicLiteral(url) : null;
+    if (literal) return Promise.resolve({ error: literal.message, refused: literal });
+    const body = new URLSearchParams({ logout_token: logoutToken }).toString();
+    return new Promise<Delivery>((resolve) => {
+      let settled = false;
+      const done = (delivery: Delivery) => {
+        if (settled) return;
+        settled = true;
+        resolve(delivery);
+      };
+      const request = (url.protocol === 'https:' ? https : http).request(
+        url,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'content-length': Buffer.byteLength(body) },
+          agent: false,
+          ...(block ? { lookup: publicOnlyLookup } : {}),
+        },
+        (response) => {
+          const status = response.statusCode ?? 0;
+          // The body is not needed; it is read (within the deadline) so the receiver can finish.
+          response.resume();
+          response.on('error', () => undefined);
+          done({ error: status >= 200 && status < 300 ? null : `HTTP ${status}` });
+        },
+      );
+      // One deadline for the whole exchange, lookup and connection included.
+      const deadline = setTimeout(() => {
+        done({ error: `no answer within ${DELIVERY_TIMEOUT_MS} ms` });
+        request.destroy();
+      }, DELIVERY_TIMEOUT_MS);
+      deadline.unref();
+      request.on('close', () => clearTimeout(deadline));
+      request.on('error', (error) => done(error instanceof NonPublicAddressError ? { error: error.message, refused: error } : { error: error.message || (error as { code?: string }).code || String(error) }));
+      request.end(body);
+    });
   }
 }

@@ -10,7 +10,7 @@ import { PolicyService } from '../policy/policy.service';
 import type { Client } from '../clients/client.entity';
 import { ClientAuthFailure } from './client-auth-failure';
 import { ClientAuthFailuresService, type ClientFailureState } from './client-auth-failures.service';
-import { addressKey } from './ip-addresses';
+import { addressKey } from '../common/ip-addresses';
 
 /**
  * Audit events of failures that name no registered client, per minute and instance, whatever the

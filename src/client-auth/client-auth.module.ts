@@ -10,6 +10,7 @@ import { ClientAuthAttempts } from './client-auth-attempts.service';
 import { ClientAuthFailureCount } from './client-auth-failure-count.entity';
 import { ClientAuthFailuresService } from './client-auth-failures.service';
 import { ClientAuthGuard } from './client-auth.guard';
+import { ClientAuthentication } from './client-authentication';
 import { ClientAuthStrategies } from './client-auth-strategies';
 import { ClientCertificates } from './client-certificates';
 import { ClientSecretBasicAuthenticator } from './client-secret-basic.authenticator';
@@ -51,8 +52,9 @@ const STRATEGIES = [
     JwksUriFetcher,
     ClientAuthStrategies,
     ...STRATEGIES,
+    ClientAuthentication,
     ClientAuthGuard,
   ],
-  exports: [ClientAuthGuard, ClientAuthStrategies, ClientAuthAttempts, ClientAuthFailuresService],
+  exports: [ClientAuthentication, ClientAuthGuard, ClientAuthStrategies, ClientAuthAttempts, ClientAuthFailuresService],
 })
 export class ClientAuthModule {}

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../config/app-config';
-import { addressMatcher } from './ip-addresses';
+import { addressMatcher } from '../common/ip-addresses';
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
 const MAX_HEADER_LENGTH = 16 * 1024;

@@ -1,12 +1,10 @@
-import { lookup as dnsLookup } from 'node:dns';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
 import { Injectable } from '@nestjs/common';
 import type { JSONWebKeySet } from 'jose';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { isPublicAddress } from './ip-addresses';
+import { nonPublicLiteral, publicOnlyLookup } from '../common/ip-addresses';
 import { publicJwks } from '../clients/client-jwks';
 
 /** How long a fetched key set is used before it is fetched again. */
@@ -77,11 +75,8 @@ export class JwksUriFetcher {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new JwksFetchError('not an http(s) URL'));
     const block = this.config.jwksUriBlockPrivate;
-    const literal = url.hostname.replace(/^\[|\]$/g, '');
-    // An IP literal is connected to without a lookup, so it is checked here.
-    if (block && isIP(literal) && !isPublicAddress(literal)) {
-      return Promise.reject(new JwksFetchError(`${literal} is not a public address (JWKS_URI_BLOCK_PRIVATE)`));
-    }
+    const refused = block ? nonPublicLiteral(url) : null;
+    if (refused) return Promise.reject(new JwksFetchError(refused.message));
 
     return new Promise<JSONWebKeySet>((resolve, reject) => {
       const client = url.protocol === 'https:' ? https : http;
@@ -133,16 +128,3 @@ export class JwksUriFetcher {
     });
   }
 }
-
-/** dns.lookup that fails when any address of the host is not public. */
-const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
-    if (error) return callback(error, '', 0);
-    const refused = addresses.find((a) => !isPublicAddress(a.address));
-    if (refused || addresses.length === 0) {
-      return callback(new JwksFetchError(`${hostname} resolves to ${refused?.address ?? 'nothing'}, not a public address (JWKS_URI_BLOCK_PRIVATE)`), '', 0);
-    }
-    if (options.all) return (callback as unknown as (e: null, a: typeof addresses) => void)(null, addresses);
-    return callback(null, addresses[0].address, addresses[0].family);
-  });
-};

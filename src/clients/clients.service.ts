@@ -7,6 +7,7 @@ import { validationFailed, type FieldErrors } from '../admin/validation';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { digestsEqual, randomToken, secretDigest } from '../common/crypto';
+import { nonPublicHost } from '../common/ip-addresses';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/errors';
 import { TtlCache } from '../common/ttl-cache';
@@ -182,7 +183,7 @@ export class ClientsService implements AdminClients {
       const allowed = client.allowedScopes();
       client.defaultScope = formatScope(parseScope(DEFAULT_DEFAULT_SCOPE).filter((s) => allowed.has(s)));
     }
-    const errors = this.check(client);
+    const errors = { ...this.check(client), ...(await this.checkHosts(dto)) };
     if (!client.usesSecret && dto.client_secret) errors.client_secret = [noSecretMessage(client)];
     if (Object.keys(errors).length) throw validationFailed(errors);
 
@@ -202,7 +203,7 @@ export class ClientsService implements AdminClients {
   async update(clientId: string, dto: UpdateClientDto, actor?: string): Promise<{ client: Client; secret?: string }> {
     const client = await this.get(clientId);
     this.apply(client, dto);
-    const errors = this.check(client);
+    const errors = { ...this.check(client), ...(await this.checkHosts(dto)) };
     if (Object.keys(errors).length) throw validationFailed(errors);
     // A client that starts using a secret gets one, shown once, as on create. So does one switching
     // to client_secret_jwt: only its digest was kept, and the assertions need the secret itself.
@@ -364,6 +365,27 @@ export class ClientsService implements AdminClients {
     client.jwksUri ??= null;
     client.tlsClientAuthSubjectDn ??= null;
     client.accessTokenAudience ??= null;
+  }
+
+  /**
+   * With JWKS_URI_BLOCK_PRIVATE=true, the URLs Gatehouse will call that this request sets (jwks_uri,
+   * backchannel_logout_uri) must not be, or resolve now to, a non-public address: the request is
+   * refused rather than the client registered with a URL every call to which would be refused. The
+   * check that counts is the one on the addresses connected to, at each call; a name that does not
+   * resolve yet is accepted. URLs set earlier are not checked again here.
+   */
+  private async checkHosts(dto: UpdateClientDto): Promise<FieldErrors> {
+    const errors: FieldErrors = {};
+    if (!this.config.jwksUriBlockPrivate) return errors;
+    for (const [field, uri] of [
+      ['jwks_uri', dto.jwks_uri],
+      ['backchannel_logout_uri', dto.backchannel_logout_uri],
+    ] as const) {
+      if (!uri || !URL.canParse(uri)) continue;
+      const refused = await nonPublicHost(new URL(uri));
+      if (refused) errors[field] = [`${field}: ${refused.message}`];
+    }
+    return errors;
   }
 
   /** Rules across fields, checked on the merged client so create and update agree. */

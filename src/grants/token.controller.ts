@@ -1,23 +1,26 @@
-import { Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBasicAuth, ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CLIENT_AUTH_BODY_PROPERTIES, CLIENT_AUTH_DESCRIPTION } from '../client-auth/client-auth-methods';
-import { ClientAuthGuard, type ClientRequest } from '../client-auth/client-auth.guard';
-import { OAuthFormGuard, oauthParams } from '../oauth/form';
+import type { ClientRequest } from '../client-auth/client-authentication';
 import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
-import { END_USER_IP_HEADER, forwardedEndUserIp } from './end-user-ip';
-import { GrantRegistry } from './grant-registry';
+import { END_USER_IP_HEADER } from './end-user-ip';
 import { grantFieldsSchema, grantRequestExamples, grantsDescription } from './grants';
+import { TokenEndpoint } from './token-endpoint';
 import type { TokenResponse } from './token-response';
 
+/**
+ * The token endpoint as Nest and the OpenAPI document know it. Its POST routes are answered by
+ * TokenEndpoint.route directly (app.factory.ts), which runs the same TokenEndpoint.handle as the
+ * method below, without Nest's per-request execution context.
+ */
 @ApiTags('OAuth 2.0')
 @ApiOtherMethodsRefused(OAUTH_ENDPOINTS.token)
 @Controller()
 export class TokenController {
-  constructor(private readonly grants: GrantRegistry) {}
+  constructor(private readonly endpoint: TokenEndpoint) {}
 
   @Post(OAUTH_ENDPOINTS.token.paths)
   @HttpCode(200)
-  @UseGuards(OAuthFormGuard, ClientAuthGuard)
   @ApiOperation({
     summary: 'Token endpoint (RFC 6749 §3.2)',
     description: `Form-encoded.\n\n${grantsDescription()}\n\n${CLIENT_AUTH_DESCRIPTION}`,
@@ -47,7 +50,6 @@ export class TokenController {
       'failed authentications of this client from this address this minute (CLIENT_AUTH_FAILURE_LIMIT)',
   })
   token(@Req() req: ClientRequest): Promise<TokenResponse> {
-    const client = req.client!;
-    return this.grants.handle(oauthParams(req), client, req.ip, forwardedEndUserIp(req.headers, client));
+    return this.endpoint.handle(req);
   }
 }

@@ -78,14 +78,18 @@ export function baseLoggerOptions(level: LogLevel): Options {
   };
 }
 
+/** Whether a level writes one line per request ("request completed"): info and below. */
+export function logsRequests(level: LogLevel): boolean {
+  return level === 'info' || level === 'debug' || level === 'trace';
+}
+
 /**
  * pino-http for Nest (nestjs-pino): one line per request at info with its id, method, redacted URL,
- * status and time; logs made while serving a request carry the same `req` (with its id). Below info
- * (LOG_LEVEL=warn and up) the request line is not even prepared: what remains per request is one
- * child logger (about a microsecond) for the lines an error may write.
+ * status and time; logs made while serving a request carry the same `req` (with its id). Above info
+ * (LOG_LEVEL=warn and up) LoggingModule does not install it at all (no per-request work).
  */
 export function httpLoggerOptions(level: LogLevel): Options {
-  const requestLines = level === 'info' || level === 'debug' || level === 'trace';
+  const requestLines = logsRequests(level);
   return {
     ...baseLoggerOptions(level),
     // Fastify has already given the request its id (app.factory.ts, echoed as X-Request-Id); this is the fallback.

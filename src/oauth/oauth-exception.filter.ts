@@ -48,7 +48,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 export function toErrorResponse(
   exception: unknown,
   logger: Logger,
-  request?: { url: string; method: string },
+  request?: { url: string; method: string; id?: string },
 ): {
   status: number;
   body: unknown;
@@ -78,8 +78,9 @@ export function toErrorResponse(
     return { status: fastifyStatus, body: { error: 'invalid_request', error_description: message }, headers: {} };
   }
   const error = isDatabaseUnavailable(exception) ? new TemporarilyUnavailable() : new ServerError();
+  const during = request?.id ? ` (request ${request.id})` : '';
   logger.error(
-    error.status === 503 ? `Database unavailable: ${String((exception as Error)?.message)}` : 'Unhandled error',
+    error.status === 503 ? `Database unavailable${during}: ${String((exception as Error)?.message)}` : `Unhandled error${during}`,
     error.status === 503 ? undefined : (exception as Error)?.stack,
   );
   return { status: error.status, body: error.toJSON(), headers: error.headers };

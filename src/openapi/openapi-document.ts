@@ -40,7 +40,9 @@ export function createOpenApiDocument(app: INestApplication, config: AppConfig):
           '**Admin API from this page:** click **Authorize**, and under `admin_client` enter the client_id and client_secret of an ' +
           'admin client (the bootstrap admin client printed at start-up), keep the `admin` scope ticked, and authorize: Swagger UI ' +
           `fetches an access token from ${tokenUrl} with client_credentials (client_secret_basic). Every admin operation's ` +
-          '"Try it out" then starts from a valid example body.\n\n' +
+          '"Try it out" then starts from a valid example body. Swagger UI puts the client_id and secret into the Basic header as ' +
+          'typed, while RFC 6749 §2.3.1 has them form-urlencoded first (and Gatehouse decodes them so): enter an id or secret ' +
+          'containing `%`, `+`, `:` or non-ASCII characters percent-encoded (`%25`, `%2B`, `%3A`, ...). Generated secrets need nothing.\n\n' +
           '**Browser apps (CORS):** discovery and JWKS may be read from any origin; the token, UserInfo and revocation endpoints from ' +
           "the origins of the client the response is for (its redirect_uris' origins and allowed_cors_origins), errors included; never " +
           'with credentials. See the OPTIONS operations.\n\n' +
@@ -52,14 +54,19 @@ export function createOpenApiDocument(app: INestApplication, config: AppConfig):
       .addOAuth2(
         {
           type: 'oauth2',
-          description: 'An admin client\'s client_id and client_secret: Swagger UI fetches an access token with scope "admin" (client_credentials, client_secret_basic)',
+          description:
+            'An admin client\'s client_id and client_secret: Swagger UI fetches an access token with scope "admin" (client_credentials, ' +
+            'client_secret_basic). Enter `%`, `+`, `:` and non-ASCII characters percent-encoded (RFC 6749 §2.3.1).',
           flows: { clientCredentials: { tokenUrl, scopes: { [ADMIN_SCOPE]: 'The admin API' } } },
         },
         ADMIN_CLIENT_SCHEME,
       )
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token with scope "admin" (client_credentials of an admin client)' }, 'admin')
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A user\'s access token (JWT or opaque) with scope "openid"' }, 'access_token')
-      .addBasicAuth({ type: 'http', scheme: 'basic', description: 'client_id and client_secret (client_secret_basic)' }, 'client')
+      .addBasicAuth(
+        { type: 'http', scheme: 'basic', description: 'client_id and client_secret (client_secret_basic); `%`, `+`, `:` and non-ASCII characters percent-encoded (RFC 6749 §2.3.1)' },
+        'client',
+      )
       .build(),
   );
   return refineDocument(document);

@@ -12,7 +12,7 @@ const { Gatehouse, chainedRefresh } = require('./lib/gatehouse');
 const { basic, form, FORM, call, json } = require('./lib/http');
 const { formatErrors, sumErrors } = require('./lib/load');
 const { fixed, int, log, machine, measure, readOptions, selectScenarios, statementCell, stopOnInterrupt, table, warmUp } = require('./lib/measure');
-const { ServerProcess } = require('./lib/server');
+const { ServerProcess, freePort } = require('./lib/server');
 
 const SPARE_CHAINS = 10;
 const median = (values) => {
@@ -23,6 +23,7 @@ const median = (values) => {
 
 class Peer {
   static async start(port) {
+    port ||= await freePort();
     const peer = new Peer();
     peer.port = port;
     peer.origin = `http://127.0.0.1:${port}`;

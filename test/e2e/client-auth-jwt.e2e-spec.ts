@@ -286,20 +286,33 @@ describe('Client authentication with JWT assertions: client_secret_jwt and priva
     });
 
     it('refuses loopback and private jwks_uri hosts when JWKS_URI_BLOCK_PRIVATE=true, before connecting', async () => {
-      const blocked = await startApp({ env: { JWKS_URI_BLOCK_PRIVATE: 'true' } });
+      // An instance with the block on, on this suite's database: the clients were registered before
+      // the setting was turned on (registration with it on refuses them, below).
+      const blocked = await startApp({ database: t.database, env: { JWKS_URI_BLOCK_PRIVATE: 'true' } });
       try {
         const before = jwksServer.hits['/jwks'];
         for (const host of ['127.0.0.1', 'localhost']) {
-          const client = await createClient(blocked, { token_endpoint_auth_method: 'private_key_jwt', scope: 'api:read', default_scope: 'api:read', jwks_uri: jwksServer.url('/jwks', host) });
+          const client = await createClient(t, { token_endpoint_auth_method: 'private_key_jwt', scope: 'api:read', default_scope: 'api:read', jwks_uri: jwksServer.url('/jwks', host) });
           const jwt = await sign(claims(client.client_id, {}, blocked), ec.signer);
           expectBadClient(await withAssertion(jwt, {}, blocked));
+        }
+        expect(jwksServer.hits['/jwks']).toBe(before);
+        // Registering or changing to such a jwks_uri is refused while the block is on.
+        const adminToken = await blocked.adminToken();
+        for (const host of ['127.0.0.1', 'localhost']) {
+          const res = await blocked.http
+            .post('/admin/clients')
+            .auth(adminToken, { type: 'bearer' })
+            .send({ token_endpoint_auth_method: 'private_key_jwt', grant_types: ['client_credentials'], scope: 'api:read', jwks_uri: jwksServer.url('/jwks', host) });
+          expect(res.status).toBe(400);
+          expect(JSON.stringify(res.body)).toMatch(/jwks_uri: (127\.0\.0\.1 is|localhost resolves to (127\.0\.0\.1|::1),) not a public address \(JWKS_URI_BLOCK_PRIVATE\)/);
         }
         expect(jwksServer.hits['/jwks']).toBe(before);
         // Inline jwks are unaffected.
         const inline = await createClient(blocked, { token_endpoint_auth_method: 'private_key_jwt', scope: 'api:read', default_scope: 'api:read', jwks: { keys: [ec.jwk] } });
         expectToken(await withAssertion(await sign(claims(inline.client_id, {}, blocked), ec.signer), {}, blocked));
       } finally {
-        await blocked.close();
+        await blocked.close({ keepDatabase: true });
       }
     });
   });

@@ -3,18 +3,16 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startApp, type TestApp } from '../support/app';
 import { CHROMIUM_ARGS, chromiumPath } from '../support/chromium';
-import { testStore } from '../support/database';
+import { freePort } from '../support/service';
 import { createClient, createUser, type CreatedClient, type CreatedUser } from '../support/fixtures';
 
 const executablePath = chromiumPath();
 
 /**
  * The issuer's port: a browser app reads every URL from discovery, so the issuer must be the
- * address the browser reaches. Fixed ports of this suite's range, one per store (the SQLite and
- * MariaDB projects run at the same time).
+ * address the browser reaches: the app listens on a free port picked first, and the issuer names it.
  */
-const GATEHOUSE_PORT = testStore() === 'mysql' ? 47401 : 47400;
-const ISSUER = `http://127.0.0.1:${GATEHOUSE_PORT}`;
+let ISSUER = '';
 
 /** What the single-page app reports in `window.result` once it has run. */
 interface SpaResult {
@@ -135,7 +133,9 @@ async function staticSite(html: () => string): Promise<{ server: Server; origin:
   let user: CreatedUser;
 
   beforeAll(async () => {
-    t = await startApp({ port: GATEHOUSE_PORT, env: { ISSUER } });
+    const port = await freePort();
+    ISSUER = `http://127.0.0.1:${port}`;
+    t = await startApp({ port, env: { ISSUER } });
     spaSite = await staticSite(() => spaPage(spa.client_id));
     foreignSite = await staticSite(() => '<!doctype html><html><head><meta charset="utf-8"><title>Elsewhere</title></head><body><p>Another site</p></body></html>');
     spa = await createClient(t, {

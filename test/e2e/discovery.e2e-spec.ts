@@ -6,7 +6,7 @@ import { createClient, createUser, unique, FULL_PROFILE, type CreatedUser } from
 import { clientTokenRequest, login, loginName } from '../support/login';
 import { authorizePath, loginForCode, openLoginPage, pkcePair, submitLogin } from '../support/login-form';
 import { atHashOf, clientPost, introspect, userinfo, verifyAgainstJwks, type AuthenticatingClient } from '../support/oidc';
-import { CookieJar, LogoutReceiver, receiverPort } from '../support/sso';
+import { CookieJar, LogoutReceiver } from '../support/sso';
 
 const CB = 'https://app.example/callback';
 const BAD_CLIENT = { error: 'invalid_client', error_description: 'Bad client credentials' };
@@ -498,7 +498,7 @@ describe.each(SETUPS)('Discovery metadata: every advertised value is true (SPEC 
       expect(meta.backchannel_logout_session_supported).toBe(true);
       expect(meta.frontchannel_logout_supported).toBe(false);
       expect(meta.frontchannel_logout_session_supported).toBe(false);
-      const receiver = new LogoutReceiver(receiverPort(10));
+      const receiver = new LogoutReceiver();
       await receiver.start();
       try {
         const client = await clientWith('client_secret_basic', { backchannel_logout_uri: receiver.url, backchannel_logout_session_required: true });

@@ -1,16 +1,15 @@
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, startApp, type TestApp } from '../support/app';
 import { CHROMIUM_ARGS, chromiumPath } from '../support/chromium';
-import { testStore } from '../support/database';
+import { freePort } from '../support/service';
 
 const executablePath = chromiumPath();
 
 /**
  * Swagger UI calls the server the document names (the issuer), so the issuer must be the address
- * the browser reaches: a fixed port of this suite's range, one per store (both run at once).
+ * the browser reaches: the app listens on a free port picked first, and the issuer names it.
  */
-const PORT = testStore() === 'mysql' ? 47501 : 47500;
-const ISSUER = `http://127.0.0.1:${PORT}`;
+let ISSUER = '';
 
 /**
  * Issue 12 item 2, by clicking: Swagger UI's Authorize fetches the admin token with the bootstrap
@@ -23,7 +22,9 @@ const ISSUER = `http://127.0.0.1:${PORT}`;
   let page: Page;
 
   beforeAll(async () => {
-    t = await startApp({ port: PORT, env: { ISSUER } });
+    const port = await freePort();
+    ISSUER = `http://127.0.0.1:${port}`;
+    t = await startApp({ port, env: { ISSUER } });
     browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
     page = await (await browser.newContext()).newPage();
     await page.goto(`${ISSUER}/docs`);

@@ -151,6 +151,25 @@ describe('OpenAPI document (/docs-json)', () => {
       expect(res.body.scope).toBe('admin');
       expect((await t.http.get('/admin/clients').auth(res.body.access_token, { type: 'bearer' })).status).toBe(200);
     });
+
+    it('tells Swagger UI users to percent-encode special characters, which the server decodes (RFC 6749 §2.3.1)', async () => {
+      const schemes = (doc as unknown as { components: { securitySchemes: Record<string, { description: string }> } }).components.securitySchemes;
+      for (const name of ['admin_client', 'client']) expect(schemes[name].description).toContain('percent-encoded (RFC 6749 §2.3.1)');
+      expect((doc as unknown as { info: { description: string } }).info.description).toContain('percent-encoded (`%25`, `%2B`, `%3A`, ...)');
+      const id = unique('swagger+ui:%id');
+      const secret = 'a secret with + and : and % and ü, 32 characters or more';
+      await createClient(t, { client_id: id, client_secret: secret, scope: 'api:read', default_scope: 'api:read' });
+      const withBasic = (user: string, password: string) =>
+        t.http
+          .post('/oauth2/token')
+          .set('Authorization', `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`)
+          .type('form')
+          .send('grant_type=client_credentials');
+      // As entered percent-encoded in the dialog: accepted.
+      expect((await withBasic(encodeURIComponent(id), encodeURIComponent(secret))).status).toBe(200);
+      // As typed: the id's ":" and "+" and the secret's "%" mean something else.
+      expect((await withBasic(id, secret)).status).toBe(401);
+    });
   });
 
   describe('request bodies', () => {

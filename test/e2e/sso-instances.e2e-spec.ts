@@ -5,7 +5,7 @@ import { startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { authorizePath } from '../support/login-form';
 import { verifyAgainstJwks } from '../support/oidc';
-import { CookieJar, LogoutReceiver, receiverPort } from '../support/sso';
+import { CookieJar, LogoutReceiver } from '../support/sso';
 
 const CB = 'https://rp.example/callback';
 const ENV = { LOGOUT_DELIVERY_INTERVAL_SECONDS: '1' };
@@ -31,7 +31,7 @@ describe('Single sign-on and logout across instances (SPEC §1, §5)', () => {
   let user: CreatedUser;
 
   beforeAll(async () => {
-    receiver = new LogoutReceiver(receiverPort(20));
+    receiver = new LogoutReceiver();
     await receiver.start();
     a = await startApp({ env: ENV });
     b = await startApp({ database: a.database, env: ENV });

@@ -3,12 +3,14 @@
 # trying things by hand. It never touches the system server (port 3306, /var/lib/mysql, /etc/mysql):
 # every node reads only the option file written here, into a temporary directory of its own.
 #
-#   galera-cluster.sh start [DIR] [PORT_BASE]   prints DIR on success; waits until every node is Synced
-#   galera-cluster.sh stop DIR                  kills the nodes (by their pid files) and removes DIR
+#   galera-cluster.sh start [DIR] [PORTS]   prints DIR on success; waits until every node is Synced
+#   galera-cluster.sh stop DIR              kills the nodes (by their pid files) and removes DIR
 #
-# Node i (0, 1, 2) uses PORT_BASE + 10*i + 0 (SQL), +1 (group communication), +2 (IST), +3 (SST).
-# PORT_BASE defaults to 47100. Environment: MARIADBD, MARIADB_INSTALL_DB, WSREP_PROVIDER override
-# the Debian paths; GALERA_BUFFER_POOL (default 32M).
+# Each node i (0, 1, 2) needs four ports: SQL, group communication, IST, SST. PORTS is either the
+# twelve of them, comma-separated, in that order node by node (the e2e suite passes free ports),
+# or a PORT_BASE, from which node i takes PORT_BASE + 10*i + 0, +1, +2, +3 (by hand; default
+# 47100). Environment: MARIADBD, MARIADB_INSTALL_DB, WSREP_PROVIDER override the Debian paths;
+# GALERA_BUFFER_POOL (default 32M).
 set -euo pipefail
 
 MARIADBD=${MARIADBD:-/usr/sbin/mariadbd}
@@ -19,7 +21,21 @@ NODES=3
 
 die() { echo "galera-cluster: $*" >&2; exit 1; }
 
-port() { echo $(($2 + 10 * $1 + $3)); } # port NODE BASE OFFSET
+PORTS=()
+port() { echo "${PORTS[$((4 * $1 + $3))]}"; } # port NODE BASE OFFSET (BASE: unused, PORTS holds them)
+
+set_ports() { # set_ports PORTS|PORT_BASE
+  if [[ $1 == *,* ]]; then
+    IFS=, read -r -a PORTS <<<"$1"
+    [ "${#PORTS[@]}" = $((4 * NODES)) ] || die "PORTS must list $((4 * NODES)) ports, got ${#PORTS[@]}"
+  else
+    PORTS=()
+    for i in $(seq 0 $((NODES - 1))); do
+      for offset in 0 1 2 3; do PORTS+=($(($1 + 10 * i + offset))); done
+    done
+  fi
+  for p in "${PORTS[@]}"; do [[ $p =~ ^[0-9]+$ ]] || die "not a port: $p"; done
+}
 
 # mariadbd refuses to run as root unless told which user to be. As root the nodes run as mysql
 # (the directories are given to it): the rsync daemon of a state transfer, started by the node,
@@ -101,6 +117,7 @@ wait_synced() { # wait_synced NODE DIR BASE SECONDS
 
 start() {
   local dir=${1:-} base=${2:-47100}
+  set_ports "$base"
   [ -x "$MARIADBD" ] || die "$MARIADBD not found (apt-get install mariadb-server)"
   if [ "$(id -u)" = 0 ] && ! id mysql >/dev/null 2>&1; then die "no mysql user to run the nodes as (apt-get install mariadb-server)"; fi
   [ -r "$PROVIDER" ] || die "$PROVIDER not found (apt-get install galera-4)"
@@ -170,5 +187,5 @@ stop() {
 case "${1:-}" in
   start) shift; start "$@" ;;
   stop) shift; stop "$@" ;;
-  *) die "usage: $0 start [DIR] [PORT_BASE] | stop DIR" ;;
+  *) die "usage: $0 start [DIR] [PORT,PORT,... | PORT_BASE] | stop DIR" ;;
 esac

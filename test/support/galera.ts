@@ -6,13 +6,14 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createConnection, type Connection } from 'mysql2/promise';
 import type { TestDatabase } from './database';
+import { freePort } from './service';
 
 const SCRIPT = resolve(__dirname, 'galera-cluster.sh');
 /** Debian's galera-4; WSREP_PROVIDER names another build. */
 export const GALERA_PROVIDER = process.env.WSREP_PROVIDER ?? '/usr/lib/galera/libgalera_smm.so';
-/** The first of the ports the cluster uses (the lead's range for this suite: 47100-47199). */
-const DEFAULT_PORT_BASE = Number(process.env.GALERA_PORT_BASE ?? 47100);
 export const GALERA_NODES = 3;
+/** SQL, group communication, IST and SST. */
+const PORTS_PER_NODE = 4;
 
 export interface GaleraCluster {
   /** The cluster's temporary directory: one data directory, option file and error log per node. */
@@ -37,26 +38,27 @@ export interface ClusterDatabase {
   drop(): Promise<void>;
 }
 
-/** The directory of a cluster that the test process `owner` started on `portBase`. */
+/** The directory of a cluster that the test process `owner` started on `ports`. */
 interface ClusterMark {
   owner: number;
-  portBase: number;
+  ports: number[];
 }
 
 const MARK_FILE = 'gatehouse-cluster.json';
 
 /**
  * A cluster left behind by a test process that died before its afterAll (a killed Jest run) still
- * holds the ports: stop it. Clusters whose owner is alive belong to a run in progress and are left alone.
+ * runs and holds its ports: stop it. Clusters whose owner is alive belong to a run in progress and
+ * are left alone.
  */
-function stopAbandonedClusters(portBase: number): void {
+function stopAbandonedClusters(): void {
   for (const entry of readdirSync(tmpdir())) {
     if (!entry.startsWith('gatehouse-galera.')) continue;
     const dir = join(tmpdir(), entry);
     const markFile = join(dir, MARK_FILE);
     if (!existsSync(markFile)) continue;
     const mark = JSON.parse(readFileSync(markFile, 'utf8')) as ClusterMark;
-    if (mark.portBase !== portBase || processAlive(mark.owner)) continue;
+    if (processAlive(mark.owner)) continue;
     execFileSync('bash', [SCRIPT, 'stop', dir], { stdio: 'ignore' });
   }
 }
@@ -70,15 +72,26 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** `count` distinct free ports on 127.0.0.1 (see freePort). */
+async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
 /**
  * Starts a 3-node MariaDB Galera cluster on 127.0.0.1 (test/support/galera-cluster.sh): its own
- * temporary data directories and ports, never the system server. Resolves once every node is
- * Synced in a cluster of three. Call `stop()` in afterAll; a cluster whose test process died is
- * stopped by the next start.
+ * temporary data directories and free ports (GALERA_PORT_BASE=n takes n, n+1, ... by the script's
+ * layout instead), never the system server. Resolves once every node is Synced in a cluster of
+ * three. Call `stop()` in afterAll; a cluster whose test process died is stopped by the next start.
  */
-export async function startGaleraCluster(options: { portBase?: number } = {}): Promise<GaleraCluster> {
-  const portBase = options.portBase ?? DEFAULT_PORT_BASE;
-  stopAbandonedClusters(portBase);
+export async function startGaleraCluster(): Promise<GaleraCluster> {
+  stopAbandonedClusters();
+  const base = process.env.GALERA_PORT_BASE ? Number(process.env.GALERA_PORT_BASE) : undefined;
+  const allPorts =
+    base === undefined
+      ? await freePorts(GALERA_NODES * PORTS_PER_NODE)
+      : Array.from({ length: GALERA_NODES * PORTS_PER_NODE }, (_, i) => base + 10 * Math.floor(i / PORTS_PER_NODE) + (i % PORTS_PER_NODE));
   const dir = join(tmpdir(), `gatehouse-galera.${randomBytes(4).toString('hex')}`);
   const started = Date.now();
   let stopped = false;
@@ -89,8 +102,8 @@ export async function startGaleraCluster(options: { portBase?: number } = {}): P
   try {
     // The mark first: if this process dies during the start, the next run cleans up.
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, MARK_FILE), JSON.stringify({ owner: process.pid, portBase } satisfies ClusterMark));
-    await promisify(execFile)('bash', [SCRIPT, 'start', dir, String(portBase)], { timeout: 180_000 });
+    writeFileSync(join(dir, MARK_FILE), JSON.stringify({ owner: process.pid, ports: allPorts } satisfies ClusterMark));
+    await promisify(execFile)('bash', [SCRIPT, 'start', dir, allPorts.join(',')], { timeout: 180_000 });
   } catch (error) {
     stopSync();
     const { stderr } = error as { stderr?: string };
@@ -100,7 +113,7 @@ export async function startGaleraCluster(options: { portBase?: number } = {}): P
   // Whatever happens to the test run, the nodes do not outlive it.
   process.once('exit', stopSync);
 
-  const ports = Array.from({ length: GALERA_NODES }, (_, i) => portBase + 10 * i);
+  const ports = Array.from({ length: GALERA_NODES }, (_, i) => allPorts[PORTS_PER_NODE * i]);
   const connect = (node: number, database?: string) =>
     createConnection({ host: '127.0.0.1', port: ports[node], user: 'root', password: '', database, supportBigNumbers: true });
 

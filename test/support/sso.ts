@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Response } from 'supertest';
 import type { TestApp } from './app';
-import { testStore } from './database';
 import { parseLoginForm, pageAlert, type LoginForm } from './login-form';
 
 /**
@@ -57,8 +57,8 @@ export interface ReceivedLogout {
 }
 
 /**
- * A relying party's back-channel logout receiver on a fixed port of this suite's range (the two
- * stores run at once, so each gets its own ports). `status` is what it answers next.
+ * A relying party's back-channel logout receiver on a free port (the first start picks one; a
+ * restart takes the same one again). `status` is what it answers next.
  */
 export class LogoutReceiver {
   readonly received: ReceivedLogout[] = [];
@@ -66,10 +66,16 @@ export class LogoutReceiver {
   private server?: Server;
   private waiters: (() => void)[] = [];
 
-  constructor(readonly port: number) {}
+  /** 0 until the first start. */
+  port = 0;
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}/backchannel-logout`;
+    return this.urlAt('127.0.0.1');
+  }
+
+  /** Its URL with another name for this host, e.g. `localhost`. */
+  urlAt(host: string): string {
+    return `http://${host}:${this.port}/backchannel-logout`;
   }
 
   async start(): Promise<void> {
@@ -87,6 +93,7 @@ export class LogoutReceiver {
       this.server!.once('error', reject);
       this.server!.listen(this.port, '127.0.0.1', resolve);
     });
+    this.port = (this.server.address() as AddressInfo).port;
   }
 
   async stop(): Promise<void> {
@@ -100,9 +107,4 @@ export class LogoutReceiver {
     while (this.received.length < count) await new Promise<void>((resolve) => this.waiters.push(resolve));
     return this.received.slice(0, count);
   }
-}
-
-/** Ports of this suite's range (47300-47399): SQLite and MariaDB runs get different ones. */
-export function receiverPort(offset: number): number {
-  return 47300 + (testStore() === 'mysql' ? 50 : 0) + offset;
 }

@@ -6,7 +6,7 @@ const { createHash, randomBytes } = require('node:crypto');
 const { existsSync, mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
-const { ServerProcess } = require('./server');
+const { ServerProcess, freePort } = require('./server');
 const { call, basic, form, FORM, pooled, json } = require('./http');
 
 const ROOT = join(__dirname, '../../..');
@@ -56,6 +56,7 @@ async function createDatabase(benchDatabaseUrl) {
 class Gatehouse {
   static async start({ port, benchDatabaseUrl, extraNodeArgs = [], sqlShapes = false }) {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first (npm run bench does)`);
+    port ||= await freePort();
     const gatehouse = new Gatehouse();
     gatehouse.port = port;
     gatehouse.origin = `http://127.0.0.1:${port}`;

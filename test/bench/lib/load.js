@@ -6,7 +6,7 @@ const autocannon = require('autocannon');
 
 /**
  * @param {object} options
- * @param {string} options.url origin, e.g. http://127.0.0.1:47000
+ * @param {string} options.url origin, e.g. http://127.0.0.1:3000
  * @param {number} options.connections
  * @param {number} [options.duration] seconds (ignored when amount is given)
  * @param {number} [options.amount] total requests, for scenarios with a finite supply (codes)

@@ -22,8 +22,9 @@ function readOptions() {
     connections: number('BENCH_CONNECTIONS', 50, { min: 1, integer: true }),
     duration: number('BENCH_DURATION', 8, { min: 1 }),
     warmup: number('BENCH_WARMUP', 2, { min: 0 }),
-    port: number('BENCH_PORT', 47000, { min: 1, integer: true }),
-    peerPort: number('BENCH_PEER_PORT', 47001, { min: 1, integer: true }),
+    // 0: a free port, picked when the server starts.
+    port: number('BENCH_PORT', 0, { min: 1, integer: true }),
+    peerPort: number('BENCH_PEER_PORT', 0, { min: 1, integer: true }),
     rounds: number('BENCH_ROUNDS', 3, { min: 1, integer: true }),
     codes: number('BENCH_CODES', 0, { min: 0, integer: true }),
     ceilingSeconds: number('BENCH_CEILING_SECONDS', 3, { min: 0 }),

@@ -5,6 +5,7 @@
 const { spawn, execFileSync } = require('node:child_process');
 const { readFileSync, writeFileSync } = require('node:fs');
 const http = require('node:http');
+const net = require('node:net');
 const { join } = require('node:path');
 
 const PROBE = join(__dirname, 'server-probe.js');
@@ -229,4 +230,16 @@ async function waitIdle(server, { timeoutMs = 30_000 } = {}) {
   }
 }
 
-module.exports = { ServerProcess, Window, waitIdle, sleep };
+/** A free TCP port on 127.0.0.1 (the server binds it a moment later), when BENCH_PORT / BENCH_PEER_PORT are not set. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+module.exports = { ServerProcess, Window, waitIdle, sleep, freePort };

@@ -1,4 +1,4 @@
-import { addressKey, addressMatcher, isPublicAddress, normalizeIp } from './ip-addresses';
+import { addressKey, addressMatcher, isPublicAddress, NonPublicAddressError, nonPublicHost, nonPublicLiteral, normalizeIp, publicOnlyLookup } from './ip-addresses';
 
 describe('ip-addresses', () => {
   it(`${normalizeIp.name} reads IPv4-mapped IPv6 addresses as IPv4`, () => {
@@ -62,5 +62,30 @@ describe('ip-addresses', () => {
 
   it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '192.169.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8'])('%s is public', (address) => {
     expect(isPublicAddress(address)).toBe(true);
+  });
+});
+
+describe('the outgoing-request guard (JWKS_URI_BLOCK_PRIVATE)', () => {
+  it.each(['http://127.0.0.1:8080/x', 'https://[::1]/x', 'http://10.0.0.1/x', 'http://169.254.169.254/latest/meta-data', 'http://[::ffff:127.0.0.1]/x'])('refuses the IP literal of %s', (uri) => {
+    expect(nonPublicLiteral(new URL(uri))).toBeInstanceOf(NonPublicAddressError);
+  });
+
+  it('leaves names and public literals to the lookup', () => {
+    expect(nonPublicLiteral(new URL('https://8.8.8.8/x'))).toBeNull();
+    expect(nonPublicLiteral(new URL('http://localhost/x'))).toBeNull();
+  });
+
+  it('the lookup refuses a name that resolves to loopback, whichever address family is asked for', async () => {
+    for (const options of [{}, { all: true }, { family: 4 }]) {
+      const error = await new Promise<Error | null>((resolve) => publicOnlyLookup('localhost', options, (e) => resolve(e)));
+      expect(error).toBeInstanceOf(NonPublicAddressError);
+      expect(error!.message).toMatch(/^localhost resolves to (127\.0\.0\.1|::1), not a public address \(JWKS_URI_BLOCK_PRIVATE\)$/);
+    }
+  });
+
+  it('nonPublicHost checks literals and resolved names, and lets public literals through', async () => {
+    expect((await nonPublicHost(new URL('http://127.0.0.1/x')))?.message).toBe('127.0.0.1 is not a public address (JWKS_URI_BLOCK_PRIVATE)');
+    expect((await nonPublicHost(new URL('http://localhost:1/x')))?.host).toBe('localhost');
+    expect(await nonPublicHost(new URL('https://8.8.8.8/x'))).toBeNull();
   });
 });
