@@ -65,7 +65,7 @@ export class IntrospectionService {
   }
 
   private async accessToken(token: string, client: Client): Promise<IntrospectionResponse | null> {
-    // The token, its family, its revocation and its user in one read (two for an opaque token).
+    // The token, its family, its revocation and its user in one read.
     const verified = await this.accessTokens.verifyWithUser<User>(token);
     if (!verified) return NOT_FOUND;
     const { info, user } = verified;

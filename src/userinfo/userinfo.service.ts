@@ -22,7 +22,7 @@ export class UserInfoService {
    * refusal included, is for that client, and CORS lets its origins read it (SPEC §4).
    */
   async claims(accessToken: string, request: { client?: Client } = {}): Promise<Record<string, unknown>> {
-    // The token, its family, its revocation and its user in one read (two for an opaque token).
+    // The token, its family, its revocation and its user in one read.
     const verified = await this.accessTokens.verifyWithUser<User>(accessToken);
     const token = verified?.info;
     // A client_credentials token has no user, so there is nobody to describe: invalid for this resource.
