@@ -18,7 +18,7 @@ import { sendPage } from './authorize/html-response';
 import { errorPage } from './authorize/pages';
 import { AdmissionGate, type Admission } from './database/admission-gate';
 import { OAUTH_ENDPOINTS, oauthEndpointAt } from './oauth/endpoints';
-import { TokenEndpoint } from './grants/token-endpoint';
+import { useLeanRoutes } from './oauth/lean-routes';
 import { TemporarilyUnavailable } from './oauth/errors';
 import { setUpOpenApi } from './openapi/openapi-document';
 
@@ -98,8 +98,8 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
   app.useLogger(app.get(AppLogger));
 
   // Form bodies keep repeated names as arrays so the OAuth endpoints can refuse them (RFC 6749 §3.2).
-  app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit: BODY_LIMIT }, async (_req: unknown, body: Buffer) =>
-    parseForm(body.toString('utf8')),
+  app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit: BODY_LIMIT }, (_req: unknown, body: Buffer, done: (error: null, form: unknown) => void) =>
+    done(null, parseForm(body.toString('utf8'))),
   );
   app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT }, async (_req: unknown, body: Buffer) => {
     const text = body.toString('utf8');
@@ -115,14 +115,8 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
   app.useBodyParser('*', { bodyLimit: BODY_LIMIT }, async (_req: unknown, body: Buffer) => body.toString('utf8'));
 
   const fastify = app.getHttpAdapter().getInstance();
-  // The token endpoint's POST routes, as Nest registers them at init, are answered by
-  // TokenEndpoint.route: the same code as TokenController's, without Nest's per-request execution
-  // context (grants/token-endpoint.ts). Hooks, body parsing, logging and metrics are Fastify's and apply as before.
-  const tokenEndpoint = app.get(TokenEndpoint);
-  const tokenRoutes = new Set(OAUTH_ENDPOINTS.token.paths.map((path) => `/${path}`));
-  fastify.addHook('onRoute', (route) => {
-    if (route.method === 'POST' && tokenRoutes.has(route.url)) route.handler = tokenEndpoint.route;
-  });
+  // The protocol endpoints clients call at volume skip Nest's per-request execution context (oauth/lean-routes.ts).
+  useLeanRoutes(app, fastify);
   // RFC 6749 §5.1 / RFC 6750: token material is never cached. Endpoints that publish public data set their own.
   // No response is meant to be framed (clickjacking of Swagger UI) or MIME-sniffed (JSON errors echo input).
   // Callback hooks, not async ones: no promise per request for a few header writes.

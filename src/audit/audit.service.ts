@@ -82,6 +82,15 @@ export class AuditService implements BeforeApplicationShutdown, OnApplicationShu
   }
 
   /**
+   * The row `record` writes, as a write of an atomic unit (SqlRunner): an event that must commit
+   * with the change it reports, or not at all (a counted failed login and its lock). Unlike
+   * `record`, a failure is not swallowed: the unit rolls back and the error reaches the caller.
+   */
+  recordStep(event: AuditRecord): WriteStep {
+    return insertSteps([this.row(event)])[0];
+  }
+
+  /**
    * Queues a `token.issued` event for the next batch (no database round trip on the token path).
    * Does nothing when AUDIT_TOKEN_EVENTS=false.
    */

@@ -44,7 +44,7 @@ export const REGISTERED_BY_CLIENT_AUTH_STRATEGIES = { use: () => undefined };
  * passport keeps one registry per process, and a process may run several Gatehouse applications
  * (the test suites start two on one database; each has its own database pool, caches and clock),
  * so each instance registers its strategies under names suffixed with its own id, and its
- * ClientAuthGuard names only those. The names are removed when the application closes.
+ * ClientAuthentication names only those. The names are removed when the application closes.
  */
 @Injectable()
 export class ClientAuthStrategies implements OnModuleDestroy {

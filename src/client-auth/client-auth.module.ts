@@ -9,7 +9,6 @@ import { ClientAssertionVerifier } from './client-assertion.verifier';
 import { ClientAuthAttempts } from './client-auth-attempts.service';
 import { ClientAuthFailureCount } from './client-auth-failure-count.entity';
 import { ClientAuthFailuresService } from './client-auth-failures.service';
-import { ClientAuthGuard } from './client-auth.guard';
 import { ClientAuthentication } from './client-authentication';
 import { ClientAuthStrategies } from './client-auth-strategies';
 import { ClientCertificates } from './client-certificates';
@@ -53,8 +52,7 @@ const STRATEGIES = [
     ClientAuthStrategies,
     ...STRATEGIES,
     ClientAuthentication,
-    ClientAuthGuard,
   ],
-  exports: [ClientAuthentication, ClientAuthGuard, ClientAuthStrategies, ClientAuthAttempts, ClientAuthFailuresService],
+  exports: [ClientAuthentication, ClientAuthStrategies, ClientAuthAttempts, ClientAuthFailuresService],
 })
 export class ClientAuthModule {}

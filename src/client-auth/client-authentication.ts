@@ -20,8 +20,8 @@ type Verdict = { client: Client } | { failures: unknown[] };
 /**
  * Client authentication for the token, introspection and revocation endpoints (SPEC §3.2): passport
  * over one strategy per token_endpoint_auth_method (this application's, see ClientAuthStrategies),
- * called directly, without a Nest guard in between, so that the token endpoint's lean route
- * (grants/token-endpoint.ts) and ClientAuthGuard (introspection, revocation) run the very same code.
+ * called by the token, introspection and revocation endpoints themselves (lean routes, no guard:
+ * oauth/lean-routes.ts).
  * Exactly one method presented, and it must be the one registered on the client. Unknown client,
  * wrong secret, wrong method, disabled client, and a public client where only confidential ones may
  * call, all read "Bad client credentials".

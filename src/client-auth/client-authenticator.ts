@@ -12,7 +12,7 @@ export interface ClientAuthOptions {
 /**
  * One token_endpoint_auth_method (node-oauth2-server's lib/client-authentication pattern). Each is
  * a passport strategy too (PassportStrategy of @nestjs/passport): its validate() runs these two
- * through validateClient, and ClientAuthGuard, an AuthGuard, runs the strategies.
+ * through validateClient, and ClientAuthentication runs the strategies through passport.authenticate.
  */
 export interface ClientAuthenticator {
   readonly method: TokenEndpointAuthMethod;

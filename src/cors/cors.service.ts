@@ -10,7 +10,7 @@ export interface CorsClient {
 
 /**
  * A request to an endpoint with CORS. `client` is the client its response is for, once known: the
- * authenticated client at the token and revocation endpoints (set by ClientAuthGuard), the access
+ * authenticated client at the token and revocation endpoints (set by ClientAuthentication), the access
  * token's client at UserInfo.
  */
 export type CorsRequest = FastifyRequest & { client?: CorsClient };

@@ -26,6 +26,17 @@ describe(retryOnConflict.name, () => {
     expect(runs).toBe(CONFLICT_ATTEMPTS);
   });
 
+  it('gives up after the runs it is given, when given a number', async () => {
+    let runs = 0;
+    await expect(
+      retryOnConflict(async () => {
+        runs++;
+        throw conflict();
+      }, 3),
+    ).rejects.toMatchObject({ errno: 1213 });
+    expect(runs).toBe(3);
+  });
+
   it('never runs again after any other error', async () => {
     let runs = 0;
     await expect(

@@ -19,17 +19,17 @@ export const conflictRetries = { statement: 0, transaction: 0 };
 
 /**
  * Runs `work`, and runs it again when it fails with a write conflict (deadlock, cluster
- * certification failure; see isWriteConflict), up to CONFLICT_ATTEMPTS runs in all. Every
+ * certification failure; see isWriteConflict), up to `attempts` (CONFLICT_ATTEMPTS) runs in all. Every
  * run must be a whole unit that the database rolled back entirely when it failed: a transaction, or
  * one autocommit statement. Decisions (an UPDATE's affected rows) are taken from the run that
  * succeeded, never from a failed one, even if its statements had reported rows before the failure.
  */
-export async function retryOnConflict<T>(work: () => Promise<T>): Promise<T> {
+export async function retryOnConflict<T>(work: () => Promise<T>, attempts = CONFLICT_ATTEMPTS): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (error) {
-      if (!isWriteConflict(error) || attempt >= CONFLICT_ATTEMPTS) throw error;
+      if (!isWriteConflict(error) || attempt >= attempts) throw error;
       conflictRetries.transaction++;
       await new Promise((resolve) => setTimeout(resolve, conflictBackoffMs(attempt + 1)));
     }

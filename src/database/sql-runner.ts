@@ -12,6 +12,38 @@ export interface WriteStep {
   expect?: number;
 }
 
+/**
+ * One read of an atomic flow (`atomicFlow`): its first row, or undefined, turned by `read` into
+ * what the flow needs (the owner of the table writes both the SQL and `read`).
+ */
+export interface ReadStep<R> {
+  sql: string;
+  params: SqlValue[];
+  read: (row: Record<string, unknown> | undefined) => R;
+}
+
+/**
+ * An atomic unit whose later statements depend on what the earlier ones did: a generator that
+ * yields each statement and gets back, for a WriteStep, the rows it changed, and for a ReadStep its
+ * result. Write it with `yield* write(step)` and `yield* read(step)`, which type the answers. It
+ * must have no effect outside the database: on MySQL it may run again from the start (retryOnConflict).
+ */
+export type AtomicFlow<T> = Generator<WriteStep | ReadStep<unknown>, T, unknown>;
+
+/** In an AtomicFlow: runs a write, answers the rows it changed. */
+export function* write(step: WriteStep): Generator<WriteStep, number, unknown> {
+  return (yield step) as number;
+}
+
+/** In an AtomicFlow: runs a read, answers what its `read` made of the first row. */
+export function* read<R>(step: ReadStep<R>): Generator<ReadStep<R>, R, unknown> {
+  return (yield step) as R;
+}
+
+function isRead(step: WriteStep | ReadStep<unknown>): step is ReadStep<unknown> {
+  return typeof (step as ReadStep<unknown>).read === 'function';
+}
+
 /** What an atomic unit did: committed, or rolled back because step `failedStep`'s `expect` did not hold. */
 export type AtomicResult = { committed: true; changes: number[] } | { committed: false; failedStep: number };
 
@@ -61,7 +93,9 @@ const GATE = '@gatehouse_gate';
  * runs synchronously (better-sqlite3 is synchronous), so no other request's statement can run
  * inside it; on MySQL it runs on one pooled connection, and a write conflict (deadlock, Galera
  * certification failure, 1213) at any statement or at COMMIT rolls the unit back and runs it again
- * (retryOnConflict), so only a committed run decides.
+ * (retryOnConflict), so only a committed run decides. `atomicFlow` is the same for a unit whose
+ * statements depend on the answers of the earlier ones (a count that locks only when it reaches a
+ * threshold, then the audit rows of what it did).
  */
 @Injectable()
 export class SqlRunner {
@@ -87,6 +121,12 @@ export class SqlRunner {
     if (this.sqlite) return this.statement(sql).get(...bind(params)) as T | undefined;
     const rows = (await this.onConnection((connection) => execute(connection, sql, bind(params)))) as T[];
     return rows[0];
+  }
+
+  /** Every row of a SELECT. */
+  async all<T = Record<string, unknown>>(sql: string, params: SqlValue[]): Promise<T[]> {
+    if (this.sqlite) return this.statement(sql).all(...bind(params)) as T[];
+    return (await this.onConnection((connection) => execute(connection, sql, bind(params)))) as T[];
   }
 
   /** One autocommit write; returns the rows it changed. */
@@ -190,6 +230,59 @@ export class SqlRunner {
     settle(steps.map((_, index) => results[index === 0 ? 1 : index + 1 + offset]?.affectedRows ?? 0));
     const changes = await Promise.all(seams);
     return { committed: true, changes };
+  }
+
+  /**
+   * Runs a flow (see AtomicFlow) in one transaction and returns what it returned once COMMIT has
+   * succeeded: all its writes commit, or none (the database failed, the flow threw, or a write's
+   * `expect` did not hold — atomicFlow then throws). Writes go through `executeStep`/`executeStepAsync`,
+   * numbered in the order the flow yields them, as `atomic`'s do. On SQLite the whole flow runs
+   * synchronously inside one better-sqlite3 transaction, so no other request's statement runs in
+   * between; on MySQL on one pooled connection, and a write conflict at any statement or at COMMIT
+   * runs the flow again from the start (retryOnConflict): only the committed run's answers count.
+   * `conflictAttempts` (default CONFLICT_ATTEMPTS) bounds those runs, for a unit that every
+   * concurrent request must commit in turn on one row, rather than one of them win.
+   */
+  async atomicFlow<T>(flow: () => AtomicFlow<T>, options: { conflictAttempts?: number } = {}): Promise<T> {
+    if (this.sqlite) {
+      const sqlite = this.sqlite;
+      return sqlite.transaction(() => {
+        const running = flow();
+        let writes = 0;
+        let next = running.next();
+        while (!next.done) {
+          const step = next.value;
+          const answer = isRead(step)
+            ? step.read(this.statement(step.sql).get(...bind(step.params)) as Record<string, unknown> | undefined)
+            : this.executeStep(step, writes++, (s) => this.statement(s.sql).run(...bind(s.params)).changes);
+          next = running.next(answer);
+        }
+        return next.value;
+      })();
+    }
+    return retryOnConflict(() =>
+      this.onConnection(async (connection) => {
+        await query(connection, 'START TRANSACTION');
+        try {
+          const running = flow();
+          let writes = 0;
+          let next = running.next();
+          while (!next.done) {
+            const step = next.value;
+            const answer = isRead(step)
+              ? step.read(((await execute(connection, step.sql, bind(step.params))) as Record<string, unknown>[])[0])
+              : await this.executeStepAsync(step, writes++, async (s) => ((await execute(connection, s.sql, bind(s.params))) as { affectedRows: number }).affectedRows);
+            next = running.next(answer);
+          }
+          await query(connection, 'COMMIT');
+          return next.value;
+        } catch (error) {
+          await query(connection, 'ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      }),
+      options.conflictAttempts,
+    );
   }
 
   /**

@@ -10,12 +10,11 @@ import { GRANT_HANDLERS, GrantRegistry } from './grant-registry';
 import { GRANTS } from './grants';
 import { LoginTokenIssuer } from './login-token.issuer';
 import { TokenController } from './token.controller';
-import { TokenEndpoint } from './token-endpoint';
 
 @Module({
   imports: [AuditModule, ClientAuthModule, KeysModule, PolicyModule, SessionsModule, TokensModule, UsersModule],
   controllers: [TokenController],
-  providers: [...GRANTS, { provide: GRANT_HANDLERS, useFactory: (...handlers: unknown[]) => handlers, inject: [...GRANTS] }, GrantRegistry, LoginTokenIssuer, TokenEndpoint],
-  exports: [GrantRegistry, LoginTokenIssuer, TokenEndpoint],
+  providers: [...GRANTS, { provide: GRANT_HANDLERS, useFactory: (...handlers: unknown[]) => handlers, inject: [...GRANTS] }, GrantRegistry, LoginTokenIssuer],
+  exports: [GrantRegistry, LoginTokenIssuer],
 })
 export class GrantsModule {}

@@ -1,26 +1,28 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBasicAuth, ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CLIENT_AUTH_BODY_PROPERTIES, CLIENT_AUTH_DESCRIPTION } from '../client-auth/client-auth-methods';
-import type { ClientRequest } from '../client-auth/client-authentication';
+import { ClientAuthentication, type ClientRequest } from '../client-auth/client-authentication';
 import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
-import { END_USER_IP_HEADER } from './end-user-ip';
+import { oauthParams } from '../oauth/form';
+import { LeanRoute } from '../oauth/lean-routes';
+import { END_USER_IP_HEADER, forwardedEndUserIp } from './end-user-ip';
+import { GrantRegistry } from './grant-registry';
 import { grantFieldsSchema, grantRequestExamples, grantsDescription } from './grants';
-import { TokenEndpoint } from './token-endpoint';
 import type { TokenResponse } from './token-response';
 
-/**
- * The token endpoint as Nest and the OpenAPI document know it. Its POST routes are answered by
- * TokenEndpoint.route directly (app.factory.ts), which runs the same TokenEndpoint.handle as the
- * method below, without Nest's per-request execution context.
- */
+/** The token endpoint (RFC 6749 §3.2): form parameters, client authentication, then the grant. A lean route (oauth/lean-routes.ts). */
 @ApiTags('OAuth 2.0')
 @ApiOtherMethodsRefused(OAUTH_ENDPOINTS.token)
 @Controller()
 export class TokenController {
-  constructor(private readonly endpoint: TokenEndpoint) {}
+  constructor(
+    private readonly authentication: ClientAuthentication,
+    private readonly grants: GrantRegistry,
+  ) {}
 
   @Post(OAUTH_ENDPOINTS.token.paths)
   @HttpCode(200)
+  @LeanRoute()
   @ApiOperation({
     summary: 'Token endpoint (RFC 6749 §3.2)',
     description: `Form-encoded.\n\n${grantsDescription()}\n\n${CLIENT_AUTH_DESCRIPTION}`,
@@ -49,7 +51,10 @@ export class TokenController {
       'for the client (confidential clients, LOGIN_RATE_LIMIT_PER_CLIENT), or from the forwarded end-user address of a trusting client; or too many ' +
       'failed authentications of this client from this address this minute (CLIENT_AUTH_FAILURE_LIMIT)',
   })
-  token(@Req() req: ClientRequest): Promise<TokenResponse> {
-    return this.endpoint.handle(req);
+  async token(@Req() req: ClientRequest): Promise<TokenResponse> {
+    // Form-encoded, no repeated parameter (RFC 6749 §3.2), before anything reads them.
+    const params = oauthParams(req);
+    const client = await this.authentication.authenticate(req, { confidentialClientsOnly: false });
+    return this.grants.handle(params, client, req.ip, forwardedEndUserIp(req.headers, client));
   }
 }

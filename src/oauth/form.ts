@@ -1,4 +1,3 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { InvalidRequest } from './errors';
 
@@ -40,13 +39,4 @@ export function oauthParams(req: FastifyRequest): OAuthParams {
   }
   request.oauthParams = Object.freeze(params);
   return request.oauthParams;
-}
-
-/** First guard on every form-posting OAuth endpoint, so that later guards read validated parameters. */
-@Injectable()
-export class OAuthFormGuard implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    oauthParams(context.switchToHttp().getRequest<FastifyRequest>());
-    return true;
-  }
 }

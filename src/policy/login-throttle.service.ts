@@ -1,14 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { sha256Hex } from '../common/crypto';
 import { AppConfig } from '../config/app-config';
+import { SqlRunner } from '../database/sql-runner';
 import { TooManyRequests } from '../oauth/errors';
 import { addressBucket } from './address-bucket';
 import { LoginThrottle } from './login-throttle.entity';
 
 const WINDOW_MS = 60_000;
+
+/** The counters of a login: one or two (LoginSource), so two constant statement texts. */
+const READ_COUNTERS = [1, 2].map((n) => `SELECT key_hash, failures FROM login_throttle WHERE key_hash IN (${Array(n).fill('?').join(', ')})`);
 
 /**
  * Who is at the keyboard of a password login, which decides what its failures count against
@@ -45,14 +49,18 @@ export class LoginThrottleService {
     @InjectRepository(LoginThrottle) private readonly repo: Repository<LoginThrottle>,
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly sql: SqlRunner,
   ) {}
 
   /** Throws 429 when any counter of `source` has used up its failed logins of this minute. */
   async assertAllowed(source: LoginSource): Promise<void> {
     const { buckets, windowEnd } = this.buckets(source);
     if (buckets.length === 0) return;
-    const rows = await this.repo.find({ where: { keyHash: In(buckets.map((b) => b.keyHash)) }, select: { keyHash: true, failures: true } });
-    const full = buckets.find((bucket) => rows.some((row) => row.keyHash === bucket.keyHash && row.failures >= bucket.limit));
+    const rows = await this.sql.all<{ key_hash: string; failures: number }>(
+      READ_COUNTERS[buckets.length - 1],
+      buckets.map((b) => b.keyHash),
+    );
+    const full = buckets.find((bucket) => rows.some((row) => row.key_hash === bucket.keyHash && Number(row.failures) >= bucket.limit));
     if (full) throw new TooManyRequests(full.message, Math.ceil((windowEnd - this.clock.nowMs()) / 1000));
   }
 

@@ -1,22 +1,25 @@
-import { Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBasicAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CLIENT_AUTH_BODY_PROPERTIES, CONFIDENTIAL_CLIENT_AUTH_DESCRIPTION } from '../client-auth/client-auth-methods';
-import { ClientAuthGuard, ConfidentialClientsOnly, type ClientRequest } from '../client-auth/client-auth.guard';
+import { ClientAuthentication, type ClientRequest } from '../client-auth/client-authentication';
 import { InvalidRequest } from '../oauth/errors';
 import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
-import { OAuthFormGuard, oauthParams } from '../oauth/form';
+import { oauthParams } from '../oauth/form';
+import { LeanRoute } from '../oauth/lean-routes';
 import { IntrospectionResponse, IntrospectionService } from './introspection.service';
 
 @ApiTags('OAuth 2.0')
 @ApiOtherMethodsRefused(OAUTH_ENDPOINTS.introspection)
 @Controller()
 export class IntrospectionController {
-  constructor(private readonly introspection: IntrospectionService) {}
+  constructor(
+    private readonly introspection: IntrospectionService,
+    private readonly authentication: ClientAuthentication,
+  ) {}
 
   @Post(OAUTH_ENDPOINTS.introspection.paths)
   @HttpCode(200)
-  @UseGuards(OAuthFormGuard, ClientAuthGuard)
-  @ConfidentialClientsOnly()
+  @LeanRoute()
   @ApiOperation({
     summary: 'Token introspection (RFC 7662)',
     description:
@@ -67,9 +70,11 @@ export class IntrospectionController {
   @ApiResponse({ status: 400, description: 'invalid_request: "token is required", or a malformed request' })
   @ApiResponse({ status: 401, description: 'invalid_client: "Bad client credentials", also for a public client' })
   @ApiResponse({ status: 429, description: 'too_many_requests (Retry-After): too many failed authentications of this client from this address this minute' })
-  introspect(@Req() req: ClientRequest): Promise<IntrospectionResponse> {
+  async introspect(@Req() req: ClientRequest): Promise<IntrospectionResponse> {
     const params = oauthParams(req);
+    // For confidential clients only: a public client (none) proves nothing about who calls (RFC 7662 §2.1).
+    const client = await this.authentication.authenticate(req, { confidentialClientsOnly: true });
     if (params.token === undefined) throw new InvalidRequest('token is required');
-    return this.introspection.introspect(params.token, params.token_type_hint, req.client!);
+    return this.introspection.introspect(params.token, params.token_type_hint, client);
   }
 }

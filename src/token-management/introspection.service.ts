@@ -36,7 +36,7 @@ const NOT_FOUND = null;
 
 /**
  * Introspection (SPEC §4, RFC 7662) of access tokens of either format and of refresh tokens, by
- * confidential clients (ClientAuthGuard refuses public ones). A client may introspect the tokens
+ * confidential clients (ClientAuthentication refuses public ones there). A client may introspect the tokens
  * issued to itself, and a resource server registered as a client the access tokens whose `aud`
  * contains its client_id; refresh tokens only their own client. Any other token reads as inactive.
  */

@@ -1,21 +1,25 @@
-import { Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBasicAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CLIENT_AUTH_BODY_PROPERTIES, CLIENT_AUTH_DESCRIPTION } from '../client-auth/client-auth-methods';
-import { ClientAuthGuard, type ClientRequest } from '../client-auth/client-auth.guard';
+import { ClientAuthentication, type ClientRequest } from '../client-auth/client-authentication';
 import { InvalidRequest } from '../oauth/errors';
 import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
-import { OAuthFormGuard, oauthParams } from '../oauth/form';
+import { oauthParams } from '../oauth/form';
+import { LeanRoute } from '../oauth/lean-routes';
 import { RevocationService } from './revocation.service';
 
 @ApiTags('OAuth 2.0')
 @ApiOtherMethodsRefused(OAUTH_ENDPOINTS.revocation)
 @Controller()
 export class RevocationController {
-  constructor(private readonly revocation: RevocationService) {}
+  constructor(
+    private readonly revocation: RevocationService,
+    private readonly authentication: ClientAuthentication,
+  ) {}
 
   @Post(OAUTH_ENDPOINTS.revocation.paths)
   @HttpCode(200)
-  @UseGuards(OAuthFormGuard, ClientAuthGuard)
+  @LeanRoute()
   @ApiOperation({
     summary: 'Token revocation (RFC 7009)',
     description:
@@ -42,7 +46,8 @@ export class RevocationController {
   @ApiResponse({ status: 429, description: 'too_many_requests (Retry-After): too many failed authentications of this client from this address this minute' })
   async revoke(@Req() req: ClientRequest): Promise<void> {
     const params = oauthParams(req);
+    const client = await this.authentication.authenticate(req, { confidentialClientsOnly: false });
     if (params.token === undefined) throw new InvalidRequest('token is required');
-    await this.revocation.revoke(params.token, params.token_type_hint, req.client!, req.ip);
+    await this.revocation.revoke(params.token, params.token_type_hint, client, req.ip);
   }
 }

@@ -14,6 +14,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Client } from '../clients/client.entity';
 import { presentedAccessToken } from '../oauth/bearer-token';
 import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
+import { LeanRoute } from '../oauth/lean-routes';
 import { UserInfoService } from './userinfo.service';
 
 /** `client`: the access token's client, once UserInfo knows it (for CORS, SPEC §4). */
@@ -27,6 +28,7 @@ export class UserInfoController {
   constructor(private readonly userinfo: UserInfoService) {}
 
   @Get(OAUTH_ENDPOINTS.userinfo.paths)
+  @LeanRoute()
   @ApiOperation({
     summary: 'UserInfo (OIDC Core §5.3)',
     description:
@@ -43,6 +45,7 @@ export class UserInfoController {
 
   @Post(OAUTH_ENDPOINTS.userinfo.paths)
   @HttpCode(200)
+  @LeanRoute()
   @ApiOperation({ summary: 'UserInfo (OIDC Core §5.3) by POST', description: 'As GET; the token may also be the `access_token` form parameter (RFC 6750 §2.2).' })
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({ required: false, schema: { type: 'object', properties: { access_token: { type: 'string' } } } })

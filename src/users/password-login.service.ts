@@ -74,8 +74,8 @@ export class PasswordLoginService implements OnModuleInit {
       await this.throttle.recordFailure(source);
       // The statements a wrong password runs, against a row that does not exist: the database
       // round trips must not tell an unknown user from a known one either.
-      await this.lockout.mirrorFailure(policy);
-      await this.audit.record({ type: 'login.failure', clientId, ip, details: { reason: 'unknown_user', identifier_kind: request.identifier.kind } });
+      // The failure's audit event commits with them, as a known user's does with its count.
+      await this.lockout.mirrorFailure(policy, { type: 'login.failure', clientId, ip, details: { reason: 'unknown_user', identifier_kind: request.identifier.kind } });
       throw new InvalidGrant(BAD_CREDENTIALS);
     }
     // Step 2: locked. The password is not checked at all.
@@ -91,11 +91,9 @@ export class PasswordLoginService implements OnModuleInit {
     const failure = await this.checkCredentials(user, password, withTotp, code);
     if (failure) {
       await this.throttle.recordFailure(source);
-      const { failedLoginCount, lockedNow } = await this.lockout.recordFailure(user.id, policy);
-      await this.audit.record({ type: 'login.failure', userId: user.id, clientId, ip, details: { reason: failure, failed_login_count: failedLoginCount } });
-      if (lockedNow) {
-        await this.audit.record({ type: 'user.locked', userId: user.id, clientId, ip, details: { reason: 'failed_logins', threshold: policy.lockoutThreshold } });
-      }
+      // The count, the lock at the threshold and their audit events (login.failure, user.locked)
+      // commit together or not at all; a database failure here is a 503, not an uncounted failure.
+      await this.lockout.recordFailure(user.id, policy, { clientId, ip, details: { reason: failure } });
       throw new InvalidGrant(BAD_CREDENTIALS);
     }
     // Steps 4-8: account rules, revealed only after correct credentials. They do not reset the

@@ -8,7 +8,9 @@ import { PolicyService } from '../policy/policy.service';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { isUniqueViolation } from '../database/errors';
+import type { ReadStep, WriteStep } from '../database/sql-runner';
 import { retryOnConflict } from '../database/retry';
+import { SqlRunner } from '../database/sql-runner';
 import { BrowserSessionsService, type BrowserSessionSummary } from '../sessions/browser-sessions.service';
 import { CreateUserDto, PasswordFlagsDto, SetPasswordDto, UpdateUserDto, UserResponseDto, UserSearchQuery } from './dto/user.dto';
 import { normalizeLogin, normalizePhone, USERNAME_MAX_LENGTH, type LoginIdentifier } from './identifiers';
@@ -17,8 +19,14 @@ import { PROFILE_CLAIM_NAMES, ProfileClaims, User } from './user.entity';
 import { toUserResponse } from './user.mapper';
 import { UserSessionsService } from './user-sessions.service';
 
-/** A lock reached by failed logins and still counting (the counter only grows while it holds). */
-const LOCK_IN_FORCE = '(locked_at IS NOT NULL AND failed_login_count >= :threshold)';
+/** A lock reached by failed logins and still counting (the counter only grows while it holds); binds the threshold. */
+const LOCK_IN_FORCE = '(locked_at IS NOT NULL AND failed_login_count >= ?)';
+const CLEAR_EXPIRED_LOCK = 'UPDATE users SET failed_login_count = 0, locked_at = NULL WHERE id = ? AND locked_at IS NOT NULL AND locked_at <= ?';
+const COUNT_FAILURE = `UPDATE users SET failed_login_count = failed_login_count + 1 WHERE id = ? AND (failed_login_count + 1 < ? OR ${LOCK_IN_FORCE})`;
+const COUNT_FAILURE_AND_LOCK = `UPDATE users SET failed_login_count = failed_login_count + 1, locked_at = ? WHERE id = ? AND failed_login_count + 1 >= ? AND NOT ${LOCK_IN_FORCE}`;
+// locked_at is assigned first: MySQL evaluates SET left to right with new values, SQLite with old ones.
+const COUNT_FAILURE_UNCONDITIONALLY = `UPDATE users SET locked_at = CASE WHEN NOT ${LOCK_IN_FORCE} AND failed_login_count + 1 >= ? THEN ? ELSE locked_at END, failed_login_count = failed_login_count + 1 WHERE id = ?`;
+const FAILED_LOGIN_COUNT = 'SELECT failed_login_count FROM users WHERE id = ?';
 
 /**
  * What an admin change saves: the user as read, without the columns the login path changes with
@@ -40,6 +48,7 @@ function adminChanges(user: User): Partial<User> {
 export class UsersService implements LockoutCounter {
   constructor(
     @InjectRepository(User) private readonly repo: Repository<User>,
+    private readonly sql: SqlRunner,
     private readonly policy: PolicyService,
     private readonly clock: Clock,
     private readonly audit: AuditService,
@@ -208,12 +217,14 @@ export class UsersService implements LockoutCounter {
     if (value.length > 2 * USERNAME_MAX_LENGTH + 16) return null;
     const login = normalizeLogin(value);
     const phone = normalizePhone(value);
-    const byUsername = kind === 'username' ? [{ username: login }] : [];
-    const byEmail = kind !== 'phone' ? [{ email: login }] : [];
-    const byPhone = kind !== 'email' && phone ? [{ phoneNumber: phone }] : [];
-    const where = [...byUsername, ...byEmail, ...byPhone];
-    if (where.length === 0) return null;
-    const candidates = await this.repo.find({ where, take: 3 });
+    const byUsername = kind === 'username' ? [login] : [];
+    const byEmail = kind !== 'phone' ? [login] : [];
+    const byPhone = kind !== 'email' && phone ? [phone] : [];
+    if (byUsername.length + byEmail.length + byPhone.length === 0) return null;
+    // Bound, prepared SQL (the login path's one read of users): one of a few constant texts.
+    const conditions = [...(byUsername.length ? ['u.username = ?'] : []), ...(byEmail.length ? ['u.email = ?'] : []), ...(byPhone.length ? ['u.phone_number = ?'] : [])];
+    const rows = await this.sql.all(`SELECT ${this.sql.columns(User, 'u')} FROM users u WHERE ${conditions.join(' OR ')} LIMIT 3`, [...byUsername, ...byEmail, ...byPhone]);
+    const candidates = rows.map((row) => this.sql.hydrate<User>(User, 'u', row)!);
     return (
       (byUsername.length ? candidates.find((u) => u.username === login) : undefined) ??
       (byEmail.length ? candidates.find((u) => u.email === login) : undefined) ??
@@ -261,59 +272,33 @@ export class UsersService implements LockoutCounter {
   }
 
   // The failed-login counter, for the Policy module's lockout (LockoutCounter), which decides when
-  // each is used. Every update is a single conditional UPDATE, so concurrent attempts on any number
-  // of instances each count exactly once and cannot skip the threshold.
+  // each is used and runs them, with the audit rows of the failure, in one transaction
+  // (SqlRunner.atomicFlow). Every update is a single conditional UPDATE, so concurrent attempts on
+  // any number of instances each count exactly once and cannot skip the threshold.
 
   /** Clears a failure lock taken before `lockedBefore`, so counting starts again from zero. */
-  async clearExpiredLock(id: string, lockedBefore: number): Promise<void> {
-    await this.repo
-      .createQueryBuilder()
-      .update()
-      .set({ failedLoginCount: 0, lockedAt: null })
-      .where('id = :id AND locked_at IS NOT NULL AND locked_at <= :lockedBefore', { id, lockedBefore })
-      .execute();
+  clearExpiredLockStep(id: string, lockedBefore: number): WriteStep {
+    return { sql: CLEAR_EXPIRED_LOCK, params: [id, lockedBefore] };
   }
 
-  /** Counts a failure that does not lock: below the threshold, or a lock already in force. False when neither holds. */
-  async countFailure(id: string, threshold: number): Promise<boolean> {
-    const result = await this.repo
-      .createQueryBuilder()
-      .update()
-      .set({ failedLoginCount: () => 'failed_login_count + 1' })
-      .where(`id = :id AND (failed_login_count + 1 < :threshold OR ${LOCK_IN_FORCE})`, { id, threshold })
-      .execute();
-    return !!result.affected;
+  /** Counts a failure that does not lock: below the threshold, or a lock already in force. Changes no row when neither holds. */
+  countFailureStep(id: string, threshold: number): WriteStep {
+    return { sql: COUNT_FAILURE, params: [id, threshold, threshold] };
   }
 
-  /** The complement of countFailure: counts the failure that reaches the threshold, and locks. False when it does not. */
-  async countFailureAndLock(id: string, threshold: number, nowMs: number): Promise<boolean> {
-    const result = await this.repo
-      .createQueryBuilder()
-      .update()
-      .set({ failedLoginCount: () => 'failed_login_count + 1', lockedAt: new Date(nowMs) })
-      .where(`id = :id AND failed_login_count + 1 >= :threshold AND NOT ${LOCK_IN_FORCE}`, { id, threshold })
-      .execute();
-    return !!result.affected;
+  /** The complement of countFailureStep: counts the failure that reaches the threshold, and locks. Changes no row when it does not. */
+  countFailureAndLockStep(id: string, threshold: number, nowMs: number): WriteStep {
+    return { sql: COUNT_FAILURE_AND_LOCK, params: [nowMs, id, threshold, threshold] };
   }
 
   /** Counts (and locks at the threshold) in one statement, for when the two above keep missing each other. */
-  async countFailureUnconditionally(id: string, threshold: number, nowMs: number): Promise<void> {
-    await this.repo
-      .createQueryBuilder()
-      .update()
-      .set({
-        // locked_at is assigned first: MySQL evaluates SET left to right with new values, SQLite with old ones.
-        lockedAt: () => `CASE WHEN NOT ${LOCK_IN_FORCE} AND failed_login_count + 1 >= :threshold THEN :now ELSE locked_at END`,
-        failedLoginCount: () => 'failed_login_count + 1',
-      })
-      .where('id = :id', { id })
-      .setParameters({ threshold, now: nowMs })
-      .execute();
+  countFailureUnconditionallyStep(id: string, threshold: number, nowMs: number): WriteStep {
+    return { sql: COUNT_FAILURE_UNCONDITIONALLY, params: [threshold, threshold, nowMs, id] };
   }
 
-  async failedLoginCount(id: string): Promise<number | null> {
-    const row = await this.repo.findOne({ where: { id }, select: { id: true, failedLoginCount: true } });
-    return row?.failedLoginCount ?? null;
+  /** The counter as it stands (inside the transaction: with its own count); null when there is no such user. */
+  failedLoginCountStep(id: string): ReadStep<number | null> {
+    return { sql: FAILED_LOGIN_COUNT, params: [id], read: (row) => (row ? Number(row.failed_login_count) : null) };
   }
 
   /** After a successful login. Conditional on the stored row, not on what was read: a failure counted meanwhile is reset too. */
