@@ -75,7 +75,8 @@ export class AuditService implements BeforeApplicationShutdown, OnApplicationShu
   /** Records an event. An audit write that fails is logged, never turned into a failed login or token request. */
   async record(event: AuditRecord): Promise<void> {
     try {
-      await this.repo.insert(this.row(event));
+      const step = this.recordStep(event);
+      await this.sql.run(step.sql, step.params);
     } catch (error) {
       this.logger.warn(`Could not record audit event ${event.type}: ${(error as Error).message}`);
     }
