@@ -36,6 +36,8 @@ interface LoadedKey {
   publicKey: CryptoKey | Uint8Array;
   privateKey: CryptoKey;
   current: boolean;
+  /** When it was stored (epoch ms): a key signs only once every instance publishes it (signingKey). */
+  createdMs: number;
 }
 
 /**
@@ -134,10 +136,28 @@ export class KeysService implements OnModuleInit {
 
   private async currentKey(alg: SigningAlg): Promise<LoadedKey> {
     await this.refreshIfStale();
-    for (const key of this.keys.values()) if (key.current && key.alg === alg) return key;
-    await this.ensureCurrentKeys();
-    for (const key of this.keys.values()) if (key.current && key.alg === alg) return key;
-    throw new Error(`No current ${alg} signing key`);
+    const key = this.signingKey(alg) ?? (await this.ensureCurrentKeys(), this.signingKey(alg));
+    if (!key) throw new Error(`No current ${alg} signing key`);
+    return key;
+  }
+
+  /**
+   * The key that signs for `alg`: the current one once every instance publishes it, that is once
+   * CACHE_TTL_SECONDS have passed since it was stored (other instances serve their JWKS from a cache
+   * that old at most); until then the key it replaced, still published, so that a relying party
+   * never meets a token whose key some instance's JWKS lacks. The first key of an algorithm (no
+   * predecessor) signs at once.
+   */
+  private signingKey(alg: SigningAlg): LoadedKey | undefined {
+    let current: LoadedKey | undefined;
+    let predecessor: LoadedKey | undefined;
+    for (const key of this.keys.values()) {
+      if (key.alg !== alg) continue;
+      if (key.current) current = key;
+      else if (!predecessor || key.createdMs > predecessor.createdMs) predecessor = key;
+    }
+    if (!current || !predecessor) return current;
+    return current.createdMs + this.config.cacheTtlSeconds * 1000 <= this.clock.nowMs() ? current : predecessor;
   }
 
   /**
@@ -196,6 +216,7 @@ export class KeysService implements OnModuleInit {
         publicKey: cached?.publicKey ?? (await importJWK(publicJwk, alg)),
         privateKey: cached?.privateKey ?? (await importPKCS8(this.openPrivate(row), alg)),
         current,
+        createdMs: row.createdAt.getTime(),
       });
     }
     this.keys = next;

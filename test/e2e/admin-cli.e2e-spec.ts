@@ -181,6 +181,9 @@ describe('Admin CLI (gatehouse-admin)', () => {
     expect(run.status).toBe(0);
     const { kids } = JSON.parse(run.stdout) as { kids: string[] };
     expect(kids).toHaveLength(3);
+    // The CLI is another process: the server publishes its keys once its cached key set is
+    // CACHE_TTL_SECONDS (5 s) old, as another instance's (docs/operations.md#caches).
+    t.clock.advance(5_001);
     const published = (await t.http.get('/oauth2/jwks')).body.keys.map((k: { kid: string }) => k.kid);
     for (const kid of kids) expect(published).toContain(kid);
     const audit = await t.http.get('/admin/audit-events?type=admin.keys.rotated').set(await admin());

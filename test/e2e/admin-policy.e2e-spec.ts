@@ -244,7 +244,10 @@ describe('Admin API: policy, audit events and key rotation', () => {
       expect(verified.protectedHeader.kid).toBe(oldKid);
       expect((await t.http.get('/admin/policy').auth(oldAdmin, { type: 'bearer' })).status).toBe(200);
 
-      // New tokens use the new RS256 key.
+      // Until every instance can have published the new keys (CACHE_TTL_SECONDS, 5 s here), new
+      // tokens are still signed with the old key; then with the new RS256 key.
+      expect(decodeProtectedHeader(await issue(client.client_id, client.client_secret!)).kid).toBe(oldKid);
+      t.clock.advance(5_000);
       const newToken = await issue(client.client_id, client.client_secret!);
       const newKid = decodeProtectedHeader(newToken).kid!;
       expect(newKid).not.toBe(oldKid);

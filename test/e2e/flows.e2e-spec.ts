@@ -668,7 +668,7 @@ describe('End-to-end flows (SPEC §3-§6 together)', () => {
       expect((await t.http.get('/admin/policy').auth(newToken, { type: 'bearer' })).status).toBe(200);
     });
 
-    it('key rotation mid-session: earlier tokens keep verifying and working; new ones carry the new kid', async () => {
+    it('key rotation mid-session: earlier tokens keep verifying and working; new ones carry the new kid once every instance publishes it', async () => {
       const before = await login(t, client, user);
       const oldKid = kidOf(before.id_token!);
       expect(kidOf(before.access_token)).toBe(oldKid);
@@ -691,7 +691,14 @@ describe('End-to-end flows (SPEC §3-§6 together)', () => {
       expect((await userinfo(t, before.access_token)).status).toBe(200);
       expect((await introspect(t, client, before.access_token)).active).toBe(true);
 
-      // A refresh of that session and a new login sign with the new key.
+      // Until every instance can have published the new key (CACHE_TTL_SECONDS, 5 by default, the
+      // age of another instance's cached JWKS), tokens are still signed with the old one.
+      const early = await login(t, client, user);
+      expect(kidOf(early.id_token!)).toBe(oldKid);
+      expect(kidOf(early.access_token)).toBe(oldKid);
+      t.clock.advance(5_000);
+
+      // Then a refresh of that session and a new login sign with the new key.
       const refreshed = await refresh(client, before.refresh_token!);
       expect(refreshed.status).toBe(200);
       const fresh = await login(t, client, user);
