@@ -180,8 +180,8 @@ export class SqlRunner {
 
   /** Runs the steps in one transaction: all commit, or none (a step's `expect` failed, or the database failed). */
   async atomic(steps: WriteStep[]): Promise<AtomicResult> {
+    if (this.sqlite) return this.atomicInGroup(steps);
     try {
-      if (this.sqlite) return this.sqliteTransaction()(steps);
       return await retryOnConflict(() =>
         this.onConnection(async (connection) => {
           const text = this.oneTrip(connection, steps);
@@ -400,6 +400,56 @@ export class SqlRunner {
    * The unit as a better-sqlite3 transaction function, made once per connection (making one builds
    * four wrapper functions, which cost more than the statements of a refresh did).
    */
+  /**
+   * SQLite: the unit joins the others requested in the same turn of the event loop, and at the next
+   * `setImmediate` they all run, synchronously, in one transaction with one commit (a group
+   * commit: each commit of a WAL database costs the event-loop thread its own WAL write). Each unit
+   * runs in a savepoint of its own, so one that fails (a step's `expect`, a constraint, an injected
+   * failure) is rolled back alone and answered alone; the others commit. Nothing else runs between
+   * the BEGIN and the COMMIT, so no request ever reads what a unit wrote before it is committed. If
+   * the COMMIT itself fails, every unit of the group fails with its error.
+   */
+  private atomicInGroup(steps: WriteStep[]): Promise<AtomicResult> {
+    return new Promise((resolve, reject) => {
+      this.pendingUnits.push({ steps, resolve, reject });
+      if (this.unitsScheduled) return;
+      this.unitsScheduled = true;
+      setImmediate(() => this.commitPendingUnits());
+    });
+  }
+  private pendingUnits: { steps: WriteStep[]; resolve: (result: AtomicResult) => void; reject: (error: unknown) => void }[] = [];
+  private unitsScheduled = false;
+
+  private commitPendingUnits(): void {
+    this.unitsScheduled = false;
+    const units = this.pendingUnits;
+    this.pendingUnits = [];
+    let outcomes: ({ result: AtomicResult } | { error: unknown })[];
+    try {
+      const unit = this.sqliteTransaction();
+      this.groupFn ??= this.sqlite!.transaction((group: WriteStep[][]) =>
+        group.map((steps) => {
+          try {
+            // A transaction function called inside another runs as a savepoint (better-sqlite3).
+            return { result: unit(steps) };
+          } catch (error) {
+            return error instanceof StepMismatch ? { result: { committed: false as const, failedStep: error.step } } : { error };
+          }
+        }),
+      );
+      outcomes = this.groupFn(units.map((u) => u.steps));
+    } catch (error) {
+      for (const u of units) u.reject(error);
+      return;
+    }
+    units.forEach((u, i) => {
+      const outcome = outcomes[i];
+      if ('result' in outcome) u.resolve(outcome.result);
+      else u.reject(outcome.error);
+    });
+  }
+  private groupFn?: (group: WriteStep[][]) => ({ result: AtomicResult } | { error: unknown })[];
+
   private sqliteTransaction(): (steps: WriteStep[]) => AtomicResult {
     this.statementsFor(this.sqlite!);
     this.transactionFn ??= this.sqlite!.transaction((steps: WriteStep[]) => ({
@@ -415,6 +465,7 @@ export class SqlRunner {
     if (connection === this.preparedOn) return;
     this.prepared.clear();
     this.transactionFn = undefined;
+    this.groupFn = undefined;
     this.preparedOn = connection;
   }
 
