@@ -69,7 +69,7 @@ export interface CreateAppOptions {
  * DatabaseUnusableError (one line), before Nest starts and logs anything.
  */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
-  const dataSource = await openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
+  const dataSource = await openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize, statementTimeoutMs: config.databaseStatementTimeoutMs });
   try {
     return await buildApp(config, { dataSource, logStream: options.logStream });
   } catch (error) {
