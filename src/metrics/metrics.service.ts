@@ -25,6 +25,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly abandoned = new Counter({
+    name: 'gatehouse_requests_abandoned_total',
+    help: 'Requests not run because their client went away while they waited for their turn at the database',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     if (cluster.isWorker) registerWorkerRegistry(this.registry);
@@ -34,6 +40,11 @@ export class MetricsService {
   observe(method: string, route: string, status: number, seconds: number): void {
     this.requests.inc({ method, route, status: String(status) });
     this.duration.observe({ method, route }, seconds);
+  }
+
+  /** A request whose client went away while it waited in the admission queue: it was not run. */
+  abandon(): void {
+    this.abandoned.inc();
   }
 
   /** The text exposition of this process, or of every worker when running under node:cluster. */
