@@ -4,7 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { SqlRunner, type SqlValue, type WriteStep } from '../database/sql-runner';
+import { insertRowsSteps, SqlRunner, type WriteStep } from '../database/sql-runner';
 import { AuditEvent } from './audit-event.entity';
 
 export interface AuditRecord {
@@ -28,25 +28,16 @@ export const AUDIT_BATCH_DELAY_MS = 50;
 /** ...or as soon as it holds this many. */
 export const AUDIT_BATCH_ROWS = 500;
 
-const COLUMNS = '(id, type, user_id, client_id, ip, details, created_at)';
+const INSERT_HEAD = 'INSERT INTO audit_events (id, type, user_id, client_id, ip, details, created_at)';
 const ROW_PLACEHOLDERS = '(?, ?, ?, ?, ?, ?, ?)';
-/** A batch is written in statements of these many rows (largest first): a handful of constant texts, each prepared once. */
-const CHUNK_ROWS = [256, 64, 16, 4, 1];
-const INSERT_ROWS = new Map(CHUNK_ROWS.map((n) => [n, `INSERT INTO audit_events ${COLUMNS} VALUES ${Array(n).fill(ROW_PLACEHOLDERS).join(', ')}`]));
 
-/** The INSERTs of a batch of events, in chunks of CHUNK_ROWS, in the order given. */
+/** The INSERTs of a batch of events (SqlRunner's multi-row chunks), in the order given. */
 function insertSteps(rows: AuditEvent[]): WriteStep[] {
-  const steps: WriteStep[] = [];
-  let at = 0;
-  for (const size of CHUNK_ROWS) {
-    while (rows.length - at >= size) {
-      const params: SqlValue[] = [];
-      for (const row of rows.slice(at, at + size)) params.push(row.id, row.type, row.userId, row.clientId, row.ip, JSON.stringify(row.details), row.createdAt);
-      steps.push({ sql: INSERT_ROWS.get(size)!, params });
-      at += size;
-    }
-  }
-  return steps;
+  return insertRowsSteps(
+    INSERT_HEAD,
+    ROW_PLACEHOLDERS,
+    rows.map((row) => [row.id, row.type, row.userId, row.clientId, row.ip, JSON.stringify(row.details), row.createdAt]),
+  );
 }
 
 /**
@@ -75,7 +66,8 @@ export class AuditService implements BeforeApplicationShutdown, OnApplicationShu
   /** Records an event. An audit write that fails is logged, never turned into a failed login or token request. */
   async record(event: AuditRecord): Promise<void> {
     try {
-      await this.repo.insert(this.row(event));
+      const step = this.recordStep(event);
+      await this.sql.run(step.sql, step.params);
     } catch (error) {
       this.logger.warn(`Could not record audit event ${event.type}: ${(error as Error).message}`);
     }

@@ -94,6 +94,18 @@ describe(prepareConnection.name, () => {
     expect(log).toEqual(['SET autocommit = 0', update]);
   });
 
+  it('leaves no transaction open after a multi-statement text that commits its own (SqlRunner\'s one-round-trip unit), nor runs that text again', async () => {
+    const unit = "START TRANSACTION;\nUPDATE refresh_tokens SET rotated_at = 1 WHERE token_hash = 'h' AND rotated_at IS NULL;\nCOMMIT";
+    const update = 'UPDATE users SET failed_login_count = 0 WHERE id = ?';
+    const { log, connection } = fakeConnection({ [unit]: [conflict()], [update]: [conflict()] });
+    prepareConnection(connection, { wsrepSyncWait: null });
+    await expect(run(connection, unit)).rejects.toMatchObject({ errno: 1213 });
+    await run(connection, unit);
+    // Back in autocommit: a statement that lost a conflict is run again.
+    await run(connection, update, ['u']);
+    expect(log).toEqual([unit, unit, update, update]);
+  });
+
   describe('statement timeout', () => {
     /** A connection whose statements are answered only when the test says so (a frozen server). */
     function frozenConnection() {

@@ -46,6 +46,8 @@ function sqlText(sql: unknown): string | undefined {
 
 const BEGINS = /^\s*(START\s+TRANSACTION|BEGIN|XA\s+START)\b|^\s*SET\s+(SESSION\s+|@@SESSION\.|@@)?autocommit\s*=\s*(0|OFF|FALSE)\b/i;
 const ENDS = /^\s*(COMMIT|ROLLBACK(?!\s+TO\b)|XA\s+(COMMIT|ROLLBACK))\b|^\s*SET\s+(SESSION\s+|@@SESSION\.|@@)?autocommit\s*=\s*(1|ON|TRUE)\b/i;
+/** A multi-statement text that ends its own transaction (SqlRunner's one-round-trip units): no transaction is open after it. */
+const ENDS_LAST = /;\s*COMMIT\s*$/i;
 const TRANSACTION_CONTROL = /^\s*(START|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|XA|SET)\b/i;
 
 /**
@@ -78,7 +80,7 @@ export function prepareConnection(connection: DriverConnection, session: Cluster
     const original = connection[method].bind(connection) as QueryMethod;
     connection[method] = (sql: unknown, values?: unknown, callback?: unknown): unknown => {
       const text = sqlText(sql);
-      if (text !== undefined && BEGINS.test(text)) inTransaction = true;
+      if (text !== undefined && BEGINS.test(text)) inTransaction = !ENDS_LAST.test(text);
       else if (text !== undefined && ENDS.test(text)) inTransaction = false;
       const done = (typeof values === 'function' ? values : callback) as Callback | undefined;
       // Streams (no callback), prepared Query objects, transaction control and statements inside a

@@ -110,6 +110,9 @@ export function dataSourceOptions(databaseUrl: string, options: { poolSize?: num
     timezone: 'Z',
     poolSize: options.poolSize ?? 10,
     connectTimeout: 5000,
+    // SqlRunner's atomic units run as one multi-statement text (one round trip; see sql-runner.ts).
+    // Every text Gatehouse sends is a constant or is built by the driver's escaping from bound values.
+    multipleStatements: true,
     extra: { enableKeepAlive: true },
   };
 }

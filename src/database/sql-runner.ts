@@ -61,14 +61,25 @@ interface SqliteStatement {
 }
 interface SqliteDatabase {
   prepare(sql: string): SqliteStatement;
-  transaction<T>(fn: () => T): () => T;
+  transaction<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T;
 }
 type Callback = (error: Error | null, result?: unknown) => void;
 interface MysqlConnection {
   execute(sql: string, params: unknown[], callback: Callback): void;
   query(sql: string, callback: Callback): void;
+  format(sql: string, values: unknown[]): string;
   release(): void;
+  config?: { multipleStatements?: boolean };
 }
+
+interface Hydrator {
+  metadata: EntityMetadata;
+  primaryKey: string;
+  fields: { key: string; column: EntityMetadata['columns'][number]; property?: string }[];
+}
+
+/** The session variable of a one-round-trip unit that carries its first step's outcome to the steps after it. */
+const GATE = '@gatehouse_gate';
 
 /**
  * Hand-written, parameter-bound SQL for the token path, beside TypeORM (which keeps the schema,
@@ -92,6 +103,8 @@ export class SqlRunner {
   private preparedOn?: SqliteDatabase;
   private readonly prepared = new Map<string, SqliteStatement>();
   private readonly selectLists = new Map<string, string>();
+  private readonly pendingRows = new Map<string, { head: string; row: string; rows: SqlValue[][]; settle: { resolve: () => void; reject: (error: unknown) => void }[] }>();
+  private rowsScheduled = false;
 
   constructor(private readonly dataSource: DataSource) {
     this.dialect = dataSource.options.type === 'better-sqlite3' ? 'sqlite' : 'mysql';
@@ -118,6 +131,46 @@ export class SqlRunner {
     return (await this.onConnection((connection) => execute(connection, sql, bind(params)))) as T[];
   }
 
+  /**
+   * Inserts one row (`head` and `row` as for insertRowsSteps) together with the other rows the
+   * service inserts into the same table in the same turn of the event loop: a group commit. The
+   * rows are written at the next `setImmediate`, in as few multi-row INSERTs as CHUNK_ROWS allows,
+   * in one transaction (one commit for all of them, where each alone cost one: on SQLite, a WAL
+   * write per commit on the event-loop thread; on MySQL, a round trip and a log flush per commit).
+   * Resolves once the row is committed, or rejects with the error that failed its group: the caller
+   * answers only after that, as after a plain `run`. For rows that stand alone (an opaque access
+   * token of client_credentials), never for a write that must commit with others.
+   */
+  insertRow(head: string, row: string, params: SqlValue[]): Promise<void> {
+    const key = `${head}\n${row}`;
+    let group = this.pendingRows.get(key);
+    if (!group) this.pendingRows.set(key, (group = { head, row, rows: [], settle: [] }));
+    const pending = group;
+    return new Promise((resolve, reject) => {
+      pending.rows.push(params);
+      pending.settle.push({ resolve, reject });
+      if (!this.rowsScheduled) {
+        this.rowsScheduled = true;
+        setImmediate(() => this.writePendingRows());
+      }
+    });
+  }
+
+  private writePendingRows(): void {
+    this.rowsScheduled = false;
+    const groups = [...this.pendingRows.values()];
+    this.pendingRows.clear();
+    for (const group of groups) {
+      const steps = insertRowsSteps(group.head, group.row, group.rows);
+      // One multi-row INSERT is atomic on its own; several need a transaction.
+      const written = steps.length === 1 ? this.run(steps[0].sql, steps[0].params) : this.atomic(steps);
+      written.then(
+        () => group.settle.forEach(({ resolve }) => resolve()),
+        (error: unknown) => group.settle.forEach(({ reject }) => reject(error)),
+      );
+    }
+  }
+
   /** One autocommit write; returns the rows it changed. */
   async run(sql: string, params: SqlValue[]): Promise<number> {
     if (this.sqlite) return this.statement(sql).run(...bind(params)).changes;
@@ -128,12 +181,11 @@ export class SqlRunner {
   /** Runs the steps in one transaction: all commit, or none (a step's `expect` failed, or the database failed). */
   async atomic(steps: WriteStep[]): Promise<AtomicResult> {
     try {
-      if (this.sqlite) {
-        const sqlite = this.sqlite;
-        return sqlite.transaction(() => ({ committed: true as const, changes: steps.map((step, index) => this.executeStep(step, index, (s) => this.statement(s.sql).run(...bind(s.params)).changes)) }))();
-      }
+      if (this.sqlite) return this.sqliteTransaction()(steps);
       return await retryOnConflict(() =>
         this.onConnection(async (connection) => {
+          const text = this.oneTrip(connection, steps);
+          if (text) return this.atomicInOneTrip(connection, steps, text);
           await query(connection, 'START TRANSACTION');
           try {
             const changes: number[] = [];
@@ -153,6 +205,73 @@ export class SqlRunner {
       if (error instanceof StepMismatch) return { committed: false, failedStep: error.step };
       throw error;
     }
+  }
+
+  /**
+   * The unit as one multi-statement text, or undefined when it cannot be one (see atomicInOneTrip).
+   * The steps after the first run gated on the first step's outcome (`GATE`), so that when it
+   * changed other than the one row it expects, none of them writes anything.
+   */
+  private oneTrip(connection: MysqlConnection, steps: WriteStep[]): string | undefined {
+    if (!connection.config?.multipleStatements || !steps.length || steps.slice(1).some((step) => step.expect !== undefined)) return undefined;
+    const gated = steps[0].expect !== undefined;
+    if (gated && steps[0].expect !== 1) return undefined;
+    const parts = ['START TRANSACTION', connection.format(steps[0].sql, bind(steps[0].params))];
+    if (gated) parts.push(`SET ${GATE} = ROW_COUNT()`);
+    for (const step of steps.slice(1)) {
+      const sql = gated ? gatedSql(step.sql) : step.sql;
+      if (sql === undefined) return undefined;
+      parts.push(connection.format(sql, bind(step.params)));
+    }
+    parts.push('COMMIT');
+    return parts.join(';\n');
+  }
+
+  /**
+   * An atomic unit on MySQL in one round trip: `START TRANSACTION; step; [SET gate;] steps...;
+   * COMMIT` as one text, its values escaped by mysql2 (the connection's `format`, as for every
+   * TypeORM query). Only for units whose one `expect` is on the first step and is 1: that step
+   * (a conditional UPDATE of one row by its key) decides, and the steps after it write only when
+   * it changed its row; when it did not, the transaction commits nothing at all. A failure at any
+   * statement stops the text there (the server runs no statement after it); the transaction is
+   * then rolled back and the error thrown, for retryOnConflict to run the unit again when it was a
+   * write conflict, which on Galera can come at the COMMIT.
+   *
+   * Every step still passes the `executeStepAsync` seam, all of them before the text is sent, each
+   * given the rows its own statement changed once it has run; a step the seam fails (the tests'
+   * injected outage) stops the unit before anything is sent.
+   */
+  private async atomicInOneTrip(connection: MysqlConnection, steps: WriteStep[], text: string): Promise<AtomicResult> {
+    let settle!: (outcome: number[] | Error) => void;
+    const ran = new Promise<number[]>((resolve, reject) => (settle = (outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome))));
+    ran.catch(() => undefined);
+    const reached = steps.map(() => false);
+    const seams = steps.map((step, index) =>
+      this.executeStepAsync(step, index, () => {
+        reached[index] = true;
+        return ran.then((changes) => changes[index]);
+      }),
+    );
+    seams.forEach((seam) => seam.catch(() => undefined));
+    if (reached.includes(false)) {
+      settle(new Error('not sent'));
+      const failed = (await Promise.allSettled(seams)).find((outcome, index) => !reached[index] && outcome.status === 'rejected') as PromiseRejectedResult | undefined;
+      throw failed?.reason ?? new Error('a step of the unit was not run');
+    }
+    let results: { affectedRows?: number }[];
+    try {
+      results = (await query(connection, text)) as { affectedRows?: number }[];
+    } catch (error) {
+      await query(connection, 'ROLLBACK').catch(() => undefined);
+      settle(error as Error);
+      await Promise.allSettled(seams);
+      throw error;
+    }
+    // Results: START TRANSACTION, the first step, [SET], the other steps, COMMIT.
+    const offset = steps[0].expect !== undefined ? 1 : 0;
+    settle(steps.map((_, index) => results[index === 0 ? 1 : index + 1 + offset]?.affectedRows ?? 0));
+    const changes = await Promise.all(seams);
+    return { committed: true, changes };
   }
 
   /**
@@ -225,15 +344,39 @@ export class SqlRunner {
 
   /** The entity of `target` from the `alias__column` fields of a row (see `columns`), with the column transformers applied; null when its key is null (no row joined). */
   hydrate<T extends ObjectLiteral>(target: EntityTarget<T>, alias: string, row: Record<string, unknown>): T | null {
-    const metadata: EntityMetadata = this.dataSource.getMetadata(target);
-    const primary = metadata.primaryColumns[0];
-    if (row[`${alias}__${primary.databaseName}`] == null) return null;
-    const entity = metadata.create() as T;
-    for (const column of metadata.columns) {
-      const value = row[`${alias}__${column.databaseName}`];
-      column.setEntityValue(entity, this.dataSource.driver.prepareHydratedValue(value, column));
+    const hydrator = this.hydrator(target, alias);
+    if (row[hydrator.primaryKey] == null) return null;
+    const entity = hydrator.metadata.create() as T;
+    const driver = this.dataSource.driver;
+    for (const field of hydrator.fields) {
+      const value = driver.prepareHydratedValue(row[field.key], field.column);
+      if (field.property) (entity as Record<string, unknown>)[field.property] = value;
+      else field.column.setEntityValue(entity, value);
     }
     return entity;
+  }
+
+  private readonly hydrators = new Map<EntityTarget<ObjectLiteral>, Map<string, Hydrator>>();
+  /** What `hydrate` needs of an entity's metadata, looked up once per target and alias (a string target is otherwise searched for on every call). */
+  private hydrator(target: EntityTarget<ObjectLiteral>, alias: string): Hydrator {
+    let byAlias = this.hydrators.get(target);
+    if (!byAlias) this.hydrators.set(target, (byAlias = new Map()));
+    let hydrator = byAlias.get(alias);
+    if (!hydrator) {
+      const metadata = this.dataSource.getMetadata(target);
+      hydrator = {
+        metadata,
+        primaryKey: `${alias}__${metadata.primaryColumns[0].databaseName}`,
+        fields: metadata.columns.map((column) => ({
+          key: `${alias}__${column.databaseName}`,
+          column,
+          // A plain property of the entity itself is assigned directly; embedded or relation columns go through TypeORM.
+          property: !column.embeddedMetadata && !column.relationMetadata && !column.referencedColumn ? column.propertyName : undefined,
+        })),
+      };
+      byAlias.set(alias, hydrator);
+    }
+    return hydrator;
   }
 
   /**
@@ -253,12 +396,31 @@ export class SqlRunner {
     return changes;
   }
 
+  /**
+   * The unit as a better-sqlite3 transaction function, made once per connection (making one builds
+   * four wrapper functions, which cost more than the statements of a refresh did).
+   */
+  private sqliteTransaction(): (steps: WriteStep[]) => AtomicResult {
+    this.statementsFor(this.sqlite!);
+    this.transactionFn ??= this.sqlite!.transaction((steps: WriteStep[]) => ({
+      committed: true as const,
+      changes: steps.map((step, index) => this.executeStep(step, index, (s) => this.statement(s.sql).run(...bind(s.params)).changes)),
+    }));
+    return this.transactionFn;
+  }
+  private transactionFn?: (steps: WriteStep[]) => AtomicResult;
+
+  /** Forgets what was prepared on an earlier connection (a data source closed and opened again). */
+  private statementsFor(connection: SqliteDatabase): void {
+    if (connection === this.preparedOn) return;
+    this.prepared.clear();
+    this.transactionFn = undefined;
+    this.preparedOn = connection;
+  }
+
   private statement(sql: string): SqliteStatement {
     const connection = this.sqlite!;
-    if (connection !== this.preparedOn) {
-      this.prepared.clear();
-      this.preparedOn = connection;
-    }
+    this.statementsFor(connection);
     let statement = this.prepared.get(sql);
     if (!statement) {
       statement = connection.prepare(sql);
@@ -276,6 +438,49 @@ export class SqlRunner {
       connection.release();
     }
   }
+}
+
+/** Multi-row INSERTs are written in statements of these many rows (largest first): a handful of constant texts, each prepared once. */
+const CHUNK_ROWS = [256, 64, 16, 4, 1];
+const INSERT_TEXTS = new Map<string, string>();
+
+/**
+ * The INSERTs of several rows into one table: `head` is `INSERT INTO table (columns)`, `row` the
+ * placeholder tuple of one row (`(?, ?, NULL)`), `rows` each row's parameters, written in chunks of
+ * CHUNK_ROWS rows in the order given.
+ */
+export function insertRowsSteps(head: string, row: string, rows: SqlValue[][]): WriteStep[] {
+  const steps: WriteStep[] = [];
+  let at = 0;
+  for (const size of CHUNK_ROWS) {
+    while (rows.length - at >= size) {
+      const key = `${head}\n${row}\n${size}`;
+      let sql = INSERT_TEXTS.get(key);
+      if (!sql) INSERT_TEXTS.set(key, (sql = `${head} VALUES ${Array(size).fill(row).join(', ')}`));
+      steps.push({ sql, params: rows.slice(at, at + size).flat() });
+      at += size;
+    }
+  }
+  return steps;
+}
+
+const gatedForms = new Map<string, string | undefined>();
+
+/**
+ * A step's statement that writes only when the unit's first step changed its row (`GATE` = 1):
+ * `INSERT INTO t (...) VALUES (...)` becomes `INSERT INTO t (...) SELECT ... FROM DUAL WHERE gate`,
+ * and an UPDATE or DELETE gets `AND gate` on its WHERE. Undefined for any other shape (the unit
+ * then runs statement by statement).
+ */
+function gatedSql(sql: string): string | undefined {
+  if (gatedForms.has(sql)) return gatedForms.get(sql);
+  let gated: string | undefined;
+  const insert = /^INSERT INTO (\w+) (\([^()]*\)) VALUES \(([^()]*)\)$/.exec(sql);
+  const where = /^((?:UPDATE|DELETE FROM) \w+ (?:SET [^()]* )?)WHERE ([^()]*)$/.exec(sql);
+  if (insert) gated = `INSERT INTO ${insert[1]} ${insert[2]} SELECT ${insert[3]} FROM DUAL WHERE ${GATE} = 1`;
+  else if (where) gated = `${where[1]}WHERE (${where[2]}) AND ${GATE} = 1`;
+  gatedForms.set(sql, gated);
+  return gated;
 }
 
 function bind(params: SqlValue[]): unknown[] {

@@ -7,7 +7,7 @@ import { PolicyService } from '../policy/policy.service';
 import type { AuthorizationCode } from '../tokens/authorization-code.entity';
 import { AuthorizationCodesService } from '../tokens/authorization-codes.service';
 import { TokenFamiliesService } from '../sessions/token-families.service';
-import { UsersService } from '../users/users.service';
+import type { User } from '../users/user.entity';
 import type { GrantHandler, TokenRequest } from './grant-handler';
 import { optionalString, requiredString } from './grant-parameters';
 import { ISSUE_OPTIONS } from './issue-options';
@@ -45,14 +45,15 @@ export class AuthorizationCodeGrant implements GrantHandler<typeof PARAMETERS> {
   constructor(
     private readonly codes: AuthorizationCodesService,
     private readonly families: TokenFamiliesService,
-    private readonly users: UsersService,
     private readonly policies: PolicyService,
     private readonly issuer: LoginTokenIssuer,
     private readonly audit: AuditService,
   ) {}
 
   async handle({ params, client, ip }: TokenRequest<typeof PARAMETERS>): Promise<TokenResponse> {
-    const code = await this.codes.find(params.code);
+    // The code and its user in one read.
+    const found = await this.codes.findWithUser<User>(params.code);
+    const code = found?.code;
     // A code of another client reads like an unknown one (RFC 6749 §4.1.3).
     if (!code || code.clientId !== client.clientId) throw new InvalidGrant(INVALID_CODE);
     if (params.redirectUri !== code.redirectUri) throw new InvalidGrant('redirect_uri does not match the authorization request');
@@ -61,7 +62,7 @@ export class AuthorizationCodeGrant implements GrantHandler<typeof PARAMETERS> {
     // A code known to be spent is a replay, whatever else is wrong with the request now.
     if (code.consumedAt) await this.replayed(code, ip);
 
-    const user = await this.users.findById(code.userId);
+    const user = found!.user;
     if (!user) throw new InvalidGrant(INVALID_CODE);
     // The user logged in minutes ago; an account locked or disabled since gets no tokens.
     await this.policies.assertActive(user, { stage: 'session' });

@@ -83,23 +83,30 @@ export class KeysService implements OnModuleInit {
   }
 
   /**
-   * The JWKS: current keys and retired ones still within their publication window. Read from the
-   * database on every request (relying parties cache it), so that every instance publishes a key
-   * as soon as another one has rotated to it and signs with it.
+   * The JWKS: current keys and retired ones still within their publication window. Served from
+   * memory like the keys themselves: read again once CACHE_TTL_SECONDS have passed (concurrent
+   * requests share the read), at once on the instance that rotates. A rotation on another instance
+   * is therefore published here within CACHE_TTL_SECONDS (docs/decisions.md); 0 reads it every time.
    */
   async jwks(): Promise<{ keys: JWK[] }> {
-    // Read afresh on every request (concurrent ones share the read): a key made current by a rotation
-    // on another instance is published by every instance at once, not after this one's cache ages out.
     try {
-      await this.reload();
+      await this.refreshIfStale();
     } catch (error) {
       // During a database outage the keys already read are still the right ones to publish:
       // relying parties keep verifying the tokens issued so far.
       if (this.keys.size === 0) throw error;
       this.logger.warn(`Serving the JWKS from memory: ${(error as Error).message}`);
     }
-    return { keys: [...this.keys.values()].map((k) => k.publicJwk) };
+    if (this.jwksOf !== this.keys) {
+      this.jwksDocument = { keys: [...this.keys.values()].map((k) => k.publicJwk) };
+      this.jwksOf = this.keys;
+    }
+    return this.jwksDocument!;
   }
+
+  /** The JWKS document built from `jwksOf`, the key set it was built from: rebuilt only when a reload replaced the set. */
+  private jwksDocument?: { keys: JWK[] };
+  private jwksOf?: Map<string, LoadedKey>;
 
   /**
    * Makes a new key current for every algorithm; the old ones stay published until their tokens

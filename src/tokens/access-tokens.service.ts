@@ -72,9 +72,9 @@ export interface AccessTokenInput {
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-const INSERT_OPAQUE =
-  'INSERT INTO access_tokens (token_hash, jti, client_id, user_id, family_id, scope, audience, auth_time, created_at, expires_at, revoked_at) ' +
-  'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)';
+const INSERT_OPAQUE_HEAD = 'INSERT INTO access_tokens (token_hash, jti, client_id, user_id, family_id, scope, audience, auth_time, created_at, expires_at, revoked_at)';
+const OPAQUE_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)';
+const INSERT_OPAQUE = `${INSERT_OPAQUE_HEAD} VALUES ${OPAQUE_ROW}`;
 
 /**
  * How far ahead of this instance's clock an `iat` may be: the clock difference tolerated between
@@ -100,10 +100,14 @@ export class AccessTokensService {
     private readonly sql: SqlRunner,
   ) {}
 
-  /** Issues an access token; an opaque one is stored (one INSERT), a JWT one is only signed. */
+  /**
+   * Issues an access token that stands alone (client_credentials); an opaque one is stored, with
+   * the other opaque tokens issued at the same moment (SqlRunner.insertRow: one commit for all),
+   * before it is returned; a JWT one is only signed.
+   */
   async issue(input: AccessTokenInput): Promise<IssuedAccessToken> {
     const { issued, step } = await this.prepare(input);
-    if (step) await this.sql.run(step.sql, step.params);
+    if (step) await this.sql.insertRow(INSERT_OPAQUE_HEAD, OPAQUE_ROW, step.params);
     return issued;
   }
 
@@ -159,11 +163,79 @@ export class AccessTokensService {
    * revoked, or its family has ended.
    */
   async verify(token: string): Promise<AccessTokenInfo | null> {
-    const info = JWT_SHAPE.test(token) ? await this.verifyJwt(token) : await this.lookupOpaque(token);
+    return (await this.verifyStanding<never>(token, false))?.info ?? null;
+  }
+
+  /**
+   * `verify`, and the token's user (null for a client's own token, or when the user is gone), read
+   * in the same statement as the family and the revocation list (an opaque token's own row too):
+   * one read. The users row is the Users module's, read here only (docs/architecture.md,
+   * "Joined reads") and hydrated from its entity's metadata; the caller names its type.
+   */
+  verifyWithUser<User extends object>(token: string): Promise<{ info: AccessTokenInfo; user: User | null } | null> {
+    return this.verifyStanding<User>(token, true);
+  }
+
+  private async verifyStanding<User extends object>(token: string, withUser: boolean): Promise<{ info: AccessTokenInfo; user: User | null } | null> {
+    if (!JWT_SHAPE.test(token)) return this.opaqueStanding<User>(token, withUser);
+    const info = await this.verifyJwt(token);
     if (!info) return null;
-    if (info.familyId && !(await this.families.isActive(info.familyId))) return null;
-    if (info.format === 'jwt' && (await this.replayCache.has(this.revokedJwtKey(info.jti)))) return null;
-    return info;
+    // UsersService.findById's bounds: a user id is 1 to 36 characters.
+    const userId = withUser && info.userId && info.userId.length <= 36 ? info.userId : null;
+    const revokedKey = info.format === 'jwt' ? sha256Hex(this.revokedJwtKey(info.jti)) : null;
+    if (!info.familyId && !revokedKey && !userId) return { info, user: null };
+    const params = [info.familyId, revokedKey, userId].filter((p): p is string => p !== null);
+    const row = await this.sql.get<Record<string, unknown>>(this.standingQuery(!!info.familyId, !!revokedKey, !!userId), params);
+    if (info.familyId && !Number(row?.family_active)) return null;
+    if (revokedKey && Number(row?.revoked)) return null;
+    const user = userId && row ? this.sql.hydrate<User>('users', 'u', row) : null;
+    // The id compared exactly (MySQL's collation compares it ignoring case), as findById does.
+    return { info, user: user && (user as { id?: unknown }).id === userId ? user : null };
+  }
+
+  /**
+   * An opaque token's row, whether its family stands and its user, in one statement: the token is
+   * looked up by its SHA-256, and the rest is joined to it.
+   */
+  private async opaqueStanding<User extends object>(token: string, withUser: boolean): Promise<{ info: AccessTokenInfo; user: User | null } | null> {
+    if (token.length > 512) return null;
+    const key = `opaque:${withUser}`;
+    let sql = this.standingQueries.get(key);
+    if (!sql) {
+      const columns = [
+        this.sql.columns(AccessToken, 'a'),
+        '(SELECT COUNT(*) FROM token_families f WHERE f.id = a.family_id AND f.revoked_at IS NULL) AS family_active',
+        ...(withUser ? [this.sql.columns('users', 'u')] : []),
+      ];
+      sql = `SELECT ${columns.join(', ')} FROM access_tokens a${withUser ? ' LEFT JOIN users u ON u.id = a.user_id' : ''} WHERE a.token_hash = ?`;
+      this.standingQueries.set(key, sql);
+    }
+    const row = await this.sql.get<Record<string, unknown>>(sql, [sha256Hex(token)]);
+    const info = row ? this.opaqueInfo(this.sql.hydrate<AccessToken>(AccessToken, 'a', row)!) : null;
+    if (!info || (info.familyId && !Number(row!.family_active))) return null;
+    const user = withUser && info.userId ? this.sql.hydrate<User>('users', 'u', row!) : null;
+    return { info, user: user && (user as { id?: unknown }).id === info.userId ? user : null };
+  }
+
+  private readonly standingQueries = new Map<string, string>();
+  /**
+   * One statement for what decides whether a token still stands: its family not ended, its jti not
+   * on the revocation list (the replay cache's `used_jtis`, keyed by SHA-256), and its user's row.
+   * Constant text per combination; parameters in that order.
+   */
+  private standingQuery(family: boolean, revocation: boolean, user: boolean): string {
+    const key = `${family}:${revocation}:${user}`;
+    let text = this.standingQueries.get(key);
+    if (!text) {
+      const columns = [
+        ...(family ? ['(SELECT COUNT(*) FROM token_families f WHERE f.id = ? AND f.revoked_at IS NULL) AS family_active'] : []),
+        ...(revocation ? ['(SELECT COUNT(*) FROM used_jtis j WHERE j.key_hash = ?) AS revoked'] : []),
+        ...(user ? [this.sql.columns('users', 'u')] : []),
+      ];
+      text = `SELECT ${columns.join(', ')} FROM (SELECT 1 AS one) x${user ? ' LEFT JOIN users u ON u.id = ?' : ''}`;
+      this.standingQueries.set(key, text);
+    }
+    return text;
   }
 
   /**
@@ -237,10 +309,9 @@ export class AccessTokensService {
     }
   }
 
-  private async lookupOpaque(token: string): Promise<AccessTokenInfo | null> {
-    if (token.length > 512) return null;
-    const row = await this.accessTokens.findOne({ where: { tokenHash: sha256Hex(token) } });
-    if (!row || row.revokedAt || row.expiresAt.getTime() <= this.clock.nowMs()) return null;
+  /** What a stored opaque token says, or null when it is revoked or expired. */
+  private opaqueInfo(row: AccessToken): AccessTokenInfo | null {
+    if (row.revokedAt || row.expiresAt.getTime() <= this.clock.nowMs()) return null;
     return {
       format: 'opaque',
       jti: row.jti,

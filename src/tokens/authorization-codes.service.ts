@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { randomToken, sha256Hex } from '../common/crypto';
-import type { WriteStep } from '../database/sql-runner';
+import { SqlRunner, type WriteStep } from '../database/sql-runner';
 import { formatScope } from '../oauth/scopes';
 import { AuthorizationCode } from './authorization-code.entity';
 import { ReplayCacheService } from './replay-cache.service';
@@ -36,6 +36,7 @@ export class AuthorizationCodesService {
     private readonly clock: Clock,
     @InjectRepository(AuthorizationCode) private readonly codes: Repository<AuthorizationCode>,
     private readonly replayCache: ReplayCacheService,
+    private readonly sql: SqlRunner,
   ) {}
 
   /** Deletes the codes of a deleted client, redeemed or not: a client later registered under its client_id gets none of them. */
@@ -82,6 +83,24 @@ export class AuthorizationCodesService {
     if (code.length > 512) return Promise.resolve(null);
     return this.codes.findOne({ where: { codeHash: sha256Hex(code) } });
   }
+
+  /**
+   * The stored code a presented value stands for and the user it was issued to, in one statement
+   * (a JOIN): the one read of another owner's table here (docs/architecture.md, "Joined reads"),
+   * the users row hydrated from its entity's metadata, the caller naming its type. Null when the
+   * code is unknown; `user` null when the user is gone. Reading decides nothing: see {@link consume}.
+   */
+  async findWithUser<User extends object>(code: string): Promise<{ code: AuthorizationCode; user: User | null } | null> {
+    if (code.length > 512) return null;
+    this.withUserSql ??= `SELECT ${this.sql.columns(AuthorizationCode, 'c')}, ${this.sql.columns('users', 'u')} FROM authorization_codes c LEFT JOIN users u ON u.id = c.user_id WHERE c.code_hash = ?`;
+    const row = await this.sql.get(this.withUserSql, [sha256Hex(code)]);
+    if (!row) return null;
+    const found = this.sql.hydrate<AuthorizationCode>(AuthorizationCode, 'c', row)!;
+    const user = this.sql.hydrate<User>('users', 'u', row);
+    // The id compared exactly (MySQL's collation compares it ignoring case), as UsersService.findById does.
+    return { code: found, user: user && (user as { id?: unknown }).id === found.userId ? user : null };
+  }
+  private withUserSql?: string;
 
   /**
    * Redeems the code: one conditional UPDATE, and only the request whose UPDATE changed the row may

@@ -4,7 +4,10 @@ import { Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { sha256Hex } from '../common/crypto';
 import { isUniqueViolation } from '../database/errors';
+import { SqlRunner } from '../database/sql-runner';
 import { UsedJti } from './used-jti.entity';
+
+const HAS = 'SELECT 1 AS found FROM used_jtis WHERE key_hash = ?';
 
 /**
  * The used_jtis table as a replay cache shared by every instance, and its only reader and writer:
@@ -18,6 +21,7 @@ export class ReplayCacheService {
   constructor(
     @InjectRepository(UsedJti) private readonly repo: Repository<UsedJti>,
     private readonly clock: Clock,
+    private readonly sql: SqlRunner,
   ) {}
 
   /**
@@ -43,8 +47,8 @@ export class ReplayCacheService {
   }
 
   /** Whether `key` is recorded (expired rows the purge has not reached yet included). */
-  has(key: string): Promise<boolean> {
-    return this.repo.exists({ where: { keyHash: sha256Hex(key) } });
+  async has(key: string): Promise<boolean> {
+    return (await this.sql.get(HAS, [sha256Hex(key)])) !== undefined;
   }
 
   /** Deletes the rows that expired before `beforeMs`. */

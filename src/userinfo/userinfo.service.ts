@@ -6,14 +6,13 @@ import { ClientsService } from '../clients/clients.service';
 import { PolicyService } from '../policy/policy.service';
 import { AccessTokensService } from '../tokens/access-tokens.service';
 import { userClaims } from '../users/claims';
-import { UsersService } from '../users/users.service';
+import type { User } from '../users/user.entity';
 
 /** OIDC Core §5.3: the claims of the user an access token was issued for, by the token's scope. */
 @Injectable()
 export class UserInfoService {
   constructor(
     private readonly accessTokens: AccessTokensService,
-    private readonly users: UsersService,
     private readonly clients: ClientsService,
     private readonly policy: PolicyService,
   ) {}
@@ -23,11 +22,14 @@ export class UserInfoService {
    * refusal included, is for that client, and CORS lets its origins read it (SPEC §4).
    */
   async claims(accessToken: string, request: { client?: Client } = {}): Promise<Record<string, unknown>> {
-    const token = await this.accessTokens.verify(accessToken);
+    // The token, its family, its revocation and its user in one read.
+    const verified = await this.accessTokens.verifyWithUser<User>(accessToken);
+    const token = verified?.info;
     // A client_credentials token has no user, so there is nobody to describe: invalid for this resource.
     if (!token?.userId) throw new InvalidToken(INVALID_ACCESS_TOKEN);
     if (!token.scope.includes('openid')) throw new InsufficientScope('openid');
-    const [user, client, policy] = await Promise.all([this.users.findById(token.userId), this.clients.findById(token.clientId), this.policy.get()]);
+    const user = verified!.user;
+    const [client, policy] = await Promise.all([this.clients.findById(token.clientId), this.policy.get()]);
     const clientStands = !!client && !client.disabled && !client.predates(token.issuedAt);
     if (clientStands) request.client = client;
     // Deleting or disabling a user ends their families already; the account rules of a login's

@@ -89,4 +89,26 @@ describe('Caches across two instances (CACHE_TTL_SECONDS)', () => {
     expect(newKid).not.toBe(oldKid);
     expect(await eventually(async () => (await kidOf(b)) === newKid)).toBe(true);
   });
+
+  it('the JWKS: a key rotated through A is published by A at once and by B within the TTL, the old keys kept', async () => {
+    const kids = async (t: TestApp) => {
+      const res = await t.http.get('/oauth2/jwks');
+      expect(res.status).toBe(200);
+      return (res.body.keys as { kid: string }[]).map((k) => k.kid);
+    };
+    // Both instances have served (and cached) the JWKS before the rotation.
+    const before = await kids(a);
+    expect(await kids(b)).toEqual(before);
+    const rotated = await a.http.post('/admin/keys/rotate').auth(await a.adminToken(), { type: 'bearer' });
+    expect(rotated.status).toBe(200);
+    const newKids = rotated.body.kids as string[];
+    expect(await kids(a)).toEqual(expect.arrayContaining([...newKids, ...before]));
+    expect(
+      await eventually(async () => {
+        const published = await kids(b);
+        return newKids.every((kid) => published.includes(kid));
+      }),
+    ).toBe(true);
+    expect(await kids(b)).toEqual(expect.arrayContaining([...newKids, ...before]));
+  });
 });

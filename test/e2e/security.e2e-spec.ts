@@ -1,5 +1,6 @@
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { PurgeService } from '../../src/purge/purge.service';
+import { SqlRunner } from '../../src/database/sql-runner';
 import { base64url, exportJWK, generateKeyPair, importPKCS8, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { ADMIN_CLIENT_ID, ISSUER, startApp, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
@@ -597,13 +598,17 @@ describe('Security review', () => {
       const runner = t.db.createQueryRunner();
       const proto = Object.getPrototypeOf(runner) as { query: (...args: unknown[]) => unknown };
       await runner.release();
-      const spy = jest.spyOn(proto, 'query');
+      // TypeORM's statements, and the hand-written ones of SqlRunner (reads, autocommit writes, the
+      // writes of its atomic units), in the order they were issued.
+      const sqlRunner = t.app.get(SqlRunner) as unknown as Record<'get' | 'all' | 'run' | 'executeStep' | 'executeStepAsync', (...args: unknown[]) => unknown>;
+      const spies = [jest.spyOn(proto, 'query'), ...(['get', 'all', 'run', 'executeStep', 'executeStepAsync'] as const).map((name) => jest.spyOn(sqlRunner, name))];
       try {
         await action();
+        const calls = spies.flatMap((spy) => spy.mock.calls.map((args, i) => ({ order: spy.mock.invocationCallOrder[i], sql: typeof args[0] === 'string' ? args[0] : (args[0] as { sql: string }).sql })));
         // Instants are inlined as epoch milliseconds: they differ from one call to the next.
-        return spy.mock.calls.map(([sql]) => String(sql).replace(/\s+/g, ' ').replace(/\b\d{12,}\b/g, '<ms>').trim());
+        return calls.sort((x, y) => x.order - y.order).map(({ sql }) => String(sql).replace(/\s+/g, ' ').replace(/\b\d{12,}\b/g, '<ms>').trim());
       } finally {
-        spy.mockRestore();
+        for (const spy of spies) spy.mockRestore();
       }
     }
     const basicAuth = () => ({ id: confidential.client_id, secret: confidential.client_secret! });
