@@ -149,6 +149,7 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
   };
   // A callback hook: a request admitted at once (the usual case) goes on without a promise.
   const metricsService = app.get(MetricsService);
+  metricsService.watchAdmission(() => gate.load);
   fastify.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
     if (skipsDatabase(req)) return done();
     // A client that went away while its request waited: the request is not run (its answer would

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { Injectable, Logger } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { clusterMetrics, registerWorkerRegistry } from './cluster-metrics';
 
 /**
@@ -31,7 +31,26 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private admissionLoad: () => { active: number; waiting: number } = () => ({ active: 0, waiting: 0 });
+
   constructor() {
+    const load = () => this.admissionLoad();
+    new Gauge({
+      name: 'gatehouse_admission_active',
+      help: 'Requests doing database work now (at most DATABASE_POOL_SIZE)',
+      registers: [this.registry],
+      collect() {
+        this.set(load().active);
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_admission_waiting',
+      help: 'Requests waiting for their turn at the database (at most REQUEST_QUEUE_LIMIT)',
+      registers: [this.registry],
+      collect() {
+        this.set(load().waiting);
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
     if (cluster.isWorker) registerWorkerRegistry(this.registry);
   }
@@ -40,6 +59,11 @@ export class MetricsService {
   observe(method: string, route: string, status: number, seconds: number): void {
     this.requests.inc({ method, route, status: String(status) });
     this.duration.observe({ method, route }, seconds);
+  }
+
+  /** Where the admission gauges read the load of the queue in front of the database (app.factory.ts). */
+  watchAdmission(load: () => { active: number; waiting: number }): void {
+    this.admissionLoad = load;
   }
 
   /** A request whose client went away while it waited in the admission queue: it was not run. */

@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import { openDatabase } from '../../src/database/open-database';
 import { inTransaction } from '../../src/database/retry';
 import { read, SqlRunner, write } from '../../src/database/sql-runner';
+import { UserInfoService } from '../../src/userinfo/userinfo.service';
 import { startApp, type TestApp } from '../support/app';
 import { createTestDatabase, testStore, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
@@ -205,20 +206,26 @@ describe('Frozen database: a statement timeout, then 503; departed clients are n
       await t.close();
     });
 
-    const abandonedCount = async () => {
+    /** A metric of this process (a series without labels). */
+    const metric = async (name: string) => {
       const text = (await t.http.get('/metrics')).text;
-      const line = text.split('\n').find((l) => l.startsWith('gatehouse_requests_abandoned_total'));
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
       return Number(line?.split(' ')[1] ?? NaN);
     };
 
-    it('is not run (a wrong password it carried counts no failed login), while the requests that waited with it are', async () => {
+    it('is not run (its handler is never called, a wrong password it carried counts no failed login), while the requests that waited with it are', async () => {
       const admin = adminApi(() => t, () => adminToken);
       let adminToken = await t.adminToken();
       const client = await createClient(t, { grant_types: ['password'] });
       const [gone, stays] = [await createUser(t), await createUser(t)];
+      const login = await tokenRequest(t, { grant_type: 'password', username: stays.username as string, password: stays.password, scope: 'openid' }, { id: client.client_id, secret: client.client_secret! });
+      expect(login.status).toBe(200);
+      const accessToken = login.body.access_token as string;
+      // Counts the UserInfo requests that reach their handler (and runs it as it is).
+      const userinfo = jest.spyOn(t.app.get(UserInfoService), 'claims');
       const { jwksUri, signer } = await jwks.publish(`abandon-${testStore()}`);
       const held = await createClient(t, { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: jwksUri, grant_types: ['client_credentials'] });
-      const abandonedBefore = await abandonedCount();
+      const abandonedBefore = await metric('gatehouse_requests_abandoned_total');
       adminToken = await t.adminToken();
 
       // The only permit is taken by a request that waits for its client's keys.
@@ -231,24 +238,34 @@ describe('Frozen database: a statement timeout, then 503; departed clients are n
       const form = (username: string) => new URLSearchParams({ grant_type: 'password', username, password: 'wrong password', client_id: client.client_id, client_secret: client.client_secret! }).toString();
       const { port } = t.app.getHttpServer().address() as AddressInfo;
       const leaving: ClientRequest[] = [];
-      for (let i = 0; i < 3; i++) {
-        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/oauth2/token', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const leave = (method: string, path: string, headers: Record<string, string>, body?: string) => {
+        const req = httpRequest({ host: '127.0.0.1', port, method, path, headers });
         req.on('error', () => undefined);
-        req.end(form(gone.username as string));
+        req.end(body);
         leaving.push(req);
+      };
+      // Also three UserInfo GETs that leave: without a body to read, nothing but the gate stops them.
+      for (let i = 0; i < 3; i++) {
+        leave('POST', '/oauth2/token', { 'content-type': 'application/x-www-form-urlencoded' }, form(gone.username as string));
+        leave('GET', '/oauth2/userinfo', { authorization: `Bearer ${accessToken}` });
       }
       const waiting = Array.from({ length: 3 }, () =>
         tokenRequest(t, { grant_type: 'password', username: stays.username as string, password: 'wrong password' }, { id: client.client_id, secret: client.client_secret! }).then((r) => r),
       );
-      // Give the requests time to reach the queue, then the leaving clients hang up.
-      await new Promise((r) => setTimeout(r, 500));
+      const waitingUserinfo = Array.from({ length: 3 }, () => t.http.get('/oauth2/userinfo').set('Authorization', `Bearer ${accessToken}`).then((r) => r));
+      // All twelve wait in the queue; then the leaving clients hang up, and their requests leave it.
+      expect(await eventually(async () => (await metric('gatehouse_admission_waiting')) === 12, 20_000)).toBe(true);
+      expect(await metric('gatehouse_admission_active')).toBe(1);
       for (const req of leaving) req.destroy();
-      // They left the queue: counted, and proof that they had reached it.
-      expect(await eventually(async () => (await abandonedCount()) === abandonedBefore + 3, 20_000)).toBe(true);
+      expect(await eventually(async () => (await metric('gatehouse_admission_waiting')) === 6, 20_000)).toBe(true);
+      expect(await metric('gatehouse_requests_abandoned_total')).toBe(abandonedBefore + 6);
 
       jwks.release();
       expect((await holder).status).toBe(200);
       for (const res of await Promise.all(waiting)) expect({ status: res.status, error: res.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
+      for (const res of await Promise.all(waitingUserinfo)) expect({ status: res.status, sub: res.body.sub }).toEqual({ status: 200, sub: stays.id });
+      expect(userinfo).toHaveBeenCalledTimes(3);
+      userinfo.mockRestore();
 
       expect((await admin.get(`/admin/users/${gone.id}`)).body).toMatchObject({ failed_login_count: 0 });
       expect((await admin.get(`/admin/users/${stays.id}`)).body).toMatchObject({ failed_login_count: 3 });
