@@ -69,7 +69,7 @@ export interface CreateAppOptions {
  * DatabaseUnusableError (one line), before Nest starts and logs anything.
  */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
-  const dataSource = await openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
+  const dataSource = await openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize, statementTimeoutMs: config.databaseStatementTimeoutMs });
   try {
     return await buildApp(config, { dataSource, logStream: options.logStream });
   } catch (error) {
@@ -148,24 +148,40 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
     }
   };
   // A callback hook: a request admitted at once (the usual case) goes on without a promise.
+  const metricsService = app.get(MetricsService);
+  metricsService.watchAdmission(() => gate.load);
   fastify.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
     if (skipsDatabase(req)) return done();
+    // A client that went away while its request waited: the request is not run (its answer would
+    // reach no one, and its effects, a failed login counted, an audit row, should not happen either)
+    // and nothing is sent. hijack() ends Fastify's lifecycle for it here.
+    const abandon = () => {
+      metricsService.abandon();
+      reply.hijack();
+      done();
+    };
     const admitted = (admission: Admission) => {
-      if (!admission.admitted) return refuse(req, reply);
-      // A client that went away while this request waited in the queue: its 'close' has already
-      // come and will not come again, so the permit goes back at once (it leaked before, and a
-      // load generator stopping mid-run left every later request a 503).
+      if (!admission.admitted) return admission.reason === 'withdrawn' ? abandon() : refuse(req, reply);
+      // Gone between its admission and now: its 'close' has already come and will not come again,
+      // so the permit goes back at once (it leaked before, and a load generator stopping mid-run
+      // left every later request a 503).
       if (reply.raw.closed || req.raw.destroyed) {
         admission.release();
-        return done();
+        return abandon();
       }
       // 'close' comes once the response is sent, or when the client went away first.
       reply.raw.once('close', admission.release);
       done();
     };
     const admission = gate.enter();
-    if ('then' in admission) void admission.then(admitted);
-    else admitted(admission);
+    if (!('then' in admission)) return admitted(admission);
+    // Waiting: a client that goes away meanwhile leaves the queue at once, without taking a permit.
+    const gone = () => admission.withdraw();
+    reply.raw.once('close', gone);
+    void admission.then((result) => {
+      reply.raw.off('close', gone);
+      admitted(result);
+    });
   });
 
   // CORS for browser apps (SPEC §4), on every response of the endpoints with CORS, errors included.

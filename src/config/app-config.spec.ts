@@ -31,6 +31,7 @@ describe(loadConfig.name, () => {
       auditTokenEvents: true,
       clientAuthFailureLimit: 20,
       databasePoolSize: 10,
+      databaseStatementTimeoutMs: 10000,
       requestQueueLimit: 1000,
       requestQueueTimeoutMs: 5000,
       shutdownTimeoutMs: 25000,
@@ -67,6 +68,7 @@ describe(loadConfig.name, () => {
       AUDIT_TOKEN_EVENTS: 'false',
       CLIENT_AUTH_FAILURE_LIMIT: '5',
       DATABASE_POOL_SIZE: '25',
+      DATABASE_STATEMENT_TIMEOUT_MS: '0',
       REQUEST_QUEUE_LIMIT: '0',
       REQUEST_QUEUE_TIMEOUT_MS: '250',
       SHUTDOWN_TIMEOUT_MS: '60000',
@@ -93,6 +95,7 @@ describe(loadConfig.name, () => {
       auditTokenEvents: false,
       clientAuthFailureLimit: 5,
       databasePoolSize: 25,
+      databaseStatementTimeoutMs: 0,
       requestQueueLimit: 0,
       requestQueueTimeoutMs: 250,
       shutdownTimeoutMs: 60000,
@@ -178,6 +181,8 @@ describe(loadConfig.name, () => {
       ['AUDIT_TOKEN_EVENTS', 'no', /AUDIT_TOKEN_EVENTS must be true or false/],
       ['CLIENT_AUTH_FAILURE_LIMIT', '-1', /CLIENT_AUTH_FAILURE_LIMIT must be a whole number/],
       ['CLIENT_AUTH_FAILURE_LIMIT', '1000001', /CLIENT_AUTH_FAILURE_LIMIT must be between 0 and 1000000/],
+      ['DATABASE_STATEMENT_TIMEOUT_MS', '3600001', /DATABASE_STATEMENT_TIMEOUT_MS must be between 0 and 3600000/],
+      ['DATABASE_STATEMENT_TIMEOUT_MS', '10s', /DATABASE_STATEMENT_TIMEOUT_MS must be a whole number/],
       ['LOGOUT_DELIVERY_INTERVAL_SECONDS', '3601', /LOGOUT_DELIVERY_INTERVAL_SECONDS must be between 0 and 3600/],
     ])('%s=%j', (variable, value, message) => {
       const error = failure({ [variable]: value });

@@ -49,6 +49,12 @@ export class AppConfig {
   clientAuthFailureLimit!: number;
   /** Database connections per process (MySQL/MariaDB pool), and requests doing database work at once (both stores). */
   databasePoolSize!: number;
+  /**
+   * MySQL/MariaDB: how long a statement waits for the server's answer before it fails (503) and its
+   * connection is closed, so that a frozen server never holds a request for ever; 0 turns it off.
+   * SQLite ignores it (in-process; busy_timeout bounds its lock waits).
+   */
+  databaseStatementTimeoutMs!: number;
   /** Requests that may wait for a turn at the database; beyond it, 503 at once. */
   requestQueueLimit!: number;
   /** How long a request waits for its turn at the database before it gets 503 temporarily_unavailable. */
@@ -223,6 +229,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   config.auditTokenEvents = boolean(env, 'AUDIT_TOKEN_EVENTS', true);
   config.clientAuthFailureLimit = integer(env, 'CLIENT_AUTH_FAILURE_LIMIT', 20, 0, 1_000_000);
   config.databasePoolSize = integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000);
+  config.databaseStatementTimeoutMs = integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000);
   config.requestQueueLimit = integer(env, 'REQUEST_QUEUE_LIMIT', 1000, 0, 1_000_000);
   config.requestQueueTimeoutMs = integer(env, 'REQUEST_QUEUE_TIMEOUT_MS', 5000, 1, 600_000);
   config.shutdownTimeoutMs = integer(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 1, 600_000);

@@ -50,4 +50,23 @@ describe(AdmissionGate.name, () => {
     one.release();
     expect(gate.load).toEqual({ active: 1, waiting: 0 });
   });
+
+  it('lets a waiting request withdraw (its client went away): it leaves the queue, takes no permit, and the next in line gets the released one', async () => {
+    const gate = new AdmissionGate(1, 2, 500);
+    const holder = admitted(await gate.enter());
+    const gone = gate.enter();
+    const next = gate.enter();
+    if (!('withdraw' in gone)) throw new Error('not queued');
+    gone.withdraw();
+    gone.withdraw();
+    expect(await gone).toEqual({ admitted: false, reason: 'withdrawn' });
+    expect(gate.load).toEqual({ active: 1, waiting: 1 });
+    // Its slot in the queue is free again.
+    expect(gate.enter()).toBeInstanceOf(Promise);
+    holder.release();
+    admitted(await next);
+    // Withdrawing once admitted changes nothing.
+    gone.withdraw();
+    expect(gate.load).toEqual({ active: 1, waiting: 1 });
+  });
 });

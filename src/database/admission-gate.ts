@@ -1,5 +1,8 @@
 /** What {@link AdmissionGate.enter} answers: a release function, or why the request was not admitted. */
-export type Admission = { admitted: true; release: () => void } | { admitted: false; reason: 'queue full' | 'timed out' };
+export type Admission = { admitted: true; release: () => void } | { admitted: false; reason: 'queue full' | 'timed out' | 'withdrawn' };
+
+/** A request waiting in the queue: its admission to come, and `withdraw` for a client that went away meanwhile. */
+export type Waiting = Promise<Admission> & { withdraw: () => void };
 
 /**
  * A bounded queue in front of the database work (SPEC §8, overload): at most `permits` requests
@@ -12,6 +15,7 @@ export class AdmissionGate {
   private active = 0;
   private readonly waiting: { admit: () => void; timer: NodeJS.Timeout }[] = [];
 
+
   constructor(
     readonly permits: number,
     readonly queueLimit: number,
@@ -23,13 +27,14 @@ export class AdmissionGate {
     return { active: this.active, waiting: this.waiting.length };
   }
 
-  enter(): Promise<Admission> | Admission {
+  enter(): Waiting | Admission {
     if (this.active < this.permits) {
       this.active++;
       return { admitted: true, release: this.releaser() };
     }
     if (this.waiting.length >= this.queueLimit) return { admitted: false, reason: 'queue full' };
-    return new Promise((resolve) => {
+    let withdraw = () => {};
+    const waiting = new Promise<Admission>((resolve) => {
       const entry = {
         // A permit handed over by release(): `active` stays as it is.
         admit: () => {
@@ -43,7 +48,16 @@ export class AdmissionGate {
         }, this.timeoutMs),
       };
       this.waiting.push(entry);
+      // Leaves the queue without a permit (the slot goes to whoever comes next); nothing once admitted or timed out.
+      withdraw = () => {
+        const at = this.waiting.indexOf(entry);
+        if (at < 0) return;
+        this.waiting.splice(at, 1);
+        clearTimeout(entry.timer);
+        resolve({ admitted: false, reason: 'withdrawn' });
+      };
     });
+    return Object.assign(waiting, { withdraw: () => withdraw() });
   }
 
   /** A release that counts once, however often it is called (a response can both finish and close). */

@@ -1,5 +1,5 @@
 import { CONFLICT_ATTEMPTS, conflictRetries } from './retry';
-import { prepareConnection } from './cluster-driver';
+import { prepareConnection, StatementTimeoutError } from './cluster-driver';
 
 type Done = (error: Error | null, result?: unknown) => void;
 const conflict = () => Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), { errno: 1213, code: 'ER_LOCK_DEADLOCK' });
@@ -104,5 +104,74 @@ describe(prepareConnection.name, () => {
     // Back in autocommit: a statement that lost a conflict is run again.
     await run(connection, update, ['u']);
     expect(log).toEqual([unit, unit, update, update]);
+  });
+
+  describe('statement timeout', () => {
+    /** A connection whose statements are answered only when the test says so (a frozen server). */
+    function frozenConnection() {
+      const pending: Done[] = [];
+      const answer = (_sql: unknown, values: unknown, callback?: unknown) => {
+        pending.push((typeof values === 'function' ? values : callback) as Done);
+      };
+      const closed = { connection: 0, socket: 0 };
+      const connection = {
+        query: answer,
+        execute: answer,
+        destroy: () => closed.connection++,
+        stream: { destroy: () => closed.socket++ },
+      };
+      return { pending, closed, connection };
+    }
+
+    afterEach(() => jest.useRealTimers());
+
+    it('fails a statement the server does not answer in time, closes its connection, and ignores the late answer', async () => {
+      jest.useFakeTimers();
+      const { pending, closed, connection } = frozenConnection();
+      prepareConnection(connection, { wsrepSyncWait: null }, { statementTimeoutMs: 1000 });
+      const outcome = run(connection, 'SELECT 1').then(
+        () => 'answered',
+        (error: unknown) => error,
+      );
+      jest.advanceTimersByTime(999);
+      expect(closed).toEqual({ connection: 0, socket: 0 });
+      jest.advanceTimersByTime(1);
+      const error = await outcome;
+      expect(error).toBeInstanceOf(StatementTimeoutError);
+      expect(error).toMatchObject({ code: 'PROTOCOL_SEQUENCE_TIMEOUT' });
+      expect(closed).toEqual({ connection: 1, socket: 1 });
+      // The answer that comes after all reaches no one.
+      expect(() => pending[0](null, [{ 1: 1 }])).not.toThrow();
+    });
+
+    it('leaves a statement answered in time alone, with no timer left behind, and applies to execute and the (sql, callback) form', async () => {
+      jest.useFakeTimers();
+      const { pending, closed, connection } = frozenConnection();
+      prepareConnection(connection, { wsrepSyncWait: null }, { statementTimeoutMs: 1000 });
+      const answered = run(connection, 'SELECT 1');
+      pending[0](null, 'rows');
+      await expect(answered).resolves.toBe('rows');
+      expect(jest.getTimerCount()).toBe(0);
+
+      const executed = new Promise((resolve, reject) => connection.execute('SELECT ?', [1], (error: Error | null) => (error ? resolve(error) : reject(new Error('answered')))));
+      const queried = new Promise((resolve, reject) => connection.query('COMMIT', (error: Error | null) => (error ? resolve(error) : reject(new Error('answered')))));
+      jest.advanceTimersByTime(1000);
+      await expect(executed).resolves.toBeInstanceOf(StatementTimeoutError);
+      await expect(queried).resolves.toBeInstanceOf(StatementTimeoutError);
+      expect(closed.connection).toBeGreaterThan(0);
+    });
+
+    it('is off at 0 and read at each statement (openDatabase sets it after the migrations)', () => {
+      jest.useFakeTimers();
+      const { closed, connection } = frozenConnection();
+      const options = { statementTimeoutMs: 0 };
+      prepareConnection(connection, { wsrepSyncWait: null }, options);
+      connection.query('ALTER TABLE users ADD COLUMN x INT', () => undefined);
+      expect(jest.getTimerCount()).toBe(0);
+      options.statementTimeoutMs = 50;
+      connection.query('SELECT 1', () => undefined);
+      jest.advanceTimersByTime(50);
+      expect(closed.connection).toBe(1);
+    });
   });
 });

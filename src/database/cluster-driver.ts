@@ -9,6 +9,29 @@ type QueryMethod = (sql: unknown, values?: unknown, callback?: unknown) => unkno
 interface DriverConnection {
   query: QueryMethod;
   execute: QueryMethod;
+  /** mysql2: ends the connection and takes it out of its pool. */
+  destroy?: () => void;
+  /** mysql2: the socket. */
+  stream?: { destroy?: () => void };
+}
+
+/** What a statement that did not finish within DATABASE_STATEMENT_TIMEOUT_MS fails with (mysql2's code for its own query timeout). */
+export class StatementTimeoutError extends Error {
+  readonly code = 'PROTOCOL_SEQUENCE_TIMEOUT';
+  readonly fatal = true;
+  constructor(timeoutMs: number) {
+    super(`The database did not answer a statement within ${timeoutMs} ms (DATABASE_STATEMENT_TIMEOUT_MS); its connection was closed`);
+    this.name = 'StatementTimeoutError';
+  }
+}
+
+/** Options of the MySQL/MariaDB driver that are not the cluster's. */
+export interface DriverOptions {
+  /**
+   * How long a statement may wait for the server's answer before it fails and its connection is
+   * closed; 0 or absent: for ever. Read at each statement (openDatabase sets it after the migrations).
+   */
+  statementTimeoutMs?: number;
 }
 
 const logger = new Logger('Database');
@@ -41,7 +64,8 @@ const TRANSACTION_CONTROL = /^\s*(START|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|
  * so only the whole transaction can be run again (retry.ts `inTransaction`). Transactions are
  * recognised by the statements that begin and end them, which is how TypeORM and mysql2 run them.
  */
-export function prepareConnection(connection: DriverConnection, session: ClusterSessionOptions): void {
+export function prepareConnection(connection: DriverConnection, session: ClusterSessionOptions, options: DriverOptions = {}): void {
+  limitStatements(connection, options);
   if (session.wsrepSyncWait !== null) {
     // Queued before any statement of the connection's first user. MySQL has no such variable
     // (1193): nothing to set there. MariaDB without Galera ignores it.
@@ -80,15 +104,56 @@ export function prepareConnection(connection: DriverConnection, session: Cluster
 }
 
 /**
+ * Bounds the wait for each statement's answer (DATABASE_STATEMENT_TIMEOUT_MS): a server that stops
+ * answering without closing the connection (a frozen process, a network partition) otherwise holds
+ * the request, its connection and its admission permit for ever. The clock starts when the
+ * statement is handed to the connection, so it also covers a prepare (mysql2's own `timeout` option
+ * starts only at the execute, and never for a statement queued behind one that hangs).
+ *
+ * On timeout the statement fails with a {@link StatementTimeoutError} (a 503 for the client) and the
+ * connection is closed at once and taken out of the pool: its late answer, if one ever comes, would
+ * belong to no one, and a later release() of it does nothing. A transaction open on it is rolled
+ * back by the server when it sees the connection go; the ROLLBACK the caller then sends fails at
+ * once (closed connection). A COMMIT that times out may have committed: as with a connection lost
+ * at COMMIT, its outcome is unknown. Statements without a callback (streams, prepared Query objects)
+ * are left alone.
+ */
+function limitStatements(connection: DriverConnection, options: DriverOptions): void {
+  for (const method of ['query', 'execute'] as const) {
+    const original = connection[method].bind(connection) as QueryMethod;
+    connection[method] = (sql: unknown, values?: unknown, callback?: unknown): unknown => {
+      const done = (typeof values === 'function' ? values : callback) as Callback | undefined;
+      const timeoutMs = options.statementTimeoutMs;
+      if (!done || !timeoutMs) return original(sql, values, callback);
+      let answered = false;
+      const timer = setTimeout(() => {
+        answered = true;
+        connection.destroy?.();
+        connection.stream?.destroy?.();
+        done(new StatementTimeoutError(timeoutMs));
+      }, timeoutMs);
+      const answer = (error: Error | null, ...results: unknown[]) => {
+        if (answered) return;
+        answered = true;
+        clearTimeout(timer);
+        done(error, ...results);
+      };
+      return typeof values === 'function' ? original(sql, answer) : original(sql, values, answer);
+    };
+  }
+}
+
+/**
  * mysql2 as TypeORM's MySQL driver uses it (its `driver` option), with every pool connection
  * prepared for a multi-primary cluster (prepareConnection). On a single server it changes nothing
- * but this: a statement that deadlocks is run again instead of failing the request.
+ * but this: a statement that deadlocks is run again instead of failing the request, and each
+ * statement waits at most `statementTimeoutMs` for its answer (limitStatements).
  */
-export function clusterAwareMysql2(session: ClusterSessionOptions): typeof mysql2 {
+export function clusterAwareMysql2(session: ClusterSessionOptions, options: DriverOptions = {}): typeof mysql2 {
   const createPool = (config: mysql2.PoolOptions) => {
     const pool = mysql2.createPool(config);
     // Emitted for each new connection before it is handed to whoever asked for it.
-    pool.on('connection', (connection) => prepareConnection(connection as unknown as DriverConnection, session));
+    pool.on('connection', (connection) => prepareConnection(connection as unknown as DriverConnection, session, options));
     return pool;
   };
   // Everything else is mysql2's own (defined, not assigned: a module namespace has only getters).

@@ -25,7 +25,7 @@ import { TrustEndUserIpHeader1765600000000 } from './migrations/1765600000000-tr
 import { AuthorizationCodesUserIndex1765600000001 } from './migrations/1765600000001-authorization-codes-user-index';
 import { LoginNamesNfc1765600000002 } from './migrations/1765600000002-login-names-nfc';
 import { ClientAuthFailures1765900000000 } from './migrations/1765900000000-client-auth-failures';
-import { clusterAwareMysql2 } from './cluster-driver';
+import { clusterAwareMysql2, type DriverOptions } from './cluster-driver';
 import { clusterSessionOptions } from './cluster-options';
 
 export const ENTITIES = [
@@ -64,9 +64,10 @@ export const MIGRATIONS = [
  * TypeORM options for a DATABASE_URL: `sqlite:<path>` (better-sqlite3, the default) or
  * `mysql://user:pass@host:port/db[?wsrep_sync_wait=N]` (mysql2; MySQL 8 and MariaDB 10.11, also as
  * nodes of a multi-primary cluster: see cluster-driver.ts). Migrations run at start-up;
- * synchronize is never on.
+ * synchronize is never on. `driver`: the MySQL statement timeout (cluster-driver.ts), read at each
+ * statement, so that openDatabase can set it once the migrations have run; SQLite ignores it.
  */
-export function dataSourceOptions(databaseUrl: string, options: { poolSize?: number } = {}): DataSourceOptions {
+export function dataSourceOptions(databaseUrl: string, options: { poolSize?: number; driver?: DriverOptions } = {}): DataSourceOptions {
   const common = {
     entities: ENTITIES,
     migrations: MIGRATIONS,
@@ -99,7 +100,7 @@ export function dataSourceOptions(databaseUrl: string, options: { poolSize?: num
   return {
     ...common,
     type: 'mysql',
-    driver: clusterAwareMysql2(clusterSessionOptions(url)),
+    driver: clusterAwareMysql2(clusterSessionOptions(url), options.driver),
     host: url.hostname,
     port: url.port ? Number(url.port) : 3306,
     username: decodeURIComponent(url.username),

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { DriverOptions } from './cluster-driver';
 import { dataSourceOptions } from './data-source-options';
 
 /**
@@ -106,10 +107,17 @@ export function describeDatabaseError(error: unknown, options: DataSourceOptions
  * database or a refused password will not fix itself. (A database that goes away later is the
  * pool's business: requests get 503 until it is back.) Errors an operator can fix become a
  * {@link DatabaseUnusableError}.
+ *
+ * `statementTimeoutMs` (MySQL/MariaDB; DATABASE_STATEMENT_TIMEOUT_MS) bounds each statement once the
+ * data source is open: the migrations, which may rebuild a large table, run without it.
  */
-export async function openDatabase(databaseUrl: string, overrides: { migrationsRun?: boolean; poolSize?: number } = {}): Promise<DataSource> {
-  const { poolSize, ...rest } = overrides;
-  const options = { ...dataSourceOptions(databaseUrl, { poolSize }), ...rest } as DataSourceOptions;
+export async function openDatabase(
+  databaseUrl: string,
+  overrides: { migrationsRun?: boolean; poolSize?: number; statementTimeoutMs?: number } = {},
+): Promise<DataSource> {
+  const { poolSize, statementTimeoutMs, ...rest } = overrides;
+  const driver: DriverOptions = { statementTimeoutMs: 0 };
+  const options = { ...dataSourceOptions(databaseUrl, { poolSize, driver }), ...rest } as DataSourceOptions;
   const fail = (error: unknown): never => {
     const description = describeDatabaseError(error, options);
     throw description ? new DatabaseUnusableError(description) : error;
@@ -128,5 +136,6 @@ export async function openDatabase(databaseUrl: string, overrides: { migrationsR
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     fail(error);
   }
+  driver.statementTimeoutMs = statementTimeoutMs ?? 0;
   return dataSource;
 }

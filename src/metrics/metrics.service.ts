@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { Injectable, Logger } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { clusterMetrics, registerWorkerRegistry } from './cluster-metrics';
 
 /**
@@ -25,7 +25,32 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly abandoned = new Counter({
+    name: 'gatehouse_requests_abandoned_total',
+    help: 'Requests not run because their client went away while they waited for their turn at the database',
+    registers: [this.registry],
+  });
+
+  private admissionLoad: () => { active: number; waiting: number } = () => ({ active: 0, waiting: 0 });
+
   constructor() {
+    const load = () => this.admissionLoad();
+    new Gauge({
+      name: 'gatehouse_admission_active',
+      help: 'Requests doing database work now (at most DATABASE_POOL_SIZE)',
+      registers: [this.registry],
+      collect() {
+        this.set(load().active);
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_admission_waiting',
+      help: 'Requests waiting for their turn at the database (at most REQUEST_QUEUE_LIMIT)',
+      registers: [this.registry],
+      collect() {
+        this.set(load().waiting);
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
     if (cluster.isWorker) registerWorkerRegistry(this.registry);
   }
@@ -34,6 +59,16 @@ export class MetricsService {
   observe(method: string, route: string, status: number, seconds: number): void {
     this.requests.inc({ method, route, status: String(status) });
     this.duration.observe({ method, route }, seconds);
+  }
+
+  /** Where the admission gauges read the load of the queue in front of the database (app.factory.ts). */
+  watchAdmission(load: () => { active: number; waiting: number }): void {
+    this.admissionLoad = load;
+  }
+
+  /** A request whose client went away while it waited in the admission queue: it was not run. */
+  abandon(): void {
+    this.abandoned.inc();
   }
 
   /** The text exposition of this process, or of every worker when running under node:cluster. */
