@@ -4,7 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { insertRowsSteps, SqlRunner, type WriteStep } from '../database/sql-runner';
+import { insertRowsSteps, SqlRunner, type SqlValue, type WriteStep } from '../database/sql-runner';
 import { AuditEvent } from './audit-event.entity';
 
 export interface AuditRecord {
@@ -31,13 +31,14 @@ export const AUDIT_BATCH_ROWS = 500;
 const INSERT_HEAD = 'INSERT INTO audit_events (id, type, user_id, client_id, ip, details, created_at)';
 const ROW_PLACEHOLDERS = '(?, ?, ?, ?, ?, ?, ?)';
 
+/** The bound values of one event's row, in INSERT_HEAD's column order. */
+function rowParams(row: AuditEvent): SqlValue[] {
+  return [row.id, row.type, row.userId, row.clientId, row.ip, JSON.stringify(row.details), row.createdAt];
+}
+
 /** The INSERTs of a batch of events (SqlRunner's multi-row chunks), in the order given. */
 function insertSteps(rows: AuditEvent[]): WriteStep[] {
-  return insertRowsSteps(
-    INSERT_HEAD,
-    ROW_PLACEHOLDERS,
-    rows.map((row) => [row.id, row.type, row.userId, row.clientId, row.ip, JSON.stringify(row.details), row.createdAt]),
-  );
+  return insertRowsSteps(INSERT_HEAD, ROW_PLACEHOLDERS, rows.map(rowParams));
 }
 
 /**
@@ -66,8 +67,9 @@ export class AuditService implements BeforeApplicationShutdown, OnApplicationShu
   /** Records an event. An audit write that fails is logged, never turned into a failed login or token request. */
   async record(event: AuditRecord): Promise<void> {
     try {
-      const step = this.recordStep(event);
-      await this.sql.run(step.sql, step.params);
+      // Committed before the response, together with the other rows written in the same turn of
+      // the event loop (SqlRunner.insertRow: one commit for the group).
+      await this.sql.insertRow(INSERT_HEAD, ROW_PLACEHOLDERS, rowParams(this.row(event)));
     } catch (error) {
       this.logger.warn(`Could not record audit event ${event.type}: ${(error as Error).message}`);
     }
