@@ -196,9 +196,8 @@ async function buildApp(config: AppConfig, runtime: AppRuntime): Promise<NestFas
     );
   });
 
-  const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    metrics.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    metricsService.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
 

@@ -1,5 +1,5 @@
-import { SqlRunner, type WriteStep } from '../../src/database/sql-runner';
 import { startApp } from '../support/app';
+import { failWriteOnce } from '../support/fail-write';
 import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { openLoginPage, pageAlert, submitLogin } from '../support/login-form';
 
@@ -35,31 +35,6 @@ describe('Lockout and audit: a failed login is counted and audited together, or 
     const current = await t.http.get('/admin/policy').auth(token, { type: 'bearer' });
     const put = await t.http.put('/admin/policy').auth(token, { type: 'bearer' }).send({ ...current.body, ...fields });
     expect(put.status).toBe(200);
-  }
-
-  /** Makes the write at position `failAt` of the next atomic unit fail as a lost connection does, once (see transactions.e2e-spec.ts). */
-  function failWriteOnce(failAt: number): { injected: () => boolean; writes: string[] } {
-    let injected = false;
-    const writes: string[] = [];
-    const outage = () => Object.assign(new Error('injected: connection lost'), { code: 'ECONNRESET' });
-    const shouldFail = (index: number) => {
-      if (injected || index !== failAt) return false;
-      injected = true;
-      return true;
-    };
-    const sync = SqlRunner.prototype.executeStep;
-    jest.spyOn(SqlRunner.prototype, 'executeStep').mockImplementation(function (this: SqlRunner, step: WriteStep, index: number, run: (s: WriteStep) => number) {
-      writes.push(step.sql);
-      if (shouldFail(index)) throw outage();
-      return sync.call(this, step, index, run);
-    });
-    const async = SqlRunner.prototype.executeStepAsync;
-    jest.spyOn(SqlRunner.prototype, 'executeStepAsync').mockImplementation(async function (this: SqlRunner, step: WriteStep, index: number, run: (s: WriteStep) => Promise<number>) {
-      writes.push(step.sql);
-      if (shouldFail(index)) throw outage();
-      return async.call(this, step, index, run);
-    });
-    return { injected: () => injected, writes };
   }
 
   type Answer = { status: number; body: unknown; text: string; headers: Record<string, string> };

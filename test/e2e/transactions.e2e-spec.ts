@@ -1,5 +1,5 @@
-import { SqlRunner, type WriteStep } from '../../src/database/sql-runner';
 import { startApp } from '../support/app';
+import { failWriteOnce } from '../support/fail-write';
 import { createClient, createUser, tokenRequest, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { loginForCode } from '../support/login-form';
 
@@ -38,34 +38,6 @@ describe('Transactions: all writes of a token response commit, or none (failure 
   afterEach(() => jest.restoreAllMocks());
 
   const basic = () => ({ id: client.client_id, secret: client.client_secret! });
-
-  /**
-   * Makes the write at position `failAt` of the next atomic unit fail as a lost connection does,
-   * once. Returns the SQL text of every write the units ran (or tried) meanwhile, and whether the failure was injected.
-   */
-  function failWriteOnce(failAt: number): { injected: () => boolean; writes: string[] } {
-    let injected = false;
-    const writes: string[] = [];
-    const outage = () => Object.assign(new Error('injected: connection lost'), { code: 'ECONNRESET' });
-    const shouldFail = (index: number) => {
-      if (injected || index !== failAt) return false;
-      injected = true;
-      return true;
-    };
-    const sync = SqlRunner.prototype.executeStep;
-    jest.spyOn(SqlRunner.prototype, 'executeStep').mockImplementation(function (this: SqlRunner, step: WriteStep, index: number, run: (s: WriteStep) => number) {
-      writes.push(step.sql);
-      if (shouldFail(index)) throw outage();
-      return sync.call(this, step, index, run);
-    });
-    const async = SqlRunner.prototype.executeStepAsync;
-    jest.spyOn(SqlRunner.prototype, 'executeStepAsync').mockImplementation(async function (this: SqlRunner, step: WriteStep, index: number, run: (s: WriteStep) => Promise<number>) {
-      writes.push(step.sql);
-      if (shouldFail(index)) throw outage();
-      return async.call(this, step, index, run);
-    });
-    return { injected: () => injected, writes };
-  }
 
   async function refreshTokenCount(familyOf: string): Promise<number> {
     const [row] = await t.db.query('SELECT COUNT(*) AS n FROM refresh_tokens WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = ?)', [familyOf]);
