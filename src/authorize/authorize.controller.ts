@@ -14,12 +14,10 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
-import { mediaType } from '../oauth/form';
 import { collectParams } from './authorization-request';
 import { AuthorizePageFilter } from './authorize-page.filter';
-import { AuthorizeInput, AuthorizeOutcome, AuthorizeService } from './authorize.service';
-import { sendPage, sendRedirect } from './html-response';
-import { errorPage } from './pages';
+import { AuthorizeInput, AuthorizeService } from './authorize.service';
+import { acceptsForm, requestedPath, sendOutcome } from './html-response';
 
 const REQUEST_PARAMETERS: { name: string; required?: boolean; description: string; enum?: string[] }[] = [
   { name: 'response_type', required: true, description: 'Only `code`', enum: ['code'] },
@@ -64,7 +62,7 @@ export class AuthorizeController {
   @ApiFoundResponse({ description: REDIRECT })
   @ApiBadRequestResponse({ description: ERROR_PAGE })
   async get(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    this.send(reply, 'GET', await this.authorize.handle(this.input(req, 'GET', req.query)));
+    sendOutcome(reply, 'GET', await this.authorize.handle(this.input(req, 'GET', req.query)));
   }
 
   @Post(OAUTH_ENDPOINTS.authorization.paths)
@@ -99,27 +97,19 @@ export class AuthorizeController {
   @ApiBadRequestResponse({ description: `${ERROR_PAGE}; or the login page again with a message (wrong credentials, locked, disabled, expired password, expired form)` })
   @ApiTooManyRequestsResponse({ description: 'The login page again: too many failed logins from the client address this minute' })
   async post(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    if (mediaType(req) !== 'application/x-www-form-urlencoded') {
-      sendPage(reply, errorPage(400, 'invalid_request', 'The request body must be application/x-www-form-urlencoded.'));
-      return;
-    }
-    this.send(reply, 'POST', await this.authorize.handle(this.input(req, 'POST', req.body)));
+    if (!acceptsForm(req, reply)) return;
+    sendOutcome(reply, 'POST', await this.authorize.handle(this.input(req, 'POST', req.body)));
   }
 
   private input(req: FastifyRequest, method: 'GET' | 'POST', source: unknown): AuthorizeInput {
     return {
       method,
       params: collectParams(source),
-      path: OAUTH_ENDPOINTS.authorization.paths.find((path) => req.routeOptions.url === `/${path}`) ?? OAUTH_ENDPOINTS.authorization.paths[0],
+      path: requestedPath(req, OAUTH_ENDPOINTS.authorization),
       browserId: this.authorize.browserId(req),
       ssoCookie: this.authorize.ssoCookieValue(req),
       ip: req.ip,
       userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : undefined,
     };
-  }
-
-  private send(reply: FastifyReply, method: string, outcome: AuthorizeOutcome): void {
-    if ('redirect' in outcome) sendRedirect(reply, outcome.redirect, method, outcome.cookies);
-    else sendPage(reply, outcome.page, outcome.cookies);
   }
 }

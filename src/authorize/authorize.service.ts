@@ -19,12 +19,13 @@ import {
   type ResponseMode,
   withQuery,
 } from './authorization-request';
+import type { PageOutcome } from './html-response';
 import { LoginFormProtection } from './login-form-protection';
-import { errorPage, formPostPage, loginPage, type HtmlPage } from './pages';
+import { errorPage, formPostPage, loginPage } from './pages';
 import { SsoCookie } from './sso-cookie';
 
 /** What the controller sends: an HTML page or a redirect, maybe with cookies. */
-export type AuthorizeOutcome = { page: HtmlPage; cookies?: string[] } | { redirect: string; cookies?: string[] };
+export type AuthorizeOutcome = PageOutcome;
 
 export interface AuthorizeInput {
   method: 'GET' | 'POST';

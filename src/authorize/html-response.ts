@@ -1,5 +1,28 @@
-import type { FastifyReply } from 'fastify';
-import type { HtmlPage } from './pages';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { mediaType } from '../oauth/form';
+import type { OAuthEndpoint } from '../oauth/endpoints';
+import { errorPage, type HtmlPage } from './pages';
+
+/** What a browser endpoint answers: an HTML page or a redirect, maybe with cookies. */
+export type PageOutcome = { page: HtmlPage; cookies?: string[] } | { redirect: string; cookies?: string[] };
+
+/** Sends an outcome: the page, or the redirect (302 after a GET, 303 after a POST). */
+export function sendOutcome(reply: FastifyReply, method: string, outcome: PageOutcome): void {
+  if ('redirect' in outcome) sendRedirect(reply, outcome.redirect, method, outcome.cookies);
+  else sendPage(reply, outcome.page, outcome.cookies);
+}
+
+/** A browser endpoint's POST takes a form only; anything else gets the 400 error page here, and false. */
+export function acceptsForm(req: FastifyRequest, reply: FastifyReply): boolean {
+  if (mediaType(req) === 'application/x-www-form-urlencoded') return true;
+  sendPage(reply, errorPage(400, 'invalid_request', 'The request body must be application/x-www-form-urlencoded.'));
+  return false;
+}
+
+/** The path (alias) of `endpoint` the request came in on, so that a page's form posts back to it. */
+export function requestedPath(req: FastifyRequest, endpoint: OAuthEndpoint): string {
+  return endpoint.paths.find((path) => req.routeOptions.url === `/${path}`) ?? endpoint.paths[0];
+}
 
 /** Sends a page with the headers every Gatehouse page carries: no caching, no framing, no sniffing, no referrer. */
 export function sendPage(reply: FastifyReply, page: HtmlPage, cookies?: string | string[]): void {

@@ -13,14 +13,11 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiOtherMethodsRefused, OAUTH_ENDPOINTS } from '../oauth/endpoints';
-import { mediaType } from '../oauth/form';
 import { collectParams } from './authorization-request';
 import { AuthorizePageFilter } from './authorize-page.filter';
-import type { AuthorizeOutcome } from './authorize.service';
-import { sendPage, sendRedirect } from './html-response';
+import { acceptsForm, requestedPath, sendOutcome } from './html-response';
 import { LoginFormProtection } from './login-form-protection';
 import { LogoutService } from './logout.service';
-import { errorPage } from './pages';
 import { SsoCookie } from './sso-cookie';
 
 const PARAMETERS: { name: string; description: string }[] = [
@@ -61,7 +58,7 @@ export class LogoutController {
   @ApiBadRequestResponse({ description: ERROR_PAGE })
   @ApiLogoutQuery()
   async get(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    this.send(reply, 'GET', await this.logout.handle(this.input(req, 'GET', req.query)));
+    sendOutcome(reply, 'GET', await this.logout.handle(this.input(req, 'GET', req.query)));
   }
 
   @Post(OAUTH_ENDPOINTS.endSession.paths)
@@ -82,26 +79,18 @@ export class LogoutController {
   @ApiSeeOtherResponse({ description: 'Done: post_logout_redirect_uri?state=…' })
   @ApiBadRequestResponse({ description: `${ERROR_PAGE}; or the confirmation page again when its CSRF token was not accepted` })
   async post(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    if (mediaType(req) !== 'application/x-www-form-urlencoded') {
-      sendPage(reply, errorPage(400, 'invalid_request', 'The request body must be application/x-www-form-urlencoded.'));
-      return;
-    }
-    this.send(reply, 'POST', await this.logout.handle(this.input(req, 'POST', req.body)));
+    if (!acceptsForm(req, reply)) return;
+    sendOutcome(reply, 'POST', await this.logout.handle(this.input(req, 'POST', req.body)));
   }
 
   private input(req: FastifyRequest, method: 'GET' | 'POST', source: unknown) {
     return {
       method,
       params: collectParams(source),
-      path: OAUTH_ENDPOINTS.endSession.paths.find((path) => req.routeOptions.url === `/${path}`) ?? OAUTH_ENDPOINTS.endSession.paths[0],
+      path: requestedPath(req, OAUTH_ENDPOINTS.endSession),
       browserId: this.forms.browserId(req),
       ssoCookie: this.ssoCookie.value(req),
       ip: req.ip,
     };
-  }
-
-  private send(reply: FastifyReply, method: string, outcome: AuthorizeOutcome): void {
-    if ('redirect' in outcome) sendRedirect(reply, outcome.redirect, method, outcome.cookies);
-    else sendPage(reply, outcome.page, outcome.cookies);
   }
 }

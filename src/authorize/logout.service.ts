@@ -12,20 +12,13 @@ import type { BrowserSession } from '../sessions/browser-session.entity';
 import { BrowserSessionsService } from '../sessions/browser-sessions.service';
 import { TokenFamiliesService } from '../sessions/token-families.service';
 import { type RequestParams, withQuery } from './authorization-request';
-import type { AuthorizeOutcome } from './authorize.service';
+import type { AuthorizeInput, AuthorizeOutcome } from './authorize.service';
 import { LoginFormProtection } from './login-form-protection';
 import { errorPage, loggedOutPage, logoutConfirmationPage } from './pages';
 import { SsoCookie } from './sso-cookie';
 
-export interface LogoutInput {
-  method: 'GET' | 'POST';
-  params: RequestParams;
-  /** The alias the request came in on, so the confirmation form posts back to it. */
-  path: string;
-  browserId: string | null;
-  ssoCookie: string | null;
-  ip: string;
-}
+/** What the end-session endpoint reads of a request: what the authorization endpoint reads, but the user agent. */
+export type LogoutInput = Omit<AuthorizeInput, 'userAgent'>;
 
 /** RP-Initiated Logout 1.0 §2 request parameters, and the confirmation form's own fields. */
 const LOGOUT_PARAMS = ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state', 'ui_locales', 'logout_hint', 'csrf_token', 'action'];

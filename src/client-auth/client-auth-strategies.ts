@@ -6,25 +6,18 @@ import passport from 'passport';
 import { Strategy as CustomStrategy } from 'passport-custom';
 import { oauthParams, type OAuthParams } from '../oauth/form';
 import { InvalidClient } from '../oauth/errors';
-import type { Client, TokenEndpointAuthMethod } from '../clients/client.entity';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type Client, type TokenEndpointAuthMethod } from '../clients/client.entity';
 import { ClientAuthFailure } from './client-auth-failure';
 import type { ClientAuthenticator, ClientAuthOptions } from './client-authenticator';
 
 export type { ClientAuthOptions } from './client-authenticator';
 
 /**
- * The order in which the guard's AuthGuard tries the strategies: `none` last, after the certificate
- * methods, which match the same requests (client_id alone, plus a certificate from a trusted proxy).
+ * The order in which ClientAuthentication tries the strategies: TOKEN_ENDPOINT_AUTH_METHODS' own,
+ * which lists `none` last, after the certificate methods that match the same requests (client_id
+ * alone, plus a certificate from a trusted proxy).
  */
-export const CLIENT_AUTH_STRATEGY_ORDER: readonly TokenEndpointAuthMethod[] = [
-  'client_secret_basic',
-  'client_secret_post',
-  'client_secret_jwt',
-  'private_key_jwt',
-  'tls_client_auth',
-  'self_signed_tls_client_auth',
-  'none',
-];
+export const CLIENT_AUTH_STRATEGY_ORDER: readonly TokenEndpointAuthMethod[] = TOKEN_ENDPOINT_AUTH_METHODS;
 
 /** A strategy's fail() info when the request does not present its method at all. */
 export const NOT_PRESENTED = Symbol('client authentication method not presented');

@@ -21,7 +21,7 @@ import { PrivateKeyJwtAuthenticator } from './private-key-jwt.authenticator';
 import { SelfSignedTlsClientAuthAuthenticator } from './self-signed-tls-client-auth.authenticator';
 import { TlsClientAuthAuthenticator } from './tls-client-auth.authenticator';
 
-/** One passport strategy per method (the guard tries them in CLIENT_AUTH_STRATEGY_ORDER). */
+/** One passport strategy per method (ClientAuthentication tries them in CLIENT_AUTH_STRATEGY_ORDER). */
 const STRATEGIES = [
   ClientSecretBasicAuthenticator,
   ClientSecretPostAuthenticator,

@@ -5,6 +5,7 @@ import type { GrantType } from '../oauth/grant-types';
 import type { AccessTokenFormat } from '../tokens/access-tokens.service';
 import { originOf } from './origin';
 
+/** Also the order in which client authentication tries them (client-auth-strategies.ts): `none` stays last. */
 export const TOKEN_ENDPOINT_AUTH_METHODS = [
   'client_secret_basic',
   'client_secret_post',

@@ -2,8 +2,7 @@ import { decodeJwt } from 'jose';
 import { BackchannelLogoutService, retryDelaySeconds } from '../../src/backchannel/backchannel-logout.service';
 import { startApp, type TestApp } from '../support/app';
 import type { TestDatabase } from '../support/database';
-import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
-import { authorizePath } from '../support/login-form';
+import { createClient, createUser, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { CookieJar, LogoutReceiver } from '../support/sso';
 
 const CB = 'https://rp.example/callback';
@@ -54,13 +53,7 @@ describe('Back-channel logout with JWKS_URI_BLOCK_PRIVATE=true', () => {
 
   async function signInAndOut(client: CreatedClient): Promise<string> {
     const browser = new CookieJar();
-    const page = await browser.get(t, authorizePath({ response_type: 'code', client_id: client.client_id, redirect_uri: CB, scope: 'openid', state: 's' }));
-    expect(page.status).toBe(200);
-    const back = await browser.submitLogin(t, page, { username: user.username as string, password: user.password });
-    const code = new URL(back.headers.location).searchParams.get('code')!;
-    const tokens = await tokenRequest(t, { grant_type: 'authorization_code', code, redirect_uri: CB }, { id: client.client_id, secret: client.client_secret! });
-    expect(tokens.status).toBe(200);
-    const idToken = tokens.body.id_token as string;
+    const idToken = (await browser.signIn(t, client, user, CB)).id_token;
     expect((await browser.get(t, `/oauth2/logout?${new URLSearchParams({ id_token_hint: idToken })}`)).status).toBe(200);
     return decodeJwt(idToken).sid as string;
   }

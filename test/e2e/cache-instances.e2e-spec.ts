@@ -1,6 +1,6 @@
 import { decodeProtectedHeader } from 'jose';
 import { eventually } from '../support/eventually';
-import { startApp, type TestApp } from '../support/app';
+import { closeInstances, startApp, startInstances, type TestApp } from '../support/app';
 import { createClient, tokenRequest, type CreatedClient } from '../support/fixtures';
 
 /**
@@ -14,14 +14,9 @@ describe('Caches across two instances (CACHE_TTL_SECONDS)', () => {
   let b: TestApp;
 
   beforeAll(async () => {
-    a = await startApp({ env: { CACHE_TTL_SECONDS: '1' } });
-    b = await startApp({ database: a.database, env: { CACHE_TTL_SECONDS: '1' } });
-    b.clock.advance(a.clock.nowMs() - b.clock.nowMs());
+    ({ a, b } = await startInstances({ CACHE_TTL_SECONDS: '1' }));
   });
-  afterAll(async () => {
-    await b.close({ keepDatabase: true });
-    await a.close();
-  });
+  afterAll(() => closeInstances(a, b));
 
 
   const ccToken = (t: TestApp, id: string, secret: string) => tokenRequest(t, { grant_type: 'client_credentials' }, { id, secret });

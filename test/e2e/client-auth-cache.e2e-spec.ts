@@ -1,5 +1,5 @@
 import { eventually } from '../support/eventually';
-import { startApp, type TestApp } from '../support/app';
+import { closeInstances, startApp, startInstances, type TestApp } from '../support/app';
 import { createClient, tokenRequest } from '../support/fixtures';
 
 /**
@@ -17,14 +17,9 @@ describe('Client authentication on a warm cache (CACHE_TTL_SECONDS)', () => {
   let b: TestApp;
 
   beforeAll(async () => {
-    a = await startApp({ env });
-    b = await startApp({ database: a.database, env });
-    b.clock.advance(a.clock.nowMs() - b.clock.nowMs());
+    ({ a, b } = await startInstances(env));
   });
-  afterAll(async () => {
-    await b?.close({ keepDatabase: true });
-    await a?.close();
-  });
+  afterAll(() => closeInstances(a, b));
 
   const ccToken = (t: TestApp, id: string, secret: string) => tokenRequest(t, { grant_type: 'client_credentials' }, { id, secret });
 

@@ -1,4 +1,4 @@
-import { startApp, type TestApp } from '../support/app';
+import { closeInstances, startApp, startInstances, type TestApp } from '../support/app';
 import { CertificateFactory, CLIENT_CERT_HEADER, TLS_PROXY_ENV } from '../support/certificates';
 import { clientAssertion, hmac, JWT_BEARER } from '../support/client-assertions';
 import { createClient, unique, type CreatedClient } from '../support/fixtures';
@@ -32,14 +32,9 @@ describe('Client authentication failures: audit, per-address throttling, client 
   const env = { TRUSTED_PROXIES: '127.0.0.1', CLIENT_AUTH_FAILURE_LIMIT: String(LIMIT), CACHE_TTL_SECONDS: '0' };
 
   beforeAll(async () => {
-    a = await startApp({ env });
-    b = await startApp({ database: a.database, env });
-    b.clock.advance(a.clock.nowMs() - b.clock.nowMs());
+    ({ a, b } = await startInstances(env));
   });
-  afterAll(async () => {
-    await b?.close({ keepDatabase: true });
-    await a?.close();
-  });
+  afterAll(() => closeInstances(a, b));
 
   const both = () => [a, b];
   const advanceBoth = (ms: number) => both().forEach((t) => t.clock.advance(ms));

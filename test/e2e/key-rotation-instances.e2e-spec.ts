@@ -1,5 +1,5 @@
 import { decodeProtectedHeader } from 'jose';
-import { startApp, type TestApp } from '../support/app';
+import { closeInstances, startApp, startInstances, type TestApp } from '../support/app';
 import { createClient, tokenRequest } from '../support/fixtures';
 
 describe('Key rotation across instances sharing one database (SPEC §1 scale-out, §3.8 keys)', () => {
@@ -8,13 +8,9 @@ describe('Key rotation across instances sharing one database (SPEC §1 scale-out
 
   beforeAll(async () => {
     // Uncached, so that each instance signs with what the database says at every request.
-    a = await startApp({ env: { CACHE_TTL_SECONDS: '0' } });
-    b = await startApp({ database: a.database, env: { CACHE_TTL_SECONDS: '0' } });
+    ({ a, b } = await startInstances({ CACHE_TTL_SECONDS: '0' }));
   });
-  afterAll(async () => {
-    await b.close({ keepDatabase: true });
-    await a.close();
-  });
+  afterAll(() => closeInstances(a, b));
 
   it('publishes a key rotated on one instance from every instance at once', async () => {
     const before = (await b.http.get('/oauth2/jwks')).body.keys.map((k: { kid: string }) => k.kid);

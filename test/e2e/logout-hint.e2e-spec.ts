@@ -2,7 +2,7 @@ import { decodeProtectedHeader } from 'jose';
 import type { Response } from 'supertest';
 import { RETIRED_KEY_PUBLISH_SECONDS } from '../../src/keys/keys.service';
 import { startApp, type TestApp } from '../support/app';
-import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
+import { createClient, createUser, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { authorizePath, pageAlert, parseLoginForm } from '../support/login-form';
 import { CookieJar } from '../support/sso';
 
@@ -37,15 +37,7 @@ describe('RP-Initiated Logout with an id_token_hint that cannot be verified', ()
     await t.close();
   });
 
-  async function signIn(browser: CookieJar): Promise<{ id_token: string; access_token: string }> {
-    const page = await browser.get(t, authorizePath({ response_type: 'code', client_id: rp.client_id, redirect_uri: CB, scope: 'openid', state: 's' }));
-    expect(page.status).toBe(200);
-    const back = await browser.submitLogin(t, page, { username: user.username as string, password: user.password });
-    const code = new URL(back.headers.location).searchParams.get('code')!;
-    const tokens = await tokenRequest(t, { grant_type: 'authorization_code', code, redirect_uri: CB }, { id: rp.client_id, secret: rp.client_secret! });
-    expect(tokens.status).toBe(200);
-    return tokens.body;
-  }
+  const signIn = (browser: CookieJar) => browser.signIn(t, rp, user, CB);
 
   async function hasSession(browser: CookieJar): Promise<boolean> {
     const res = await browser.get(t, authorizePath({ response_type: 'code', client_id: rp.client_id, redirect_uri: CB, scope: 'openid', prompt: 'none' }));

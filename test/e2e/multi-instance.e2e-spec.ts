@@ -1,6 +1,6 @@
 import { base64url, createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { StoredKey } from '../../src/keys/signing-key.entity';
-import { ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, ISSUER, startApp, type TestApp } from '../support/app';
+import { ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, ISSUER, closeInstances, startApp, startInstances, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { openLoginPage, submitLogin } from '../support/login-form';
 
@@ -21,19 +21,14 @@ describe('Several instances on one database (SPEC §1 scale-out)', () => {
   let client: CreatedClient;
 
   beforeAll(async () => {
-    a = await startApp({ env: { CACHE_TTL_SECONDS: '0' } });
-    b = await startApp({ database: a.database, env: { CACHE_TTL_SECONDS: '0' } });
-    b.clock.advance(a.clock.nowMs() - b.clock.nowMs());
+    ({ a, b } = await startInstances({ CACHE_TTL_SECONDS: '0' }));
     client = await createClient(a, {
       grant_types: ['password', 'refresh_token', 'client_credentials'],
       scope: 'openid profile offline_access api',
       access_token_format: 'jwt',
     });
   });
-  afterAll(async () => {
-    await b.close({ keepDatabase: true });
-    await a.close();
-  });
+  afterAll(() => closeInstances(a, b));
 
   const basic = () => ({ id: client.client_id, secret: client.client_secret! });
   /** Round-robin: even-numbered requests go to A, odd-numbered to B. */

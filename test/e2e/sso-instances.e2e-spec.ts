@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import type { Response } from 'supertest';
 import { BackchannelLogoutService } from '../../src/backchannel/backchannel-logout.service';
-import { startApp, type TestApp } from '../support/app';
+import { closeInstances, startApp, startInstances, type TestApp } from '../support/app';
 import { createClient, createUser, tokenRequest, unique, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { authorizePath } from '../support/login-form';
 import { verifyAgainstJwks } from '../support/oidc';
@@ -33,9 +33,7 @@ describe('Single sign-on and logout across instances (SPEC §1, §5)', () => {
   beforeAll(async () => {
     receiver = new LogoutReceiver();
     await receiver.start();
-    a = await startApp({ env: ENV });
-    b = await startApp({ database: a.database, env: ENV });
-    b.clock.advance(a.clock.nowMs() - b.clock.nowMs());
+    ({ a, b } = await startInstances(ENV));
     rp = await createClient(a, {
       client_id: unique('rp'),
       grant_types: ['authorization_code'],
@@ -46,8 +44,7 @@ describe('Single sign-on and logout across instances (SPEC §1, §5)', () => {
     user = await createUser(a);
   });
   afterAll(async () => {
-    await b.close({ keepDatabase: true });
-    await a.close();
+    await closeInstances(a, b);
     await receiver.stop();
   });
 

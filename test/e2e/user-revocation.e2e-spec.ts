@@ -1,5 +1,5 @@
 import type { Response } from 'supertest';
-import { startApp, type TestApp } from '../support/app';
+import { closeInstances, startApp, startInstances, type TestApp } from '../support/app';
 import { createClient, createUser, type CreatedClient, type CreatedUser } from '../support/fixtures';
 import { login } from '../support/login';
 import { loginForCode } from '../support/login-form';
@@ -20,14 +20,10 @@ describe('Revocation that reaches every token of a user, across two instances', 
   let client: CreatedClient;
 
   beforeAll(async () => {
-    a = await startApp();
-    b = await startApp({ database: a.database });
+    ({ a, b } = await startInstances());
     client = await createClient(a, { grant_types: ['password', 'refresh_token', 'authorization_code'], redirect_uris: [CB], scope: SCOPE, default_scope: SCOPE });
   });
-  afterAll(async () => {
-    await b.close({ keepDatabase: true });
-    await a.close();
-  });
+  afterAll(() => closeInstances(a, b));
 
   const admin = async (t: TestApp) => ({ Authorization: `Bearer ${await t.adminToken()}` });
   const basic = () => ({ Authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` });

@@ -96,3 +96,20 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp & { 
   };
   return testApp;
 }
+
+/**
+ * Two instances on one database, as behind a load balancer: B's clock is set to A's, so that
+ * moving A's clock and then B's by the same amount keeps them together. Close with closeInstances.
+ */
+export async function startInstances(env: Record<string, string> = {}): Promise<{ a: TestApp & { database: TestDatabase }; b: TestApp }> {
+  const a = await startApp({ env });
+  const b = await startApp({ database: a.database, env });
+  b.clock.advance(a.clock.nowMs() - b.clock.nowMs());
+  return { a, b };
+}
+
+/** Closes what startInstances started (either may be missing if it failed), and the database. */
+export async function closeInstances(a: TestApp | undefined, b: TestApp | undefined): Promise<void> {
+  await b?.close({ keepDatabase: true });
+  await a?.close();
+}

@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Response } from 'supertest';
 import type { TestApp } from './app';
-import { parseLoginForm, pageAlert, type LoginForm } from './login-form';
+import { tokenRequest, type CreatedClient, type CreatedUser } from './fixtures';
+import { authorizePath, parseLoginForm, pageAlert, type LoginForm } from './login-form';
 
 /**
  * A browser's cookie jar for the hosted pages: keeps what Set-Cookie gives (and drops what it
@@ -46,6 +47,20 @@ export class CookieJar {
     const answer = await this.post(t, form.action, { ...form.hidden, action: 'login', ...credentials });
     if (answer.status !== 303 && answer.status !== 200) throw new Error(`login: ${answer.status} ${pageAlert(answer.text) ?? ''}`);
     return answer;
+  }
+
+  /**
+   * Signs `user` in through the hosted login page for a confidential `client` (scope openid, code
+   * flow) and redeems the code: the token response's body. The jar then holds the SSO session.
+   */
+  async signIn(t: TestApp, client: CreatedClient, user: CreatedUser, redirectUri: string): Promise<Record<string, string>> {
+    const page = await this.get(t, authorizePath({ response_type: 'code', client_id: client.client_id, redirect_uri: redirectUri, scope: 'openid', state: 's' }));
+    if (page.status !== 200) throw new Error(`authorize: ${page.status}`);
+    const back = await this.submitLogin(t, page, { username: user.username as string, password: user.password });
+    const code = new URL(back.headers.location).searchParams.get('code')!;
+    const tokens = await tokenRequest(t, { grant_type: 'authorization_code', code, redirect_uri: redirectUri }, { id: client.client_id, secret: client.client_secret! });
+    if (tokens.status !== 200) throw new Error(`token: ${tokens.status} ${JSON.stringify(tokens.body)}`);
+    return tokens.body as Record<string, string>;
   }
 }
 
