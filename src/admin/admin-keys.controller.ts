@@ -15,7 +15,10 @@ export class AdminKeysController {
 
   @Post('rotate')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Make new signing keys current; the previous ones stay in the JWKS until their tokens expire' })
+  @ApiOperation({
+    summary: 'Make new signing keys current; the previous ones stay in the JWKS until their tokens expire',
+    description: 'The new keys are published at once and sign tokens CACHE_TTL_SECONDS later, once every instance publishes them; until then the previous keys sign.',
+  })
   @ApiOkResponse({ description: '{"kids": [new key ids]}' })
   async rotate(@AdminActor() actor: string | undefined): Promise<{ kids: string[] }> {
     const result = await this.keys.rotate();

@@ -356,7 +356,15 @@ describe('Two instances on a multi-primary Galera cluster (SPEC §1 scale-out)',
         const responses = await race((i) => passwordLogin(instance(i), user, `wrong-${i}`));
 
         expect(responses.map((r) => r.body.error_description)).toEqual(Array(RACERS).fill('Bad credentials'));
-        expect(await userRow(user)).toEqual({ failed: RACERS, locked: true });
+        const row = await userRow(user);
+        if (row.failed !== RACERS) {
+          // Seen once under a fully loaded CI run (49 of 50 counted, every answer "Bad credentials"):
+          // print the user's audit trail and recent unknown-user failures, to tell a lost count
+          // from a login that did not find the user.
+          const events = await check<{ type: string; details: string }>("SELECT type, details FROM audit_events WHERE user_id = ? OR (type = 'login.failure' AND details LIKE '%unknown_user%' AND created_at > ?) ORDER BY created_at", [user.id, Date.now() - 120_000]);
+          console.log('Galera lockout mismatch', JSON.stringify(row), events.length, JSON.stringify(events.map((e) => [e.type, e.details])));
+        }
+        expect(row).toEqual({ failed: RACERS, locked: true });
         expect(await lockEvents(user)).toHaveLength(1);
         for (const t of [a, b]) expect((await passwordLogin(t, user)).body.error_code).toBe('USER_LOCKED');
       });
