@@ -1,3 +1,5 @@
+// First: sizes the libuv thread pool before anything can start it (see thread-pool.ts).
+import './thread-pool';
 import cluster from 'node:cluster';
 import { Logger } from '@nestjs/common';
 import { adminSecretBox } from './cli/admin-secret-notice';

@@ -1,7 +1,5 @@
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
-import { availableParallelism } from 'node:os';
-import { Semaphore } from '../common/semaphore';
 
 /**
  * argon2id with OWASP's recommended parameters (19 MiB, t=2, p=1). @node-rs/argon2 runs the hash on
@@ -9,24 +7,8 @@ import { Semaphore } from '../common/semaphore';
  */
 const ARGON2_OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
-/**
- * How many password hashes and verifications run at once in this process: one per core, and no more
- * than the libuv thread pool has threads (UV_THREADPOOL_SIZE, 4 by default). More would not finish
- * sooner (each keeps a core busy for its whole run), but each holds its 19 MiB while it waits for a
- * core, and fills the thread pool that the RS256 signatures of the token responses also run on.
- * The others wait here, in arrival order, for a few bytes each. Every check goes through this one
- * queue, the unknown user's dummy verification included, so a queue does not tell them apart.
- */
-export const PASSWORD_HASH_CONCURRENCY = Math.max(1, Math.min(availableParallelism(), threadPoolSize()));
-const hashing = new Semaphore(PASSWORD_HASH_CONCURRENCY);
-
-function threadPoolSize(): number {
-  const size = Number(process.env.UV_THREADPOOL_SIZE);
-  return Number.isInteger(size) && size > 0 ? size : 4;
-}
-
 export function hashPassword(password: string): Promise<string> {
-  return hashing.run(() => hash(password, ARGON2_OPTIONS));
+  return hash(password, ARGON2_OPTIONS);
 }
 
 /** A real argon2id hash of a random string: verifying against it costs what a real check costs. */
@@ -93,16 +75,14 @@ export function isImportableHash(value: string): boolean {
  * bcryptjs is pure JavaScript: its async compare yields to the event loop between rounds rather
  * than running on another thread, and it is only used until the first successful login re-hashes.
  */
-export function verifyPassword(storedHash: string, password: string): Promise<boolean> {
-  return hashing.run(async () => {
-    try {
-      if (storedHash.startsWith('$argon2')) return await verify(storedHash, password);
-      if (/^\$2[aby]\$/.test(storedHash)) return await bcrypt.compare(password, storedHash);
-    } catch {
-      return false;
-    }
+export async function verifyPassword(storedHash: string, password: string): Promise<boolean> {
+  try {
+    if (storedHash.startsWith('$argon2')) return await verify(storedHash, password);
+    if (/^\$2[aby]\$/.test(storedHash)) return await bcrypt.compare(password, storedHash);
+  } catch {
     return false;
-  });
+  }
+  return false;
 }
 
 /** Whether a hash should be replaced by a fresh argon2id hash after the next successful login. */
