@@ -2,6 +2,7 @@
 // flight per connection. Latencies are kept exactly (autocannon's own histogram rounds to whole
 // milliseconds), and every response that is not 2xx is counted by status.
 'use strict';
+const { performance } = require('node:perf_hooks');
 const autocannon = require('autocannon');
 
 /**
@@ -15,6 +16,8 @@ const autocannon = require('autocannon');
  */
 function runLoad({ url, connections, duration, amount, request, expectStatus }) {
   const latencies = [];
+  const startedAt = performance.now();
+  let lastResponseAt = startedAt;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -28,6 +31,9 @@ function runLoad({ url, connections, duration, amount, request, expectStatus }) 
       (error, result) => {
         if (error) return reject(error);
         latencies.sort((a, b) => a - b);
+        // A run of `amount` requests ends, in autocannon, at the first whole second after its last
+        // response (result.duration counts the idle rest): its length is up to that response.
+        const seconds = amount ? (lastResponseAt - startedAt) / 1000 : result.duration;
         const at = (q) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] : NaN);
         const byStatus = {};
         const expected = (status) => (expectStatus ? Number(status) === expectStatus : /^2\d\d$/.test(status));
@@ -35,9 +41,9 @@ function runLoad({ url, connections, duration, amount, request, expectStatus }) 
           if (!expected(status)) byStatus[status] = count;
         }
         resolve({
-          seconds: result.duration,
+          seconds,
           responses: latencies.length,
-          requestsPerSecond: latencies.length / result.duration,
+          requestsPerSecond: latencies.length / seconds,
           p50: at(0.5),
           p99: at(0.99),
           // Responses other than the expected ones (non-2xx unless the scenario expects a status).
@@ -48,7 +54,10 @@ function runLoad({ url, connections, duration, amount, request, expectStatus }) 
         });
       },
     );
-    instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+    instance.on('response', (_client, _status, _bytes, responseTime) => {
+      latencies.push(responseTime);
+      lastResponseAt = performance.now();
+    });
   });
 }
 

@@ -81,7 +81,7 @@ async function measure(server, { origin, connections, duration, amount, request,
   const window = await Window.open(server);
   if (profileFile) await server.request({ cmd: 'profile-start' });
   const load = await runLoad({ url: origin, connections, duration, amount, request, expectStatus });
-  window.markLoadEnd();
+  window.markLoadEnd(amount ? load.seconds : undefined);
   if (profileFile) await server.request({ cmd: 'profile-stop', file: profileFile });
   return { load, server: await window.close() };
 }

@@ -164,10 +164,13 @@ class Window {
     return window;
   }
 
-  /** The end of the load: CPU share is taken over exactly the load's duration. */
-  markLoadEnd() {
+  /**
+   * The end of the load: CPU share is taken over exactly the load's duration (`seconds` when the
+   * load ended before this call: a run of a fixed number of requests, see runLoad).
+   */
+  markLoadEnd(seconds) {
     this.loadCpu = this.server.cpuSeconds() - this.startCpu;
-    this.loadSeconds = Number(process.hrtime.bigint() - this.startTime) / 1e9;
+    this.loadSeconds = seconds ?? Number(process.hrtime.bigint() - this.startTime) / 1e9;
   }
 
   /**
