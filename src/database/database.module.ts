@@ -2,11 +2,13 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { SqlRunner } from './sql-runner';
+import { WalCheckpointer } from './wal-checkpointer';
 
 /**
  * TypeORM over a DataSource that openDatabase has already connected and migrated: no second
  * connection, no retry loop. Also provides, to every module, the SqlRunner of the token path's
- * prepared statements over the same connection(s).
+ * prepared statements over the same connection(s), and on SQLite the checkpointer that keeps
+ * write-ahead-log checkpoints off the event-loop thread.
  */
 @Module({})
 export class DatabaseModule {
@@ -14,8 +16,8 @@ export class DatabaseModule {
     return {
       module: DatabaseModule,
       global: true,
-      providers: [SqlRunner],
-      exports: [SqlRunner],
+      providers: [SqlRunner, WalCheckpointer],
+      exports: [SqlRunner, WalCheckpointer],
       imports: [
         TypeOrmModule.forRootAsync({
           useFactory: () => ({ ...dataSource.options, toRetry: () => false }),

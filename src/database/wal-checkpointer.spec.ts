@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import { openDatabase } from './open-database';
+import { SAFETY_NET_PAGES, WalCheckpointer, type CheckpointResult } from './wal-checkpointer';
+
+interface Sqlite {
+  pragma(source: string, options?: { simple: boolean }): unknown;
+  exec(source: string): void;
+  prepare(source: string): { run(...params: unknown[]): unknown };
+}
+
+const connectionOf = (dataSource: DataSource) => (dataSource.driver as unknown as { databaseConnection: Sqlite }).databaseConnection;
+
+describe(WalCheckpointer.name, () => {
+  let dir: string;
+  let dataSource: DataSource | undefined;
+  let checkpointer: WalCheckpointer | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gh-checkpointer-'));
+  });
+  afterEach(async () => {
+    await checkpointer?.onApplicationShutdown();
+    if (dataSource?.isInitialized) await dataSource.destroy();
+    checkpointer = dataSource = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("copies what the service's connection commits into the database file from its own thread, and leaves that connection only a safety net", async () => {
+    dataSource = await openDatabase(`sqlite:${join(dir, 'gh.sqlite')}`, { migrationsRun: false });
+    const connection = connectionOf(dataSource);
+    expect(connection.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    checkpointer = new WalCheckpointer(dataSource);
+    const copied: CheckpointResult[] = [];
+    checkpointer.onCheckpoint((result) => copied.push(result));
+    checkpointer.onApplicationBootstrap();
+
+    expect(checkpointer.running).toBe(true);
+    expect(connection.pragma('wal_autocheckpoint', { simple: true })).toBe(SAFETY_NET_PAGES);
+    // ~1,500 pages of commits, one transaction each: past SQLite's default of 1,000 pages, which
+    // would have checkpointed on this (the event-loop) thread.
+    connection.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
+    const insert = connection.prepare('INSERT INTO t (v) VALUES (?)');
+    for (let i = 0; i < 1_500; i++) insert.run('x'.repeat(3_000));
+    const deadline = Date.now() + 5_000;
+    while (copied.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+
+    expect(copied.length).toBeGreaterThan(0);
+    expect(Math.max(...copied.map((c) => c.checkpointed))).toBeGreaterThan(100);
+    // Everything the checkpointer copied is in the file: a new connection reads every row.
+    await checkpointer.onApplicationShutdown();
+    expect(checkpointer.running).toBe(false);
+    expect((dataSource.driver as unknown as { databaseConnection: { prepare(s: string): { get(): { n: number } } } }).databaseConnection.prepare('SELECT COUNT(*) AS n FROM t').get().n).toBe(1_500);
+  });
+
+  it('stops when the application stops, and stopping twice is harmless', async () => {
+    dataSource = await openDatabase(`sqlite:${join(dir, 'gh.sqlite')}`, { migrationsRun: false });
+    checkpointer = new WalCheckpointer(dataSource);
+    checkpointer.onApplicationBootstrap();
+    expect(checkpointer.running).toBe(true);
+    await checkpointer.onApplicationShutdown();
+    await checkpointer.onApplicationShutdown();
+    expect(checkpointer.running).toBe(false);
+  });
+
+  it('does nothing for an in-memory database', async () => {
+    dataSource = await openDatabase('sqlite::memory:', { migrationsRun: false });
+    checkpointer = new WalCheckpointer(dataSource);
+    checkpointer.onApplicationBootstrap();
+    expect(checkpointer.running).toBe(false);
+  });
+});
