@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
@@ -63,6 +63,21 @@ describe(WalCheckpointer.name, () => {
     await checkpointer.onApplicationShutdown();
     await checkpointer.onApplicationShutdown();
     expect(checkpointer.running).toBe(false);
+  });
+
+  it("gives the checkpoints back to the service's connection when its thread cannot run", async () => {
+    const file = join(dir, 'gh.sqlite');
+    dataSource = await openDatabase(`sqlite:${file}`, { migrationsRun: false });
+    const connection = connectionOf(dataSource);
+    // The service's connection keeps the file open; the thread, which opens it by name, finds nothing there.
+    renameSync(file, join(dir, 'moved.sqlite'));
+    checkpointer = new WalCheckpointer(dataSource);
+    checkpointer.onApplicationBootstrap();
+    expect(connection.pragma('wal_autocheckpoint', { simple: true })).toBe(SAFETY_NET_PAGES);
+    const deadline = Date.now() + 5_000;
+    while (checkpointer.running && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(checkpointer.running).toBe(false);
+    expect(connection.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
   });
 
   it('does nothing for an in-memory database', async () => {

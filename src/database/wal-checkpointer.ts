@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Worker } from 'node:worker_threads';
 import { DataSource } from 'typeorm';
 
@@ -25,21 +25,32 @@ export interface CheckpointResult {
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.file, { fileMustExist: true });
-db.pragma('busy_timeout = 0');
-db.pragma('synchronous = NORMAL');
-const timer = setInterval(() => {
-  try {
-    const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (result.busy === 0 && result.checkpointed > 0) parentPort.postMessage({ log: result.log, checkpointed: result.checkpointed });
-  } catch {
-    // SQLITE_BUSY or the file gone: the next turn tries again; the safety net holds meanwhile.
-  }
-}, workerData.intervalMs);
+let db;
+let timer;
+try {
+  const Database = require(workerData.driver);
+  db = new Database(workerData.file, { fileMustExist: true });
+  db.pragma('busy_timeout = 0');
+  db.pragma('synchronous = NORMAL');
+} catch (error) {
+  // Not started (the file gone, the driver not loadable): say so and end, without an uncaught error.
+  parentPort.postMessage({ failed: String(error && error.message) });
+  try { db && db.close(); } catch {}
+  parentPort.close();
+}
+if (db && db.open) {
+  timer = setInterval(() => {
+    try {
+      const [result] = db.pragma('wal_checkpoint(PASSIVE)');
+      if (result.busy === 0 && result.checkpointed > 0) parentPort.postMessage({ log: result.log, checkpointed: result.checkpointed });
+    } catch {
+      // SQLITE_BUSY or the file gone: the next turn tries again; the safety net holds meanwhile.
+    }
+  }, workerData.intervalMs);
+}
 parentPort.on('message', () => {
   clearInterval(timer);
-  db.close();
+  try { db && db.open && db.close(); } catch {}
   parentPort.close();
 });
 `;
@@ -61,7 +72,7 @@ interface SqliteConnection {
  * which thread does the copying and the fsync changes. Not for `:memory:` (no log to checkpoint).
  */
 @Injectable()
-export class WalCheckpointer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WalCheckpointer implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Database');
   private worker?: Worker;
   private readonly listeners = new Set<(result: CheckpointResult) => void>();
@@ -76,6 +87,12 @@ export class WalCheckpointer implements OnApplicationBootstrap, OnApplicationShu
     this.start(connection, database);
   }
 
+  /** Stopped before the data source closes (TypeORM closes it in its own onApplicationShutdown). */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+
+  /** Again, for a shutdown that skipped the hook above: stopping twice is harmless. */
   async onApplicationShutdown(): Promise<void> {
     await this.stop();
   }
@@ -94,18 +111,30 @@ export class WalCheckpointer implements OnApplicationBootstrap, OnApplicationShu
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { driver: require.resolve('better-sqlite3'), file, intervalMs: CHECKPOINT_INTERVAL_MS },
-      // A few MiB: the thread only runs one pragma at a time.
-      resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
+      // A few MiB: the thread only loads the driver and runs one pragma at a time.
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
       name: 'sqlite-checkpointer',
     });
     worker.unref();
-    worker.on('message', (result: CheckpointResult) => this.listeners.forEach((listener) => listener(result)));
-    worker.on('error', (error) => {
-      // The safety net takes over: checkpoints are back on the event-loop thread, as SQLite does by default.
-      this.logger.warn(`The SQLite checkpointer stopped (${error.message}); checkpoints run on the service's connection again`);
-      this.worker = undefined;
-      connection.pragma('wal_autocheckpoint = 1000');
+    worker.on('message', (message: CheckpointResult | { failed: string }) => {
+      if ('failed' in message) fallBack(message.failed);
+      else this.listeners.forEach((listener) => listener(message));
     });
+    worker.on('error', (error) => fallBack(error.message));
+    const fallBack = (reason: string) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      // The service's connection may be closing or closed already (the application stopping):
+      // then there is nothing to take over.
+      if (!this.dataSource.isInitialized) return;
+      // The safety net takes over: checkpoints are back on the event-loop thread, as SQLite does by default.
+      this.logger.warn(`The SQLite checkpointer stopped (${reason}); checkpoints run on the service's connection again`);
+      try {
+        connection.pragma('wal_autocheckpoint = 1000');
+      } catch {
+        // Closed between the check and the pragma: the same as above.
+      }
+    };
     worker.on('exit', () => {
       if (this.worker === worker) this.worker = undefined;
     });
