@@ -26,20 +26,18 @@ export interface CheckpointResult {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 let db;
-let timer;
+let failure;
 try {
   const Database = require(workerData.driver);
   db = new Database(workerData.file, { fileMustExist: true });
   db.pragma('busy_timeout = 0');
   db.pragma('synchronous = NORMAL');
 } catch (error) {
-  // Not started (the file gone, the driver not loadable): say so and end, without an uncaught error.
-  parentPort.postMessage({ failed: String(error && error.message) });
-  try { db && db.close(); } catch {}
-  parentPort.close();
+  failure = String((error && error.message) || error);
+  try { if (db) db.close(); } catch {}
 }
-if (db && db.open) {
-  timer = setInterval(() => {
+if (failure === undefined) {
+  const timer = setInterval(() => {
     try {
       const [result] = db.pragma('wal_checkpoint(PASSIVE)');
       if (result.busy === 0 && result.checkpointed > 0) parentPort.postMessage({ log: result.log, checkpointed: result.checkpointed });
@@ -47,12 +45,16 @@ if (db && db.open) {
       // SQLITE_BUSY or the file gone: the next turn tries again; the safety net holds meanwhile.
     }
   }, workerData.intervalMs);
-}
-parentPort.on('message', () => {
-  clearInterval(timer);
-  try { db && db.open && db.close(); } catch {}
+  parentPort.on('message', () => {
+    clearInterval(timer);
+    try { db.close(); } catch {}
+    parentPort.close();
+  });
+} else {
+  // Not started (the file gone, the driver not loadable): say so and end, without an uncaught error.
+  parentPort.postMessage({ failed: failure });
   parentPort.close();
-});
+}
 `;
 
 interface SqliteConnection {
