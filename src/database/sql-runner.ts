@@ -191,7 +191,7 @@ export class SqlRunner {
           try {
             const changes: number[] = [];
             for (const [index, step] of steps.entries()) {
-              const result = await this.executeStepAsync(step, index, async (s) => ((await queryWith(connection, s.sql, bind(s.params))) as { affectedRows: number }).affectedRows);
+              const result = await this.executeStepAsync(step, index, async (s) => ((await query(connection, s.sql, bind(s.params))) as { affectedRows: number }).affectedRows);
               changes.push(result);
             }
             await query(connection, 'COMMIT');
@@ -313,8 +313,8 @@ export class SqlRunner {
           while (!next.done) {
             const step = next.value;
             const answer = isRead(step)
-              ? step.read(((await queryWith(connection, step.sql, bind(step.params))) as Record<string, unknown>[])[0])
-              : await this.executeStepAsync(step, writes++, async (s) => ((await queryWith(connection, s.sql, bind(s.params))) as { affectedRows: number }).affectedRows);
+              ? step.read(((await query(connection, step.sql, bind(step.params))) as Record<string, unknown>[])[0])
+              : await this.executeStepAsync(step, writes++, async (s) => ((await query(connection, s.sql, bind(s.params))) as { affectedRows: number }).affectedRows);
             next = running.next(answer);
           }
           await query(connection, 'COMMIT');
@@ -548,7 +548,8 @@ function execute(connection: MysqlConnection, sql: string, params: unknown[]): P
 }
 
 /**
- * A statement inside an explicit transaction: sent as text, its values escaped by mysql2 (as
+ * A statement as text (transaction control, the one-round-trip texts, and every statement inside an
+ * explicit transaction): sent as text, its values escaped by mysql2 (as
  * TypeORM sends every query), never as a prepared statement. On MariaDB Galera a transaction that
  * another node's write aborts (brute-force abort) while its connection prepares a statement can
  * lose that abort: the COM_STMT_PREPARE succeeds, the transaction's earlier writes are rolled back
@@ -558,10 +559,10 @@ function execute(connection: MysqlConnection, sql: string, params: unknown[]): P
  * in 5 of 60-100 bursts of 50 when its statements were first prepared inside the transaction, and
  * in 0 of 100 when they were sent as text or prepared beforehand.
  */
-function queryWith(connection: MysqlConnection, sql: string, params: unknown[]): Promise<unknown> {
-  return new Promise((resolve, reject) => connection.query(sql, params, (error, result) => (error ? reject(error) : resolve(result))));
-}
-
-function query(connection: MysqlConnection, sql: string): Promise<unknown> {
-  return new Promise((resolve, reject) => connection.query(sql, (error, result) => (error ? reject(error) : resolve(result))));
+function query(connection: MysqlConnection, sql: string, params?: unknown[]): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const done: Callback = (error, result) => (error ? reject(error) : resolve(result));
+    if (params) connection.query(sql, params, done);
+    else connection.query(sql, done);
+  });
 }

@@ -22,7 +22,7 @@ describe(WalCheckpointer.name, () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-checkpointer-'));
   });
   afterEach(async () => {
-    await checkpointer?.onApplicationShutdown();
+    await checkpointer?.beforeApplicationShutdown();
     if (dataSource?.isInitialized) await dataSource.destroy();
     checkpointer = dataSource = undefined;
     rmSync(dir, { recursive: true, force: true });
@@ -50,7 +50,7 @@ describe(WalCheckpointer.name, () => {
     expect(copied.length).toBeGreaterThan(0);
     expect(Math.max(...copied.map((c) => c.checkpointed))).toBeGreaterThan(100);
     // Everything the checkpointer copied is in the file: a new connection reads every row.
-    await checkpointer.onApplicationShutdown();
+    await checkpointer.beforeApplicationShutdown();
     expect(checkpointer.running).toBe(false);
     expect((dataSource.driver as unknown as { databaseConnection: { prepare(s: string): { get(): { n: number } } } }).databaseConnection.prepare('SELECT COUNT(*) AS n FROM t').get().n).toBe(1_500);
   });
@@ -60,8 +60,8 @@ describe(WalCheckpointer.name, () => {
     checkpointer = new WalCheckpointer(dataSource);
     checkpointer.onApplicationBootstrap();
     expect(checkpointer.running).toBe(true);
-    await checkpointer.onApplicationShutdown();
-    await checkpointer.onApplicationShutdown();
+    await checkpointer.beforeApplicationShutdown();
+    await checkpointer.beforeApplicationShutdown();
     expect(checkpointer.running).toBe(false);
   });
 

@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Worker } from 'node:worker_threads';
 import { DataSource } from 'typeorm';
 
@@ -74,7 +74,7 @@ interface SqliteConnection {
  * which thread does the copying and the fsync changes. Not for `:memory:` (no log to checkpoint).
  */
 @Injectable()
-export class WalCheckpointer implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class WalCheckpointer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Database');
   private worker?: Worker;
   private readonly listeners = new Set<(result: CheckpointResult) => void>();
@@ -89,13 +89,8 @@ export class WalCheckpointer implements OnApplicationBootstrap, BeforeApplicatio
     this.start(connection, database);
   }
 
-  /** Stopped before the data source closes (TypeORM closes it in its own onApplicationShutdown). */
+  /** Stopped before the data source closes (TypeORM closes it in its own onApplicationShutdown). Stopping twice is harmless. */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.stop();
-  }
-
-  /** Again, for a shutdown that skipped the hook above: stopping twice is harmless. */
-  async onApplicationShutdown(): Promise<void> {
     await this.stop();
   }
 
