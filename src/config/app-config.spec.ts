@@ -30,7 +30,7 @@ describe(loadConfig.name, () => {
       cacheTtlSeconds: 5,
       auditTokenEvents: true,
       clientAuthFailureLimit: 20,
-      databasePoolSize: 10,
+      databasePoolSize: 32,
       databaseStatementTimeoutMs: 10000,
       requestQueueLimit: 1000,
       requestQueueTimeoutMs: 5000,

@@ -12,7 +12,7 @@ const { Gatehouse, chainedRefresh } = require('./lib/gatehouse');
 const { basic, form, FORM, call, json } = require('./lib/http');
 const { formatErrors, sumErrors } = require('./lib/load');
 const { fixed, int, log, machine, measure, readOptions, selectScenarios, statementCell, stopOnInterrupt, table, warmUp } = require('./lib/measure');
-const { ServerProcess, freePort } = require('./lib/server');
+const { ServerProcess, freePort, localDatabaseServer } = require('./lib/server');
 
 const SPARE_CHAINS = 10;
 const median = (values) => {
@@ -85,6 +85,7 @@ async function main() {
   const started = Date.now();
   const names = selectScenarios({ 'cc-jwt': 1, 'cc-opaque': 1, refresh: 1 }, options.scenarios);
   const gatehouse = await Gatehouse.start({ port: options.port, benchDatabaseUrl: options.databaseUrl, extraNodeArgs: options.serverNodeArgs });
+  const database = localDatabaseServer(options.databaseUrl);
   let peer;
   stopOnInterrupt(async () => {
     await peer?.stop();
@@ -127,9 +128,10 @@ async function main() {
           log(`round ${round + 1}/${options.rounds}, ${name}, ${side.label}: warm-up ${options.warmup} s, measure ${options.duration} s`);
           await warmUp({ ...run, duration: options.warmup });
           if (scenario.chained) await topUp();
-          const { load, server } = await measure(side.target.server, { ...run, duration: options.duration });
+          // The peer keeps everything in memory: only Gatehouse's windows count the database server.
+          const { load, server } = await measure(side.target.server, { ...run, duration: options.duration, database: key === 'gatehouse' ? database : undefined });
           runs.push({ round, name, side: key, load, server });
-          log(`  ${int(load.requestsPerSecond)} req/s, p99 ${fixed(load.p99)} ms, errors ${formatErrors(load)}, CPU ${int(server.cpuUsPerRequest)} µs/req, peak RSS ${int(server.peakRssMiB)} MiB`);
+          log(`  ${int(load.requestsPerSecond)} req/s, p99 ${fixed(load.p99)} ms, errors ${formatErrors(load)}, CPU ${int(server.cpuUsPerRequest)} µs/req${key === 'gatehouse' && database ? ` + database ${int(server.databaseCpuUsPerRequest)}` : ''}, peak RSS ${int(server.peakRssMiB)} MiB`);
         }
       }
     }
@@ -155,6 +157,7 @@ async function main() {
         `${p99(g)} / ${p99(p)}`,
         `${cpu(g)} / ${cpu(p)}`,
         `${fixed(cpuOf(p) / cpuOf(g), 2)}×`,
+        ...(database ? [int(median(g.map((r) => r.server.databaseCpuUsPerRequest)))] : []),
         statementCell(g[g.length - 1].server),
         `${rss(g)} / ${rss(p)}`,
         `${errors(g)} / ${errors(p)}`,
@@ -167,9 +170,9 @@ async function main() {
         `${options.connections} keep-alive connections, ${options.rounds} alternating rounds of ${options.warmup} s warm-up + ${options.duration} s measured per server and scenario; medians over the rounds.`,
       '',
       table(
-        ['scenario', 'Gatehouse req/s', 'peer req/s', 'ratio', 'ratio per round', 'p99 ms G / P', 'CPU µs/req G / P', 'CPU ratio P/G', 'Gatehouse statements/req', 'peak RSS MiB G / P', 'errors G / P (all rounds)'],
+        ['scenario', 'Gatehouse req/s', 'peer req/s', 'ratio', 'ratio per round', 'p99 ms G / P', 'CPU µs/req G / P', 'CPU ratio P/G', ...(database ? ['Gatehouse database server CPU µs/req'] : []), 'Gatehouse statements/req', 'peak RSS MiB G / P', 'errors G / P (all rounds)'],
         rows,
-        ['l', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'l', 'r', 'l'],
+        ['l', 'r', 'r', 'r', 'l', 'r', 'r', 'r', ...(database ? ['r'] : []), 'l', 'r', 'l'],
       ),
       '',
       'Token shapes answered: ' + names.map((name) => `\`${name}\` Gatehouse ${shapes[name].gatehouse}; peer ${shapes[name].peer}`).join('. ') + '.',

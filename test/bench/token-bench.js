@@ -11,6 +11,7 @@ const { Gatehouse } = require('./lib/gatehouse');
 const { formatErrors } = require('./lib/load');
 const { fixed, int, log, machine, measure, readOptions, selectScenarios, shapesCell, statementCell, stopOnInterrupt, table, warmUp } = require('./lib/measure');
 const { markdown: profileMarkdown } = require('./profile-summary');
+const { localDatabaseServer } = require('./lib/server');
 
 /** Spare refresh chains beyond one per connection: a connection whose refresh failed continues on one. */
 const SPARE_CHAINS = 10;
@@ -27,6 +28,7 @@ async function main() {
   const started = Date.now();
   const gatehouse = await Gatehouse.start({ port: options.port, benchDatabaseUrl: options.databaseUrl, extraNodeArgs: options.serverNodeArgs, sqlShapes: options.sqlShapes });
   stopOnInterrupt(() => gatehouse.stop());
+  const database = localDatabaseServer(options.databaseUrl);
   const results = [];
   const ceilings = {};
   try {
@@ -86,11 +88,11 @@ async function main() {
         state.refreshTokens.push(...(await gatehouse.refreshTokens(options.connections + SPARE_CHAINS - state.refreshTokens.length)));
       }
       const profileFile = options.profileDir ? join(resolve(options.profileDir), `gatehouse-${gatehouse.database.store}-${name}.cpuprofile`) : undefined;
-      const { load, server } = await measure(gatehouse.server, { ...run, duration: options.duration, amount, request: scenario.request, expectStatus: scenario.expectStatus, profileFile });
+      const { load, server } = await measure(gatehouse.server, { ...run, duration: options.duration, amount, request: scenario.request, expectStatus: scenario.expectStatus, profileFile, database });
       results.push({ name, title: scenario.title, load, server, profileFile });
       log(
         `  ${int(load.requestsPerSecond)} req/s, p50 ${fixed(load.p50)} ms, p99 ${fixed(load.p99)} ms, errors ${formatErrors(load)}, ` +
-          `CPU ${int(server.cpuUsPerRequest)} µs/req, ${statementCell(server)} statements/req, peak RSS ${int(server.peakRssMiB)} MiB`,
+          `CPU ${int(server.cpuUsPerRequest)} µs/req${database ? ` + database ${int(server.databaseCpuUsPerRequest)}` : ''}, ${statementCell(server)} statements/req, peak RSS ${int(server.peakRssMiB)} MiB`,
       );
     }
 
@@ -103,7 +105,7 @@ async function main() {
         `Server RSS after setup: ${int(idleRss)} MiB.`,
       '',
       table(
-        ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'server CPU', 'CPU µs/req (main thread)', 'statements/req', 'peak RSS MiB'],
+        ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'server CPU', 'CPU µs/req (main thread)', ...(database ? ['database server CPU µs/req'] : []), 'statements/req', 'peak RSS MiB'],
         results.map(({ name, title, load, server }) => [
           `\`${name}\` ${title}`,
           int(load.requestsPerSecond),
@@ -112,10 +114,11 @@ async function main() {
           formatErrors(load),
           `${int(server.cpuPercent)} %`,
           `${int(server.cpuUsPerRequest)} (${int(server.mainThreadCpuUsPerRequest)})`,
+          ...(database ? [int(server.databaseCpuUsPerRequest)] : []),
           statementCell(server),
           int(server.peakRssMiB),
         ]),
-        ['l', 'r', 'r', 'r', 'l', 'r', 'r', 'l', 'r'],
+        ['l', 'r', 'r', 'r', 'l', 'r', 'r', ...(database ? ['r'] : []), 'l', 'r'],
       ),
     );
     if (ceilings.rs256 !== undefined) {

@@ -75,10 +75,11 @@ function stopOnInterrupt(stop) {
 
 /**
  * Runs `request` for `duration` seconds (or `amount` requests) against `server` and observes the
- * server over exactly that window. With `profileFile`, the window is CPU-profiled too.
+ * server over exactly that window (and `database`, a local database server's process, see
+ * localDatabaseServer). With `profileFile`, the window is CPU-profiled too.
  */
-async function measure(server, { origin, connections, duration, amount, request, expectStatus, profileFile }) {
-  const window = await Window.open(server);
+async function measure(server, { origin, connections, duration, amount, request, expectStatus, profileFile, database }) {
+  const window = await Window.open(server, database);
   if (profileFile) await server.request({ cmd: 'profile-start' });
   const load = await runLoad({ url: origin, connections, duration, amount, request, expectStatus });
   window.markLoadEnd(amount ? load.seconds : undefined);

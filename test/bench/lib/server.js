@@ -22,6 +22,46 @@ function ticksPerSecond() {
   return clockTicks;
 }
 
+/** CPU seconds used so far (user + system) by every thread of process `pid`, or by its main thread only. */
+function processCpuSeconds(pid, { mainThread = false } = {}) {
+  const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+}
+
+/**
+ * The MariaDB/MySQL server process behind `databaseUrl` when it runs on this machine and this user
+ * may read its CPU time: a `mariadbd` or `mysqld` whose command line names the URL's port (or none,
+ * for 3306). Its CPU over a window is the database's share of each request, on the same cores.
+ */
+function localDatabaseServer(databaseUrl) {
+  if (!databaseUrl) return undefined;
+  let url;
+  try {
+    url = new URL(databaseUrl);
+  } catch {
+    return undefined;
+  }
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return undefined;
+  const port = url.port || '3306';
+  let pids;
+  try {
+    pids = execFileSync('pgrep', ['-x', 'mariadbd|mysqld'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  } catch {
+    return undefined;
+  }
+  const matching = pids.filter((pid) => {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const named = args.map((arg) => /^--port=(\d+)$/.exec(arg)?.[1]).find(Boolean);
+      return (named ?? '3306') === port && processCpuSeconds(pid) >= 0;
+    } catch {
+      return false;
+    }
+  });
+  return matching.length === 1 ? { pid: Number(matching[0]) } : undefined;
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 class ServerProcess {
@@ -110,9 +150,7 @@ class ServerProcess {
 
   /** CPU seconds used so far (user + system) by every thread of the process, or by its main (JavaScript) thread only. */
   cpuSeconds({ mainThread = false } = {}) {
-    const stat = readFileSync(mainThread ? `/proc/${this.pid}/task/${this.pid}/stat` : `/proc/${this.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+    return processCpuSeconds(this.pid, { mainThread });
   }
 
   status() {
@@ -146,10 +184,12 @@ class ServerProcess {
  * highest of samples taken every 50 ms where the reset is refused) and the probe's counters.
  */
 class Window {
-  static async open(server) {
+  /** @param {{ pid: number } | undefined} database the local database server (localDatabaseServer), whose CPU is counted too */
+  static async open(server, database) {
     await waitIdle(server);
     const window = new Window();
     window.server = server;
+    window.database = database;
     window.hwmReset = server.resetPeakRss();
     window.maxRssKiB = server.status().rssKiB;
     window.sampler = setInterval(() => {
@@ -160,6 +200,7 @@ class Window {
     window.startStats = await server.stats();
     window.startCpu = server.cpuSeconds();
     window.startMainCpu = server.cpuSeconds({ mainThread: true });
+    window.startDatabaseCpu = database ? processCpuSeconds(database.pid) : undefined;
     window.startTime = process.hrtime.bigint();
     return window;
   }
@@ -184,6 +225,7 @@ class Window {
     const end = await this.server.stats();
     const cpu = this.server.cpuSeconds() - this.startCpu;
     const mainCpu = this.server.cpuSeconds({ mainThread: true }) - this.startMainCpu;
+    const databaseCpu = this.database ? processCpuSeconds(this.database.pid) - this.startDatabaseCpu : NaN;
     const { rssKiB, hwmKiB } = this.server.status();
     const requests = end.requests - this.startStats.requests;
     const statements = {};
@@ -201,6 +243,8 @@ class Window {
       cpuPercent: (100 * this.loadCpu) / this.loadSeconds,
       cpuUsPerRequest: requests ? (cpu * 1e6) / requests : NaN,
       mainThreadCpuUsPerRequest: requests ? (mainCpu * 1e6) / requests : NaN,
+      // NaN without a local database server (SQLite runs in the server's process, counted above).
+      databaseCpuUsPerRequest: requests ? (databaseCpu * 1e6) / requests : NaN,
       peakRssMiB: (this.hwmReset ? hwmKiB : Math.max(this.maxRssKiB, rssKiB)) / 1024,
       peakRssSource: this.hwmReset ? 'VmHWM' : 'sampled',
       requests,
@@ -245,4 +289,4 @@ function freePort() {
   });
 }
 
-module.exports = { ServerProcess, Window, waitIdle, sleep, freePort };
+module.exports = { ServerProcess, Window, waitIdle, sleep, freePort, localDatabaseServer };
