@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPair as generateKeyPairCb
 import { promisify } from 'node:util';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import forge from 'node-forge';
+import type forge from 'node-forge';
 import { sm2 } from 'sm-crypto';
 import { Clock } from '../common/clock';
 import { sha256Base64Url } from '../common/crypto';
@@ -13,6 +13,15 @@ import type { StoredKey } from './signing-key.entity';
 import { StoredKeysService } from './stored-keys.service';
 
 const generateKeyPair = promisify(generateKeyPairCb);
+
+/**
+ * node-forge, loaded on the first PKCS#1 v1.5 decryption: only clients that still send that padding
+ * need it, and it costs every process ~2 MiB of heap (its TLS, X.509 and ASN.1 code) otherwise.
+ */
+function loadForge(): typeof forge {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node-forge') as typeof forge;
+}
 
 export const RSA_TRANSPORT_ALG = 'RSA-OAEP-256';
 export const SM2_TRANSPORT_ALG = 'SM2';
@@ -130,7 +139,7 @@ export class PasswordKeysService implements OnModuleInit {
       publicKeyPem: createPublicKey({ key: JSON.parse(row.publicKey) as JWK & { kty: string }, format: 'jwk' })
         .export({ type: 'spki', format: 'pem' })
         .toString(),
-      forgeKey: () => (forgeKey ??= forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey),
+      forgeKey: () => (forgeKey ??= loadForge().pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey),
     };
   }
 

@@ -1,5 +1,5 @@
 import { constants, privateDecrypt, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import type forge from 'node-forge';
 import { sm2 } from 'sm-crypto';
 
 /** `password_encrypt_type` values (SPEC §3.3): the password as typed, or encrypted for transport. */
