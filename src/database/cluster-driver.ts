@@ -159,6 +159,6 @@ export function clusterAwareMysql2(session: ClusterSessionOptions, options: Driv
     pool.on('connection', (connection) => prepareConnection(connection as unknown as DriverConnection, session, options));
     return pool;
   };
-  // Everything else is mysql2's own (defined, not assigned: a module namespace has only getters).
+  // Everything else is mysql2's own, inherited from its exports.
   return Object.create(driver, { createPool: { value: createPool, enumerable: true } }) as typeof mysql2;
 }
