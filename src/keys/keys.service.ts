@@ -68,8 +68,9 @@ export class KeysService implements OnModuleInit {
    * Signs a JWT with the current key of `alg`: a JWS in compact form over the claims' JSON, which is
    * what jose's SignJWT produces, byte for byte. jose's CompactSign is used instead because SignJWT
    * copies the claims with `structuredClone` and keys the copy in a WeakMap on every token, ~4 % of
-   * the event-loop thread of a refresh (two tokens) and garbage for every collection; the claims
-   * here are built by the service, never taken from a request.
+   * the event-loop thread of a refresh (two tokens) and garbage for every collection. The copy only
+   * guards a builder against later changes to the object it was given; every caller here builds the
+   * claims for this one call. SignJWT's one check on them is kept.
    */
   async sign(payload: JWTPayload, options: { alg?: SigningAlg; typ?: string } = {}): Promise<string> {
     const key = await this.currentKey(options.alg ?? 'RS256');
