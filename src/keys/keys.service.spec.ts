@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { compactVerify, decodeProtectedHeader, importPKCS8, SignJWT, type CryptoKey } from 'jose';
+import { decodeProtectedHeader, importPKCS8, SignJWT, type CryptoKey } from 'jose';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { KeysService, SIGNING_ALGS, type SigningAlg } from './keys.service';
@@ -59,9 +59,7 @@ describe('KeysService.sign', () => {
     expect(await keys.verify(token, { audience: 'api' })).toMatchObject({ sub: 'user-1', scope: 'openid api:read' });
     const [header, , signature] = token.split('.');
     const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url')}.${signature}`;
-    await expect(keys.verify(forged, {})).rejects.toThrow();
-    const { key } = privateKeys.get('RS256')!;
-    await expect(compactVerify(forged, key)).rejects.toThrow();
+    await expect(keys.verify(forged, {})).rejects.toThrow('signature verification failed');
   });
 
   it('refuses a time claim that is not a finite number, as SignJWT does', async () => {

@@ -29,6 +29,8 @@ export type SigningAlg = (typeof SIGNING_ALGS)[number];
 export const RETIRED_KEY_PUBLISH_SECONDS = 24 * 3600 + 300;
 
 const utf8 = new TextEncoder();
+/** The claims jose's SignJWT requires to be finite numbers when present (RFC 7519 NumericDate). */
+const TIME_CLAIMS = ['iat', 'nbf', 'exp'] as const;
 
 interface LoadedKey {
   kid: string;
@@ -74,7 +76,7 @@ export class KeysService implements OnModuleInit {
    */
   async sign(payload: JWTPayload, options: { alg?: SigningAlg; typ?: string } = {}): Promise<string> {
     const key = await this.currentKey(options.alg ?? 'RS256');
-    for (const claim of ['iat', 'nbf', 'exp'] as const) {
+    for (const claim of TIME_CLAIMS) {
       const value = payload[claim];
       if (value !== undefined && !Number.isFinite(value)) throw new TypeError(`"${claim}" claim must be a finite number`);
     }
